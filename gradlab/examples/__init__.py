@@ -1,0 +1,35 @@
+"""Worked examples: ``python -m gradlab.examples`` trains every registered model.
+
+Each model is a module in this package that exposes
+
+- ``NAME``: a short human-readable name (used by ``--only`` and the summary table);
+- ``train(quick: bool) -> dict``: gradient-checks the model, trains it, prints its loss
+  as it falls and returns metrics (at least ``test_acc``; see ``common.fit_classifier``).
+
+To add a model, write ``gradlab/examples/<model>.py`` and append its module path to
+``MODELS``. Modules are imported lazily, so a model whose optional dependency is
+missing fails on its own instead of taking the others down.
+
+>>> from gradlab.examples import MODELS
+>>> "gradlab.examples.mlp" in MODELS
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+MODELS: list[str] = [
+    "gradlab.examples.logreg",
+    "gradlab.examples.mlp",
+]
+
+
+def load_model(path: str) -> ModuleType:
+    """Import one registered model module and check that it has the model interface."""
+    module = importlib.import_module(path)
+    for attr in ("NAME", "train"):
+        if not hasattr(module, attr):
+            raise TypeError(f"example module {path} must define {attr!r}")
+    return module
