@@ -1,0 +1,44 @@
+"""gradlab: differentiate ordinary numpy programs.
+
+>>> import numpy as np, gradlab as gl
+>>> def loss(w, x):
+...     return np.sum(np.tanh(x @ w) ** 2)
+>>> g = gl.grad(loss)(np.ones(3), np.eye(3))
+>>> g.shape
+(3,)
+"""
+
+from . import ops  # noqa: F401  (declares every primitive; must precede interception)
+from .check import check_grads
+from .core.errors import (
+                          ConcretizationError,
+                          InPlaceMutationError,
+                          NoRuleError,
+                          ShapeError,
+                          TracerConversionError,
+)
+from .core.primitive import Primitive, implements
+from .core.shapes import ShapeDtypeStruct
+from .core.tape import Var
+from .core.tree import (
+                          register_dataclass,
+                          register_pytree,
+                          tree_flatten,
+                          tree_leaves,
+                          tree_map,
+                          tree_structure,
+                          tree_unflatten,
+)
+from .ops.misc import stop_gradient
+from .transforms.forward import deriv, jvp, make_jvp
+from .transforms.reverse import elementwise_grad, grad, jacobian, make_vjp, value_and_grad, vjp
+
+primitive = Primitive
+
+__all__ = [
+    "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",
+    "ShapeError", "TracerConversionError", "Var", "check_grads", "deriv", "elementwise_grad",
+    "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",
+    "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten", "tree_leaves",
+    "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
+]

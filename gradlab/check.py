@@ -1,0 +1,86 @@
+"""``check_grads``: derivatives against central differences, in random directions.
+
+>>> import numpy as np, gradlab as gl
+>>> gl.check_grads(lambda x: np.sin(x) * x, np.array([0.3, -1.2]), order=2)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core.tree import tree_flatten, tree_unflatten
+from .intercept import instrument
+from .transforms.forward import jvp
+from .transforms.reverse import vjp
+
+
+def _vdot(a_leaves, b_leaves) -> float:
+    return float(sum(np.real(np.vdot(np.asarray(a), np.asarray(b)))
+                     for a, b in zip(a_leaves, b_leaves)))
+
+
+def _random_like(rng, leaves):
+    return [rng.standard_normal(np.shape(x)).astype(np.result_type(x)) for x in leaves]
+
+
+def _axpy(alpha, dx, leaves):
+    return [x + alpha * d for x, d in zip(leaves, dx)]
+
+
+def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, atol=1e-6,
+                seed=0):
+    """Check ``fun``'s VJP and JVP against central differences, up to ``order``.
+
+    Every argument is differentiated (pass constants through a closure). Raises
+    ``AssertionError`` naming the mode, the order and both numbers on a mismatch.
+    When both modes are checked it also checks adjointness: ``<u, J v> == <J^T u, v>``.
+    """
+    rng = np.random.default_rng(seed)
+    fun = instrument(fun)
+    leaves, tree = tree_flatten(tuple(args))
+    leaves = [np.asarray(x, dtype=np.result_type(x, np.float64)) if np.isscalar(x) else x
+              for x in leaves]
+
+    def f_flat(*xs):
+        return fun(*tree_unflatten(tree, list(xs)))
+
+    v = _random_like(rng, leaves)
+    out = f_flat(*leaves)
+    out_leaves, out_tree = tree_flatten(out)
+    u = _random_like(rng, out_leaves)
+
+    def fd_directional():
+        plus = tree_flatten(f_flat(*_axpy(eps, v, leaves)))[0]
+        minus = tree_flatten(f_flat(*_axpy(-eps, v, leaves)))[0]
+        return [(np.asarray(p) - np.asarray(m)) / (2 * eps) for p, m in zip(plus, minus)]
+
+    numeric = _vdot(u, fd_directional())
+    results = {}
+    if "rev" in modes:
+        _, back = vjp(f_flat, *leaves)
+        results["rev"] = _vdot(back(tree_unflatten(out_tree, u)), v)
+    if "fwd" in modes:
+        _, tangent = jvp(f_flat, tuple(leaves), tuple(v))
+        results["fwd"] = _vdot(u, tree_flatten(tangent)[0])
+    for mode, value in results.items():
+        if not np.isclose(value, numeric, rtol=rtol, atol=atol):
+            raise AssertionError(
+                f"check_grads({getattr(fun, '__name__', fun)}): {mode}-mode derivative "
+                f"{value!r} != finite difference {numeric!r} (order {order} from the top)")
+    if len(results) == 2 and not np.isclose(results["fwd"], results["rev"], rtol=1e-9 * 1e3,
+                                            atol=1e-10):
+        raise AssertionError(f"JVP and VJP are not adjoint: <u, J v> = {results['fwd']!r}, "
+                             f"<J^T u, v> = {results['rev']!r}")
+    if order > 1:
+        if "rev" in modes:
+            def rev_derivative(*xs):
+                return vjp(f_flat, *xs)[1](tree_unflatten(out_tree, u))
+
+            check_grads(rev_derivative, *leaves, modes=modes, order=order - 1, eps=eps,
+                        rtol=rtol, atol=atol, seed=seed + 1)
+        if "fwd" in modes:
+            def fwd_derivative(*xs):
+                return jvp(f_flat, xs, tuple(v))[1]
+
+            check_grads(fwd_derivative, *leaves, modes=modes, order=order - 1, eps=eps,
+                        rtol=rtol, atol=atol, seed=seed + 2)

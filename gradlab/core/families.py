@@ -1,0 +1,228 @@
+"""Families of primitives: the behaviour most primitives share, stated once.
+
+A family supplies a primitive's defaults: how its cotangents are un-broadcast, its
+batching rule (for ``vmap``), its shape rule (for ``eval_shape``) and the sample
+inputs the registry-wide test feeds it. A primitive overrides any of them in its
+own declaration (``batch=``, ``shape=``, ``examples=``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .primitive import Primitive
+from .shapes import ShapeDtypeStruct, normalize_axes, reduced_shape
+
+
+def _shape(x):
+    return x.shape if hasattr(x, "shape") else np.shape(x)
+
+
+class Family:
+    """Defaults for a primitive; every hook may be overridden per primitive."""
+
+    name = "generic"
+
+    @staticmethod
+    def wrap_vjp(prim, i, rule):
+        return rule
+
+    @staticmethod
+    def wrap_jvp(prim, i, rule):
+        return rule
+
+    @staticmethod
+    def batch(prim, args, dims, params):
+        """Vectorise by a Python loop over the batch: correct, slow; families do better."""
+        from ..ops.shape import moveaxis, stack
+
+        size = next(np.shape(a)[d] for a, d in zip(args, dims) if d is not None)
+        outs = []
+        for b in range(size):
+            sliced = [a if d is None else moveaxis(a, d, 0)[b] for a, d in zip(args, dims)]
+            outs.append(prim(*sliced, **params))
+        return stack(outs), 0
+
+    @staticmethod
+    def shape(prim, avals, params):
+        """Shape rule by running ``impl`` on zero-stride stand-ins (no real memory)."""
+        stand_ins = [np.broadcast_to(np.zeros((), a.dtype), a.shape) for a in avals]
+        out = prim.impl(*stand_ins, **params)
+        return ShapeDtypeStruct(np.shape(out), np.result_type(out))
+
+    @staticmethod
+    def examples(prim, rng):
+        return []
+
+
+class Elementwise(Family):
+    """n-ary numpy-broadcasting maps: ufuncs and their kin."""
+
+    name = "elementwise"
+
+    @staticmethod
+    def wrap_vjp(prim, i, rule):
+        if prim.nin == 1:
+            return rule  # a unary map's cotangent already has its operand's shape
+
+        def unbroadcasting_vjp(g, ans, *args, **params):
+            return unbroadcast(rule(g, ans, *args, **params), _shape(args[i]))
+
+        unbroadcasting_vjp.__name__ = f"{prim.name}_vjp{i}"
+        return unbroadcasting_vjp
+
+    @staticmethod
+    def wrap_jvp(prim, i, rule):
+        if prim.nin == 1:
+            return rule
+
+        def broadcasting_jvp(t, ans, *args, **params):
+            out = rule(t, ans, *args, **params)
+            shape = _shape(ans)
+            return out if _shape(out) == shape else broadcast_to_p(out, shape=shape)
+
+        broadcasting_jvp.__name__ = f"{prim.name}_jvp{i}"
+        return broadcasting_jvp
+
+    @staticmethod
+    def batch(prim, args, dims, params):
+        from ..ops.shape import moveaxis, reshape
+
+        ranks = [np.ndim(a) - (d is not None) for a, d in zip(args, dims)]
+        rank = max(ranks)
+        aligned = []
+        for a, d, r in zip(args, dims, ranks):
+            if d is not None:
+                a = moveaxis(a, d, 0) if d != 0 else a
+                shp = _shape(a)
+                if r < rank:
+                    a = reshape(a, shp[:1] + (1,) * (rank - r) + shp[1:])
+            aligned.append(a)
+        return prim(*aligned, **params), 0
+
+    @staticmethod
+    def shape(prim, avals, params):
+        out = np.broadcast_shapes(*(a.shape for a in avals))
+        probe = prim.impl(*(np.ones((), a.dtype) for a in avals), **params)
+        return ShapeDtypeStruct(out, np.result_type(probe))
+
+    @staticmethod
+    def examples(prim, rng):
+        lo, hi = prim.domain
+        shapes = [((3,),) * prim.nin, ((2, 3),) * prim.nin]
+        if prim.nin == 2:
+            shapes += [((2, 3), (3,)), ((), (2, 1)), ((4, 1), (1, 3))]
+        elif prim.nin == 1:
+            shapes += [((),)]
+        return [(tuple(rng.uniform(lo, hi, s) for s in ss), {}) for ss in shapes]
+
+
+class Reduction(Family):
+    """Reductions over ``axis`` (int, tuple, negative or None) with ``keepdims``."""
+
+    name = "reduction"
+
+    @staticmethod
+    def batch(prim, args, dims, params):
+        from ..ops.shape import moveaxis
+
+        (x,), (d,) = args, dims
+        x = moveaxis(x, d, 0) if d != 0 else x
+        axes = normalize_axes(params.get("axis"), np.ndim(x) - 1)
+        params = dict(params, axis=tuple(a + 1 for a in axes))
+        return prim(x, **params), 0
+
+    @staticmethod
+    def shape(prim, avals, params):
+        (x,) = avals
+        out = reduced_shape(x.shape, params.get("axis"), params.get("keepdims", False))
+        probe = prim.impl(np.ones((1,), x.dtype))
+        return ShapeDtypeStruct(out, np.result_type(probe))
+
+    @staticmethod
+    def examples(prim, rng):
+        lo, hi = prim.domain
+        x = rng.uniform(lo, hi, (3, 4))
+        return [((x,), {}), ((x,), {"axis": 0}), ((x,), {"axis": -1, "keepdims": True}),
+                ((rng.uniform(lo, hi, (2, 3, 2)),), {"axis": (0, 2)})]
+
+
+class Structural(Family):
+    """Shape, index and contraction ops: each states its own batching rule."""
+
+    name = "structural"
+
+
+def _broadcast_to_vjp(g, ans, x, *, shape):
+    return unbroadcast(g, np.shape(x))
+
+
+def _unbroadcast_impl(x, *, shape):
+    shape = tuple(shape)
+    xs = np.shape(x)
+    if xs == shape:
+        return x
+    lead = len(xs) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and xs[lead + i] != 1)
+    out = np.sum(x, axis=axes, keepdims=True) if axes else x
+    return np.reshape(out, shape)
+
+
+broadcast_to_p = Primitive(
+    "broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape), family=Structural,
+    params=("shape",),
+    vjp=_broadcast_to_vjp,
+    jvp=lambda t, ans, x, *, shape: broadcast_to_p(t, shape=shape),
+    batch=lambda prim, args, dims, params: _batch_broadcast_to(args, dims, params),
+    examples=lambda rng: [((rng.normal(size=(3,)),), {"shape": (2, 3)}),
+                          ((rng.normal(size=(2, 1)),), {"shape": (2, 4)})],
+    doc="np.broadcast_to as a primitive (its cotangent sums over the broadcast axes).")
+
+unbroadcast_p = Primitive(
+    "unbroadcast", _unbroadcast_impl, family=Structural, params=("shape",),
+    vjp=lambda g, ans, x, *, shape: broadcast_to_p(g, shape=np.shape(x)),
+    jvp=lambda t, ans, x, *, shape: unbroadcast_p(t, shape=shape),
+    batch=lambda prim, args, dims, params: _batch_unbroadcast(args, dims, params),
+    examples=lambda rng: [((rng.normal(size=(2, 3)),), {"shape": (3,)}),
+                          ((rng.normal(size=(2, 4)),), {"shape": (2, 1)})],
+    doc="Sum a broadcast value back down to ``shape`` (the adjoint of broadcast_to).")
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape`` (a no-op, and no node, when it already has it)."""
+    if _shape(g) == tuple(shape):
+        return g
+    return unbroadcast_p(g, shape=tuple(shape))
+
+
+def _batch_broadcast_to(args, dims, params):
+    from ..ops.shape import moveaxis
+
+    (x,), (d,) = args, dims
+    x = moveaxis(x, d, 0)
+    shape = tuple(params["shape"])
+    size = np.shape(x)[0]
+    pad = len(shape) - (np.ndim(x) - 1)
+    from ..ops.shape import reshape
+
+    x = reshape(x, (size,) + (1,) * pad + np.shape(x)[1:])
+    return broadcast_to_p(x, shape=(size,) + shape), 0
+
+
+def _batch_unbroadcast(args, dims, params):
+    from ..ops.shape import moveaxis
+
+    (x,), (d,) = args, dims
+    x = moveaxis(x, d, 0)
+    size = np.shape(x)[0]
+    shape = tuple(params["shape"])
+    per = np.shape(x)[1:]
+    lead = len(per) - len(shape)
+    axes = tuple(range(1, 1 + lead)) + tuple(
+        1 + lead + i for i, n in enumerate(shape) if n == 1 and per[lead + i] != 1)
+    from ..ops.reduce import sum as sum_
+    from ..ops.shape import reshape
+
+    out = sum_(x, axis=axes, keepdims=True) if axes else x
+    return reshape(out, (size,) + shape), 0

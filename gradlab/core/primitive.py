@@ -1,0 +1,180 @@
+"""Primitives: one declaration carries impl, VJP, JVP, batching and shape rules.
+
+>>> import math, numpy as np
+>>> exp = Primitive("exp", np.exp, numpy=(np.exp, math.exp),
+...                 vjp=lambda g, ans, x: g * ans,
+...                 jvp=lambda t, ans, x: t * ans)   # doctest: +SKIP
+
+``vjp`` and ``jvp`` are one rule per operand (a tuple; a bare callable for a unary
+primitive): ``vjp_i(g, ans, *operands, **params)`` is operand i's cotangent and
+``jvp_i(t_i, ans, *operands, **params)`` its contribution to the output tangent.
+Rules are written with gradlab's own ops, so backward passes are themselves
+traceable and higher derivatives come for free. A *family* (``Elementwise``,
+``Reduction``, ...) supplies what most primitives share: un-broadcasting of
+cotangents, the batching rule, the shape rule and sample inputs for the registry
+test. The interception table (numpy/math callable -> gradlab) is derived from the
+``numpy=`` fields and ``@implements`` declarations; nothing is kept in sync by hand.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from .errors import user_location
+from .trace import Tracer, bind
+
+PRIMITIVES: dict[str, "Primitive"] = {}
+VARIADIC = "variadic"  # ``nin`` of a primitive taking any number of operands
+# numpy/math/scipy callable -> the gradlab callable that replaces it in traced code.
+NUMPY_TABLE: dict[Callable, Callable] = {}
+# Called with each numpy callable whose entry changes (the interception cache listens).
+TABLE_LISTENERS: list[Callable] = []
+# gradlab callable -> the composition's metadata (for docs and the registry test).
+COMPOSITIONS: dict[str, "Composition"] = {}
+
+
+def _as_rules(rules, nin):
+    if rules is None or nin is VARIADIC:
+        return rules
+    if callable(rules):
+        rules = (rules,)
+    rules = tuple(rules)
+    if len(rules) != nin:
+        raise ValueError(f"expected {nin} rules (one per operand), got {len(rules)}")
+    return rules
+
+
+class Primitive:
+    """An op every transform level understands. See the module docstring."""
+
+    def __init__(self, name: str, impl: Callable, *, vjp=None, jvp=None, family=None,
+                 numpy=(), params=(), nin=None, batch=None, shape=None, examples=None,
+                 domain=(-2.0, 2.0), differentiable=True, doc=""):
+        from .families import Elementwise
+
+        self.name = name
+        self.impl = impl
+        self.family = family or Elementwise
+        if nin is None:
+            rules = vjp if vjp is not None else jvp
+            nin = 1 if rules is None or callable(rules) else len(rules)
+        self.nin = nin
+        self.params = tuple(params)  # names of positional parameters after the operands
+        self.differentiable = differentiable and (vjp is not None or jvp is not None)
+        self.vjps = _as_rules(vjp, nin)
+        self.jvps = _as_rules(jvp, nin)
+        if self.vjps is not None and nin is not VARIADIC:
+            self.vjps = tuple(None if r is None else self.family.wrap_vjp(self, i, r)
+                              for i, r in enumerate(self.vjps))
+        if self.jvps is not None and nin is not VARIADIC:
+            self.jvps = tuple(None if r is None else self.family.wrap_jvp(self, i, r)
+                              for i, r in enumerate(self.jvps))
+        self.batch_rule = batch
+        self.shape_rule = shape
+        self.examples = examples
+        self.domain = domain
+        self.numpy = tuple(numpy)
+        self.__doc__ = doc or f"gradlab primitive {name!r}."
+        if name in PRIMITIVES:
+            raise ValueError(f"primitive {name!r} is declared twice")
+        PRIMITIVES[name] = self
+        for fn in self.numpy:
+            _register_entry(fn, self)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+    def __call__(self, *args, **kwargs):
+        nin = self.nin
+        if nin is not VARIADIC and len(args) > nin:
+            extra = args[nin:]
+            if len(extra) > len(self.params):
+                raise TypeError(f"{self.name}() takes {nin} operands and parameters "
+                                f"{self.params}; got {len(args)} positional arguments")
+            kwargs.update(zip(self.params, extra))
+            args = args[:nin]
+        if kwargs.get("out") is not None:
+            raise TypeError(
+                f"{self.name}(..., out=...) writes in place, which a traced array cannot "
+                f"do ({user_location()}); use the returned value, or x.at[idx].set(v).")
+        kwargs.pop("out", None)
+        return bind(self, *args, **kwargs)
+
+    def jvp_rules(self):
+        """Per-operand JVP rules; derived by transposing the VJP where none is declared."""
+        if self.jvps is None and self.vjps is not None:
+            from .linear_transpose import jvp_from_vjp
+
+            self.jvps = tuple(None if r is None else self.family.wrap_jvp(
+                self, i, jvp_from_vjp(self, i)) for i, r in enumerate(self.vjps))
+        return self.jvps
+
+    def vjp_rules(self):
+        """Per-operand VJP rules; derived by transposing the JVP where none is declared."""
+        if self.vjps is None and self.jvps is not None:
+            from .linear_transpose import vjp_from_jvp
+
+            self.vjps = tuple(None if r is None else self.family.wrap_vjp(
+                self, i, vjp_from_jvp(self, i)) for i, r in enumerate(self.jvps))
+        return self.vjps
+
+
+def _register_entry(original: Callable, gradlab_fn: Callable) -> None:
+    NUMPY_TABLE[original] = _entry(original, gradlab_fn)
+    for listener in TABLE_LISTENERS:
+        listener(original)
+
+
+def _has_tracer(args, kwargs) -> bool:
+    for a in args:
+        if isinstance(a, Tracer):
+            return True
+        if type(a) in (list, tuple) and any(isinstance(b, Tracer) for b in a):
+            return True
+    for a in kwargs.values():
+        if isinstance(a, Tracer):
+            return True
+    return False
+
+
+def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
+    """What traced code calls in place of ``original``: numpy itself unless a tracer is in."""
+
+    @functools.wraps(original)
+    def entry(*args, **kwargs):
+        if _has_tracer(args, kwargs):
+            return gradlab_fn(*args, **kwargs)
+        return original(*args, **kwargs)
+
+    entry.__gradlab__ = gradlab_fn
+    return entry
+
+
+class Composition:
+    """A numpy function implemented by composing primitives (exact, so derivatives are too)."""
+
+    def __init__(self, fn, numpy, examples, doc):
+        self.fn, self.numpy, self.examples, self.name = fn, numpy, examples, fn.__name__
+        self.__doc__ = doc
+
+
+def implements(*numpy_fns, examples=None):
+    """Declare ``fn`` as gradlab's version of ``numpy_fns`` (a composition of primitives).
+
+    >>> import numpy as np
+    >>> @implements(np.cosh)            # doctest: +SKIP
+    ... def cosh(x):
+    ...     return (np.exp(x) + np.exp(-x)) / 2
+    """
+
+    def register(fn):
+        name = fn.__name__
+        if name in COMPOSITIONS and COMPOSITIONS[name].fn is not fn:
+            name = f"{fn.__module__.rsplit('.', 1)[-1]}.{name}"
+        COMPOSITIONS[name] = Composition(fn, numpy_fns, examples, fn.__doc__)
+        for np_fn in numpy_fns:
+            _register_entry(np_fn, fn)
+        return fn
+
+    return register

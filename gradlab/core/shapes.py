@@ -1,0 +1,45 @@
+"""Abstract values: shapes and dtypes without data, and axis arithmetic."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class ShapeDtypeStruct(NamedTuple):
+    """An array's shape and dtype, standing in for the array in ``eval_shape``."""
+
+    shape: tuple
+    dtype: np.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+def normalize_axes(axis, ndim: int) -> tuple:
+    """``axis`` (None, int or tuple, possibly negative) as a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim)
+        out.append(a % ndim)
+    return tuple(sorted(out))
+
+
+def reduced_shape(shape: tuple, axis, keepdims: bool) -> tuple:
+    """The shape a reduction over ``axis`` leaves behind."""
+    axes = normalize_axes(axis, len(shape))
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)

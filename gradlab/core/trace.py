@@ -1,0 +1,120 @@
+"""Interpreter levels (JAX's autodidax design): ``bind`` dispatches to the top trace.
+
+Every transform (reverse mode, forward mode, batching, shape evaluation) is a
+``Trace`` subclass whose tracers box the values of the level below. ``bind`` finds
+the highest-level trace among a primitive's operands and lets it process the
+primitive; with no tracer among the operands it calls ``impl`` directly, so code
+that runs with no transform live pays nothing for the generality.
+
+Levels are positions on a stack: a transform entered later (nested deeper) has a
+higher level, which is what keeps nested ``grad`` calls from confusing their
+perturbations (``grad(lambda x: x * grad(lambda y: x * y)(2.0))(1.0) == 2``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+
+from .errors import TracerConversionError
+
+_STACK: list["Trace"] = []
+_IDS = itertools.count()
+
+
+class Trace:
+    """One live transform. Subclasses implement ``process(prim, args, params)``."""
+
+    def __init__(self):
+        self.level = len(_STACK)
+        self.id = next(_IDS)
+
+    def process(self, prim, args, params):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def lower(self, x):
+        """The value ``x`` has at the level below this one (unboxes this trace's tracers)."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+
+@contextlib.contextmanager
+def new_trace(cls, *args, **kwargs):
+    """Push a new level of kind ``cls`` for the duration of the block."""
+    trace = cls(*args, **kwargs)
+    _STACK.append(trace)
+    try:
+        yield trace
+    finally:
+        popped = _STACK.pop()
+        assert popped is trace, "transform levels exited out of order"
+
+
+def transforms_live() -> int:
+    """How many transform levels are live (0 on the fast path)."""
+    return len(_STACK)
+
+
+class Tracer:
+    """A value boxed by a transform. Operator overloading lives in ``gradlab.ops.operators``."""
+
+    __slots__ = ("_trace",)
+    # numpy defers to our reflected operators (``ndarray + tracer`` -> ``tracer.__radd__``).
+    __array_priority__ = 1000.0
+
+    @property
+    def aval(self):
+        """The per-example value this tracer stands for (its own ``shape``/``dtype``)."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    # Silent conversion to a plain number or array would detach the value from the
+    # transform and give a wrong (zero) derivative, so every route refuses loudly.
+    def _refuse(self, what):
+        from .errors import user_location
+
+        raise TracerConversionError(
+            f"cannot convert a traced {type(self).__name__} of shape {self.shape} to "
+            f"{what} at {user_location()}.\nInside a differentiated function keep values "
+            "as arrays and use numpy functions on them; to use a value as a constant on "
+            "purpose, call gradlab.stop_gradient(x) and read .value of the result outside "
+            "the transform, or compute it outside the function."
+        )
+
+    def __array__(self, dtype=None, copy=None):
+        self._refuse("a numpy array (np.asarray / assignment into an ndarray)")
+
+    def __float__(self):
+        self._refuse("float")
+
+    def __int__(self):
+        self._refuse("int")
+
+    def __complex__(self):
+        self._refuse("complex")
+
+    def __index__(self):
+        self._refuse("an index")
+
+    def __hash__(self):
+        return id(self)
+
+
+def bind(prim, *args, **params):
+    """Apply ``prim`` to ``args`` at the highest level among them."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+def find_top_trace(values):
+    """The highest-level trace among ``values`` (or ``None``)."""
+    top = None
+    for a in values:
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
+    return top

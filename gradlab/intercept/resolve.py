@@ -1,0 +1,178 @@
+"""Resolve a callee at a call site: numpy -> primitive, user helper -> instrumented copy.
+
+``resolve`` is what every rewritten call site calls, so its common case is one
+dict lookup. The cache holds the numpy/math/scipy table (derived from the op
+declarations) and every callable seen before; user entries are bounded, and a
+redefined function (a new object, as in a re-run notebook cell) gets a new entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sysconfig
+import types
+from types import FunctionType, MethodType
+
+import numpy as np
+
+from ..core.errors import NoRuleError, user_location
+from ..core.primitive import NUMPY_TABLE, TABLE_LISTENERS
+from ..core.trace import Tracer
+from .source import RESOLVER, NoSourceError, compile_instrumented
+
+MAX_USER_ENTRIES = 4096
+
+_CACHE: dict = {}  # callable -> what traced code calls instead
+_CODE_CACHE: dict = {}  # original code object -> instrumented code object
+_user_entries = 0
+
+_GRADLAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIBRARY_DIRS = tuple({os.path.realpath(p) for p in (
+    sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib"),
+    sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib"),
+    _GRADLAB_DIR) if p})
+_NUMERIC_MODULES = ("numpy", "math", "scipy", "cmath")
+
+
+def resolve(fn):
+    """What a traced call site calls in place of ``fn`` (``fn`` itself for most callees)."""
+    try:
+        return _CACHE[fn]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable callable object
+        return _resolve_new(fn)
+    out = _resolve_new(fn)
+    if type(fn) is not MethodType:  # bound methods are made anew at every access
+        _remember(fn, out)
+    return out
+
+
+def instrument(fn):
+    """The instrumented version of a user function (the entry point of every transform)."""
+    return resolve(fn)
+
+
+def clear_cache():
+    """Forget every instrumented function (the numpy table stays)."""
+    global _user_entries
+    _CACHE.clear()
+    _CODE_CACHE.clear()
+    _CACHE.update(NUMPY_TABLE)
+    _user_entries = 0
+
+
+def _remember(fn, out):
+    global _user_entries
+    if _user_entries >= MAX_USER_ENTRIES:
+        clear_cache()
+    _CACHE[fn] = out
+    _user_entries += 1
+
+
+def _resolve_new(fn):
+    entry = NUMPY_TABLE.get(fn)
+    if entry is not None:
+        return entry
+    t = type(fn)
+    if t is FunctionType:
+        return _instrument_function(fn)
+    if t is MethodType:
+        inner = resolve(fn.__func__)
+        return fn if inner is fn.__func__ else MethodType(inner, fn.__self__)
+    if t is functools.partial:
+        inner = resolve(fn.func)
+        return fn if inner is fn.func else functools.partial(inner, *fn.args, **fn.keywords)
+    if t in (staticmethod, classmethod):
+        return resolve(fn.__func__)
+    if _is_numeric_library(fn):
+        return _no_rule_guard(fn)
+    if isinstance(fn, type) or t in (types.BuiltinFunctionType, types.BuiltinMethodType):
+        return fn
+    call = t.__dict__.get("__call__") or getattr(t, "__call__", None)  # noqa: B004
+    if type(call) is FunctionType and _is_user_code(call):
+        return MethodType(_instrument_function(call), fn)  # a callable object
+    return fn
+
+
+def _is_user_code(fn: FunctionType) -> bool:
+    fname = fn.__code__.co_filename
+    if fname.startswith("<"):  # a notebook cell, <stdin>, exec'd code: try its source
+        return True
+    return not os.path.realpath(fname).startswith(_LIBRARY_DIRS)
+
+
+def _instrument_function(fn: FunctionType):
+    code = fn.__code__
+    if RESOLVER in code.co_freevars or not _is_user_code(fn):  # already ours, or a library's
+        if _is_numeric_library(fn):
+            return _no_rule_guard(fn)
+        return fn
+    new_code = _CODE_CACHE.get(code)
+    if new_code is None:
+        try:
+            new_code = compile_instrumented(fn)
+        except NoSourceError:
+            return fn  # no source (exec'd code): ufuncs still dispatch via __array_ufunc__
+        _CODE_CACHE[code] = new_code
+    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+    cells[RESOLVER] = types.CellType(resolve)
+    closure = tuple(cells[name] for name in new_code.co_freevars)
+    new = FunctionType(new_code, fn.__globals__, fn.__name__, fn.__defaults__, closure)
+    new.__kwdefaults__ = fn.__kwdefaults__
+    new.__qualname__ = fn.__qualname__
+    new.__dict__.update(fn.__dict__)
+    new.__wrapped__ = fn
+    return new
+
+
+def _is_numeric_library(fn) -> bool:
+    module = getattr(fn, "__module__", None) or ""
+    if type(fn).__name__ == "ufunc":
+        return True
+    return module.split(".", 1)[0] in _NUMERIC_MODULES
+
+
+def _has_tracer(x, depth=0) -> bool:
+    if isinstance(x, Tracer):
+        return True
+    if depth < 3 and type(x) in (list, tuple):
+        return any(_has_tracer(y, depth + 1) for y in x)
+    if depth < 3 and type(x) is dict:
+        return any(_has_tracer(y, depth + 1) for y in x.values())
+    return False
+
+
+def _qualified_name(fn) -> str:
+    module = getattr(fn, "__module__", None) or ("numpy" if type(fn).__name__ == "ufunc" else "")
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
+    return f"{module}.{name}" if module else name
+
+
+def _no_rule_guard(fn):
+    """``fn`` for constant arguments; a ``NoRuleError`` when a traced value reaches it."""
+    if fn in PASS_THROUGH:
+        return fn
+    name = _qualified_name(fn)
+
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        if _has_tracer(args) or _has_tracer(kwargs):
+            raise NoRuleError(
+                f"{name} has no gradlab differentiation rule, and a traced value reached "
+                f"it at {user_location()}.\nTo add one, declare a primitive:\n"
+                f"    gradlab.primitive('{getattr(fn, '__name__', 'op')}', impl={name}, "
+                "vjp=lambda g, ans, x: ..., jvp=lambda t, ans, x: ..., numpy=(" + name + ",))\n"
+                "or wrap the call in gradlab.stop_gradient(...) if no derivative should "
+                "flow through it (see docs/rules.md).")
+        return fn(*args, **kwargs)
+
+    return guarded
+
+
+# numpy functions that read only a traced value's shape (they work on tracers as is).
+PASS_THROUGH = frozenset({np.shape, np.ndim, np.size, np.isscalar})
+
+clear_cache()
+TABLE_LISTENERS.append(lambda original: _CACHE.pop(original, None))

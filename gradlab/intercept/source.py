@@ -1,0 +1,158 @@
+"""Find a function's definition in its source and rewrite its call sites.
+
+The rewrite turns every call ``f(a, b)`` into ``__gradlab_resolve__(f)(a, b)`` and
+compiles the result at the function's real file and line numbers, so tracebacks
+and error messages show the user's own source.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+from types import CodeType, FunctionType
+
+RESOLVER = "__gradlab_resolve__"
+
+
+class NoSourceError(Exception):
+    """The function's source is not available (built with exec, or from a .pyc only)."""
+
+
+class CallSiteRewriter(ast.NodeTransformer):
+    """``f(*args)`` -> ``__gradlab_resolve__(f)(*args)`` everywhere in a function body."""
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        resolver = ast.Name(RESOLVER, ast.Load())
+        node.func = ast.copy_location(
+            ast.Call(func=ast.copy_location(resolver, node.func), args=[node.func],
+                     keywords=[]), node.func)
+        return node
+
+
+def _parse_block(fn: FunctionType) -> tuple[ast.Module, int]:
+    """Parse the source block holding ``fn``; returns the tree and its line offset."""
+    try:
+        lines, start = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as exc:
+        raise NoSourceError(str(exc)) from None
+    src = "".join(lines)
+    prefix = 0
+    if lines and lines[0][:1] in (" ", "\t"):
+        # An indented block (a method, a nested def): parse it under ``if 1:`` so that
+        # columns stay the user's own and multi-line strings keep their text.
+        src, prefix = "if 1:\n" + src, 1
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        # getsource may return a partial statement for a lambda inside a larger
+        # expression: widen to whole lines until it parses.
+        raise NoSourceError(f"cannot parse the source of {fn.__qualname__}") from None
+    ast.increment_lineno(tree, max(start, 1) - 1 - prefix)
+    return tree, start
+
+
+def _span_contains(node, positions) -> bool:
+    start = (node.lineno, node.col_offset)
+    end = (node.end_lineno, node.end_col_offset)
+    return all(start <= (line, col) and (end_line, end_col) <= end
+               for line, end_line, col, end_col in positions)
+
+
+def _find_lambda(tree, code: CodeType) -> ast.Lambda:
+    """The lambda whose body spans exactly the code's instructions (two on a line are fine)."""
+    positions = [p for p in code.co_positions()
+                 if p[0] is not None and p[2] is not None and p[3] is not None
+                 and not (p[2] == 0 and p[3] == 0)]
+    argnames = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    best = None
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Lambda):
+            continue
+        a = node.args
+        names = tuple(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs)
+        if names != argnames or not _span_contains(node.body, positions):
+            continue
+        size = (node.end_lineno - node.lineno, node.end_col_offset - node.col_offset)
+        if best is None or size < best[0]:
+            best = (size, node)
+    if best is None:
+        raise NoSourceError("cannot locate the lambda in its source line")
+    return best[1]
+
+
+def _find_def(tree, code: CodeType):
+    candidates = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
+            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            if code.co_firstlineno in (node.lineno, first):
+                return node
+            candidates.append(node)
+    if len(candidates) == 1:
+        return candidates[0]
+    raise NoSourceError(f"cannot locate the definition of {code.co_name}")
+
+
+def _class_name(fn: FunctionType):
+    """The enclosing class's name for a method (private names are mangled with it)."""
+    parts = fn.__qualname__.split(".")[:-1]
+    while parts and parts[-1] == "<locals>":
+        parts = parts[:-2]  # drop "<locals>" and the function that holds it
+    return parts[-1] if parts else None
+
+
+_NEW_FIELDS = {"type_params": []} if sys.version_info >= (3, 12) else {}
+
+
+def compile_instrumented(fn: FunctionType) -> CodeType:
+    """The code object of ``fn`` with its call sites rewritten (closure names kept).
+
+    The rewritten definition is compiled inside a factory function whose parameters
+    are the original's free variables (so the new code has the same closure cells)
+    plus the resolver; inside a class of the original class's name when ``fn`` is a
+    method (so private names mangle alike and ``super()`` finds ``__class__``).
+    Only the code object is kept; the factory never runs.
+    """
+    code = fn.__code__
+    tree, _ = _parse_block(fn)
+    if code.co_name == "<lambda>":
+        target: ast.AST = _find_lambda(tree, code)
+        stmt: ast.stmt = ast.Expr(value=target)
+    else:
+        target = stmt = _find_def(tree, code)
+        target.decorator_list = []
+    CallSiteRewriter().visit(target)
+    cls = _class_name(fn) or ("__gradlab_class__" if "__class__" in code.co_freevars else None)
+    if cls is not None:
+        stmt = ast.ClassDef(name=cls, bases=[], keywords=[], decorator_list=[], body=[stmt],
+                            **_NEW_FIELDS)
+    params = [RESOLVER] + [v for v in code.co_freevars if v != "__class__"]
+    factory = ast.FunctionDef(
+        name="__gradlab_factory__",
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None,
+                           kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=[stmt], decorator_list=[], returns=None, **_NEW_FIELDS)
+    module = ast.Module(body=[factory], type_ignores=[])
+    ast.fix_missing_locations(module)
+    factory_code = compile(module, code.co_filename, "exec").co_consts[0]
+    found = _find_code(factory_code, code.co_name)
+    if found is None:  # pragma: no cover - the compiler always emits it
+        raise NoSourceError(f"no code object for {code.co_name}")
+    return found
+
+
+def _find_code(container: CodeType, name: str):
+    """Breadth-first: the outermost code object called ``name`` inside ``container``."""
+    queue = [container]
+    while queue:
+        nxt = []
+        for c in queue:
+            for const in c.co_consts:
+                if isinstance(const, CodeType):
+                    if const.co_name == name:
+                        return const
+                    nxt.append(const)
+        queue = nxt
+    return None

@@ -1,0 +1,7 @@
+"""Declarations of gradlab's primitives and compositions, one module per kind of op.
+
+Importing this package registers everything: the interception table is derived
+from what the modules below declare.
+"""
+
+from . import elementwise, index, linalg, misc, operators, reduce, shape  # noqa: F401

@@ -1,0 +1,166 @@
+"""Elementwise maps: unary ufuncs, arithmetic, comparisons, ``where``.
+
+A unary map is declared by its derivative ``d(ans, x)``; both rules follow from it
+(``vjp = g * d``, ``jvp = t * d``), so the derivative is written exactly once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.families import Elementwise
+from ..core.primitive import Primitive, implements
+
+
+def unary(name, impl, derivative, numpy=(), domain=(-2.0, 2.0), doc=""):
+    """Declare an elementwise unary primitive from its derivative ``derivative(ans, x)``."""
+    return Primitive(
+        name, impl, family=Elementwise, numpy=numpy, domain=domain, doc=doc,
+        vjp=lambda g, ans, x: g * derivative(ans, x),
+        jvp=lambda t, ans, x: t * derivative(ans, x))
+
+
+def nondiff(name, impl, numpy=(), nin=1, doc=""):
+    """Declare an elementwise primitive whose derivative is zero (or undefined) everywhere."""
+    return Primitive(name, impl, family=Elementwise, numpy=numpy, nin=nin,
+                     differentiable=False, doc=doc)
+
+
+# --- arithmetic ---------------------------------------------------------------
+negative = Primitive("negative", np.negative, numpy=(np.negative,),
+                     vjp=lambda g, ans, x: negative(g), jvp=lambda t, ans, x: negative(t))
+add = Primitive("add", np.add, numpy=(np.add,),
+                vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: g),
+                jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: t))
+subtract = Primitive("subtract", np.subtract, numpy=(np.subtract,),
+                     vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)),
+                     jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)))
+multiply = Primitive("multiply", np.multiply, numpy=(np.multiply,),
+                     vjp=(lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
+                     jvp=(lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t))
+divide = Primitive("divide", np.divide, numpy=(np.divide, np.true_divide),
+                   vjp=(lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y),
+                   jvp=(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y),
+                   domain=(0.5, 2.0))
+
+
+def _safe_log(x):
+    """log(x) where x > 0 and 0 elsewhere: the y-derivative of x**y where it exists."""
+    return log(where(x > 0, x, 1.0))
+
+
+power = Primitive(
+    "power", np.power, numpy=(np.power, math.pow), domain=(0.5, 2.0),
+    vjp=(lambda g, ans, x, y: g * y * x ** where(y == 0, 1.0, y - 1),
+         lambda g, ans, x, y: g * ans * _safe_log(x)),
+    jvp=(lambda t, ans, x, y: t * y * x ** where(y == 0, 1.0, y - 1),
+         lambda t, ans, x, y: t * ans * _safe_log(x)))
+
+
+def _balanced_eq(x, ans, y):
+    """1 where x won, 1/2 where x and y tie: ties split the gradient evenly (as autograd)."""
+    return (x == ans) / (1.0 + (x == y))
+
+
+maximum = Primitive(
+    "maximum", np.maximum, numpy=(np.maximum, np.fmax),
+    vjp=(lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
+         lambda g, ans, x, y: g * _balanced_eq(y, ans, x)),
+    jvp=(lambda t, ans, x, y: t * _balanced_eq(x, ans, y),
+         lambda t, ans, x, y: t * _balanced_eq(y, ans, x)))
+minimum = Primitive(
+    "minimum", np.minimum, numpy=(np.minimum, np.fmin),
+    vjp=(lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
+         lambda g, ans, x, y: g * _balanced_eq(y, ans, x)),
+    jvp=(lambda t, ans, x, y: t * _balanced_eq(x, ans, y),
+         lambda t, ans, x, y: t * _balanced_eq(y, ans, x)))
+
+# --- unary maps -----------------------------------------------------------------
+exp = unary("exp", np.exp, lambda ans, x: ans, numpy=(np.exp, math.exp))
+log = unary("log", np.log, lambda ans, x: 1.0 / x, numpy=(np.log, math.log),
+            domain=(0.2, 3.0))
+log1p = unary("log1p", np.log1p, lambda ans, x: 1.0 / (x + 1.0),
+              numpy=(np.log1p, math.log1p), domain=(-0.5, 2.0))
+expm1 = unary("expm1", np.expm1, lambda ans, x: ans + 1.0, numpy=(np.expm1, math.expm1))
+sqrt = unary("sqrt", np.sqrt, lambda ans, x: 0.5 / ans, numpy=(np.sqrt, math.sqrt),
+             domain=(0.2, 3.0))
+sin = unary("sin", np.sin, lambda ans, x: cos(x), numpy=(np.sin, math.sin))
+cos = unary("cos", np.cos, lambda ans, x: -sin(x), numpy=(np.cos, math.cos))
+tan = unary("tan", np.tan, lambda ans, x: 1.0 + ans * ans, numpy=(np.tan, math.tan),
+            domain=(-1.2, 1.2))
+tanh = unary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, numpy=(np.tanh, math.tanh))
+sinh = unary("sinh", np.sinh, lambda ans, x: cosh(x), numpy=(np.sinh, math.sinh))
+cosh = unary("cosh", np.cosh, lambda ans, x: sinh(x), numpy=(np.cosh, math.cosh))
+arcsin = unary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x),
+               numpy=(np.arcsin, math.asin), domain=(-0.9, 0.9))
+arccos = unary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x),
+               numpy=(np.arccos, math.acos), domain=(-0.9, 0.9))
+arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x),
+               numpy=(np.arctan, math.atan))
+absolute = unary("absolute", np.abs, lambda ans, x: sign(x),
+                 numpy=(np.abs, np.absolute, math.fabs, np.fabs), domain=(0.1, 2.0))
+
+# --- zero-derivative maps and comparisons ---------------------------------------
+sign = nondiff("sign", np.sign, numpy=(np.sign,))
+floor = nondiff("floor", np.floor, numpy=(np.floor,))
+ceil = nondiff("ceil", np.ceil, numpy=(np.ceil,))
+greater = nondiff("greater", np.greater, numpy=(np.greater,), nin=2)
+greater_equal = nondiff("greater_equal", np.greater_equal, numpy=(np.greater_equal,), nin=2)
+less = nondiff("less", np.less, numpy=(np.less,), nin=2)
+less_equal = nondiff("less_equal", np.less_equal, numpy=(np.less_equal,), nin=2)
+equal = nondiff("equal", np.equal, numpy=(np.equal,), nin=2)
+not_equal = nondiff("not_equal", np.not_equal, numpy=(np.not_equal,), nin=2)
+floor_divide = nondiff("floor_divide", np.floor_divide, numpy=(np.floor_divide,), nin=2)
+
+
+def _where_impl(c, x, y):
+    return np.where(c, x, y)
+
+
+where = Primitive(
+    "where", _where_impl, numpy=(),
+    vjp=(None, lambda g, ans, c, x, y: where(c, g, 0.0),
+         lambda g, ans, c, x, y: where(c, 0.0, g)),
+    jvp=(None, lambda t, ans, c, x, y: where(c, t, 0.0),
+         lambda t, ans, c, x, y: where(c, 0.0, t)),
+    examples=lambda rng: [((rng.uniform(size=(2, 3)) > 0.5, rng.normal(size=(2, 3)),
+                            rng.normal(size=(3,))), {})])
+
+
+@implements(np.where)
+def where_(condition, x=None, y=None):
+    """``np.where(c, x, y)``; the one-argument form (indices) passes through as numpy's."""
+    if x is None and y is None:
+        return np.nonzero(condition)
+    return where(condition, x, y)
+
+
+remainder = Primitive(
+    "remainder", np.remainder, numpy=(np.remainder, np.mod), domain=(0.5, 3.0),
+    vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide(x, y)),
+    jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: -t * floor_divide(x, y)))
+
+
+@implements(np.clip)
+def clip(a, a_min=None, a_max=None):
+    """``np.clip`` as ``minimum(maximum(a, lo), hi)``: gradient 1 inside, 0 outside."""
+    out = a
+    if a_min is not None:
+        out = maximum(out, a_min)
+    if a_max is not None:
+        out = minimum(out, a_max)
+    return out
+
+
+@implements(np.square)
+def square(x):
+    """``x * x``."""
+    return x * x
+
+
+@implements(np.reciprocal)
+def reciprocal(x):
+    """``1 / x``."""
+    return 1.0 / x

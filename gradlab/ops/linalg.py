@@ -1,0 +1,91 @@
+"""Contractions: ``matmul`` (batched, broadcast, 1-D operands) and ``dot``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.families import Structural, unbroadcast
+from ..core.primitive import Primitive, implements
+from .elementwise import multiply
+from .shape import expand_dims, moveaxis, reshape, squeeze, swapaxes
+
+
+def _promote(a, b, g):
+    """Matrices for 1-D operands (as matmul promotes them), and the cotangent to match."""
+    if np.ndim(a) == 1:
+        a = expand_dims(a, 0)
+        g = expand_dims(g, -2 if np.ndim(b) != 1 else 0)
+    if np.ndim(b) == 1:
+        b = expand_dims(b, -1)
+        g = expand_dims(g, -1)
+    return a, b, g
+
+
+def _matmul_vjp_a(g, ans, a, b):
+    a2, b2, g2 = _promote(a, b, g)
+    ga = matmul(g2, swapaxes(b2, -1, -2))
+    if np.ndim(a) == 1:
+        ga = squeeze(ga, -2)
+    return unbroadcast(ga, np.shape(a))
+
+
+def _matmul_vjp_b(g, ans, a, b):
+    a2, b2, g2 = _promote(a, b, g)
+    gb = matmul(swapaxes(a2, -1, -2), g2)
+    if np.ndim(b) == 1:
+        gb = squeeze(gb, -1)
+    return unbroadcast(gb, np.shape(b))
+
+
+def _batch_matmul(prim, args, dims, params):
+    """Batch by aligning the per-example batch axes of both operands after the vmap axis."""
+    (a, b), (da, db) = args, dims
+    ra, rb = np.ndim(a) - (da is not None), np.ndim(b) - (db is not None)
+    if da is not None:
+        a = moveaxis(a, da, 0)
+    if db is not None:
+        b = moveaxis(b, db, 0)
+    if ra == 1:
+        a = expand_dims(a, -2)
+    if rb == 1:
+        b = expand_dims(b, -1)
+    rank = max(ra, rb, 2)
+    if da is not None:
+        a = _pad_after_batch(a, rank - max(ra, 2))
+    if db is not None:
+        b = _pad_after_batch(b, rank - max(rb, 2))
+    out = matmul(a, b)
+    if ra == 1:
+        out = squeeze(out, -2)
+    if rb == 1:
+        out = squeeze(out, -1)
+    return out, 0
+
+
+def _pad_after_batch(x, n):
+    shape = np.shape(x)
+    return reshape(x, shape[:1] + (1,) * n + shape[1:]) if n else x
+
+
+matmul = Primitive(
+    "matmul", np.matmul, family=Structural, numpy=(np.matmul,),
+    vjp=(_matmul_vjp_a, _matmul_vjp_b),
+    jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)),
+    batch=_batch_matmul,
+    examples=lambda rng: [((rng.normal(size=(2, 3)), rng.normal(size=(3, 4))), {}),
+                          ((rng.normal(size=(3,)), rng.normal(size=(3, 4))), {}),
+                          ((rng.normal(size=(2, 3)), rng.normal(size=(3,))), {}),
+                          ((rng.normal(size=(3,)), rng.normal(size=(3,))), {}),
+                          ((rng.normal(size=(5, 2, 3)), rng.normal(size=(3, 4))), {}),
+                          ((rng.normal(size=(2, 1, 2, 3)), rng.normal(size=(4, 3, 2))), {})])
+
+
+@implements(np.dot)
+def dot(a, b):
+    """``np.dot``: scalars multiply, up to 2-D it is ``matmul``, N-D contracts a[-1], b[-2]."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return multiply(a, b)
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return matmul(a, b)
+    raise NotImplementedError("np.dot of arrays with more than 2 dimensions: use np.tensordot "
+                              "or np.einsum")

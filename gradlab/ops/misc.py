@@ -1,0 +1,44 @@
+"""Ops that are neither maps nor reductions: ``stop_gradient``, dtype conversion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.families import Elementwise
+from ..core.primitive import Primitive
+
+stop_gradient = Primitive(
+    "stop_gradient", lambda x: x, family=Elementwise, nin=1, differentiable=False,
+    doc="""The value of ``x``, treated as a constant by every derivative transform.
+
+    >>> import gradlab as gl, numpy as np
+    >>> gl.grad(lambda x: x * gl.stop_gradient(x))(3.0)
+    3.0
+    """)
+
+
+def _astype_impl(x, *, dtype):
+    return np.asarray(x).astype(dtype)
+
+
+def _astype_vjp(g, ans, x, *, dtype):
+    return astype(g, dtype=np.result_type(x.dtype if hasattr(x, "dtype") else x))
+
+
+astype = Primitive(
+    "astype", _astype_impl, family=Elementwise, params=("dtype",),
+    vjp=_astype_vjp, jvp=lambda t, ans, x, *, dtype: astype(t, dtype=dtype),
+    examples=lambda rng: [((rng.normal(size=(3,)),), {"dtype": np.float32})])
+
+
+cast_exact = Primitive(
+    "cast_exact", _astype_impl, family=Elementwise, params=("dtype",), differentiable=False,
+    doc="A cast into an integer or bool dtype: it carries no derivative.")
+
+
+def convert(x, dtype):
+    """``x.astype(dtype)``: differentiable between float types, constant into integers."""
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.inexact):
+        return astype(x, dtype=dtype)
+    return cast_exact(x, dtype=dtype)

@@ -1,0 +1,114 @@
+"""Operator overloading and array methods for every tracer (``Var`` and its kin).
+
+``x + y``, ``x @ w``, ``x[idx]``, ``x.sum(axis=0)``, ``x.T`` ... on a traced value
+call the same primitives as the numpy functions do. Comparisons are
+zero-derivative primitives, so under ``grad`` they return plain boolean arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.errors import InPlaceMutationError, NoRuleError, user_location
+from ..core.primitive import NUMPY_TABLE
+from ..core.trace import Tracer, bind
+from . import elementwise as E
+from . import index as I
+from . import linalg as L
+from . import misc as M
+from . import reduce as R
+from . import shape as S
+
+
+def _op(prim):
+    """A binary operator method: straight to ``bind`` (operators are the hottest path)."""
+    return lambda self, other: bind(prim, self, other)
+
+
+def _rop(prim):
+    return lambda self, other: bind(prim, other, self)
+
+
+def _unop(prim):
+    return lambda self: bind(prim, self)
+
+
+def _shape_arg(args):
+    return args[0] if len(args) == 1 and not isinstance(args[0], (int, np.integer)) else args
+
+
+def _setitem(self, idx, value):
+    raise InPlaceMutationError(
+        f"in-place assignment x[{idx!r}] = ... on a traced array at {user_location()}.\n"
+        "Arrays under a gradlab transform are immutable; use the functional update "
+        "x = x.at[idx].set(value) (or .add(value) / .multiply(value)).")
+
+
+def _iter(self):
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d traced array")
+    return (I.getitem(self, i) for i in range(self.shape[0]))
+
+
+def _len(self):
+    if self.ndim == 0:
+        raise TypeError("len() of unsized traced array")
+    return self.shape[0]
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """numpy's ufunc protocol: ``ndarray + tracer`` or a ufunc in un-instrumented code."""
+    entry = NUMPY_TABLE.get(ufunc) if method == "__call__" else None
+    if entry is None:
+        raise NoRuleError(
+            f"np.{ufunc.__name__}{'.' + method if method != '__call__' else ''} has no "
+            f"gradlab rule (called on a traced value at {user_location()}).\n"
+            "Add one with gradlab.primitive(...) (see docs/rules.md).")
+    return entry.__gradlab__(*inputs, **kwargs)
+
+
+_METHODS = {
+    "__add__": _op(E.add), "__radd__": _rop(E.add),
+    "__sub__": _op(E.subtract), "__rsub__": _rop(E.subtract),
+    "__mul__": _op(E.multiply), "__rmul__": _rop(E.multiply),
+    "__truediv__": _op(E.divide), "__rtruediv__": _rop(E.divide),
+    "__floordiv__": _op(E.floor_divide), "__rfloordiv__": _rop(E.floor_divide),
+    "__mod__": _op(E.remainder), "__rmod__": _rop(E.remainder),
+    "__pow__": _op(E.power), "__rpow__": _rop(E.power),
+    "__matmul__": _op(L.matmul), "__rmatmul__": _rop(L.matmul),
+    "__neg__": _unop(E.negative), "__pos__": lambda self: self, "__abs__": _unop(E.absolute),
+    "__lt__": _op(E.less), "__le__": _op(E.less_equal), "__gt__": _op(E.greater),
+    "__ge__": _op(E.greater_equal), "__eq__": _op(E.equal), "__ne__": _op(E.not_equal),
+    "__getitem__": lambda self, idx: I.getitem(self, idx), "__setitem__": _setitem,
+    "__iter__": _iter, "__len__": _len,
+    "__array_ufunc__": _array_ufunc,
+    "T": property(lambda self: S.transpose(self)),
+    "mT": property(lambda self: S.swapaxes(self, -1, -2)),
+    "at": property(I.At),
+    "sum": lambda self, axis=None, dtype=None, out=None, keepdims=False: R.sum(
+        self, axis=axis, out=out, keepdims=keepdims),
+    "mean": lambda self, axis=None, dtype=None, out=None, keepdims=False: R.mean(
+        self, axis=axis, keepdims=keepdims),
+    "max": lambda self, axis=None, out=None, keepdims=False: R.max(
+        self, axis=axis, out=out, keepdims=keepdims),
+    "min": lambda self, axis=None, out=None, keepdims=False: R.min(
+        self, axis=axis, out=out, keepdims=keepdims),
+    "prod": lambda self, axis=None, dtype=None, out=None, keepdims=False: R.prod(
+        self, axis=axis, out=out, keepdims=keepdims),
+    "var": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.var(
+        self, axis=axis, ddof=ddof, keepdims=keepdims),
+    "std": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.std(
+        self, axis=axis, ddof=ddof, keepdims=keepdims),
+    "reshape": lambda self, *shape: S.reshape(self, _shape_arg(shape)),
+    "transpose": lambda self, *axes: S.transpose(self, _shape_arg(axes) if axes else None),
+    "swapaxes": lambda self, a, b: S.swapaxes(self, a, b),
+    "squeeze": lambda self, axis=None: S.squeeze(self, axis),
+    "ravel": lambda self: S.ravel(self),
+    "flatten": lambda self: S.ravel(self),
+    "dot": lambda self, other: L.dot(self, other),
+    "clip": lambda self, a_min=None, a_max=None: E.clip(self, a_min, a_max),
+    "astype": lambda self, dtype: M.convert(self, dtype),
+}
+
+for _name, _fn in _METHODS.items():
+    setattr(Tracer, _name, _fn)

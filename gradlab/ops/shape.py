@@ -1,0 +1,188 @@
+"""Shape ops: reshape, transpose and friends, concatenate and stack."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.families import Structural
+from ..core.primitive import VARIADIC, Primitive, implements
+from ..core.rules import PerOperand
+from ..core.shapes import normalize_axes
+
+
+def _batch_reshape(prim, args, dims, params):
+    (x,), (d,) = args, dims
+    x = moveaxis(x, d, 0)
+    size = np.shape(x)[0]
+    newshape = params["newshape"]
+    newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
+    return reshape(x, (size,) + newshape), 0
+
+
+def _reshape_impl(x, *, newshape):
+    return np.reshape(x, newshape)
+
+
+reshape_p = Primitive(
+    "reshape", _reshape_impl, family=Structural, params=("newshape",),
+    vjp=lambda g, ans, x, *, newshape: reshape_p(g, newshape=np.shape(x)),
+    jvp=lambda t, ans, x, *, newshape: reshape_p(t, newshape=np.shape(ans)),
+    batch=_batch_reshape,
+    examples=lambda rng: [((rng.normal(size=(2, 3)),), {"newshape": (3, 2)}),
+                          ((rng.normal(size=(2, 3)),), {"newshape": (-1,)})])
+
+
+@implements(np.reshape)
+def reshape(a, newshape=None, order="C", *, shape=None):
+    """``np.reshape`` (C order); a no-op when the shape already matches."""
+    if shape is not None:
+        newshape = shape
+    if order != "C":
+        raise NotImplementedError("gradlab's reshape supports order='C' only")
+    if isinstance(newshape, (int, np.integer)):
+        newshape = (newshape,)
+    newshape = tuple(int(n) for n in newshape)
+    if np.shape(a) == newshape:
+        return a
+    return reshape_p(a, newshape=newshape)
+
+
+def _batch_transpose(prim, args, dims, params):
+    (x,), (d,) = args, dims
+    x = moveaxis(x, d, 0)
+    axes = params["axes"]
+    return transpose_p(x, axes=(0,) + tuple(a + 1 for a in axes)), 0
+
+
+transpose_p = Primitive(
+    "transpose", lambda x, *, axes: np.transpose(x, axes), family=Structural,
+    params=("axes",),
+    vjp=lambda g, ans, x, *, axes: transpose_p(g, axes=tuple(np.argsort(axes))),
+    jvp=lambda t, ans, x, *, axes: transpose_p(t, axes=axes),
+    batch=_batch_transpose,
+    examples=lambda rng: [((rng.normal(size=(2, 3, 4)),), {"axes": (2, 0, 1)})])
+
+
+@implements(np.transpose)
+def transpose(a, axes=None):
+    """``np.transpose``: reverse the axes, or permute them by ``axes``."""
+    ndim = np.ndim(a)
+    axes = tuple(range(ndim))[::-1] if axes is None else tuple(int(x) % ndim for x in axes)
+    if axes == tuple(range(ndim)):
+        return a
+    return transpose_p(a, axes=axes)
+
+
+@implements(np.moveaxis)
+def moveaxis(a, source, destination):
+    """``np.moveaxis`` as a transpose."""
+    ndim = np.ndim(a)
+    source = normalize_axes(source, ndim) if not isinstance(source, (int, np.integer)) else (
+        int(source) % ndim,)
+    if isinstance(destination, (int, np.integer)):
+        destination = (int(destination) % ndim,)
+    else:
+        destination = tuple(int(x) % ndim for x in destination)
+    if isinstance(source, tuple) and len(source) != len(destination):
+        raise ValueError("moveaxis: source and destination must have the same length")
+    order = [n for n in range(ndim) if n not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return transpose(a, order)
+
+
+@implements(np.swapaxes)
+def swapaxes(a, axis1, axis2):
+    """``np.swapaxes`` as a transpose."""
+    order = list(range(np.ndim(a)))
+    order[axis1], order[axis2] = order[axis2], order[axis1]
+    return transpose(a, order)
+
+
+@implements(np.expand_dims)
+def expand_dims(a, axis):
+    """``np.expand_dims`` as a reshape."""
+    shape = list(np.shape(a))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out_ndim = len(shape) + len(axes)
+    for ax in sorted(int(x) % out_ndim for x in axes):
+        shape.insert(ax, 1)
+    return reshape(a, tuple(shape))
+
+
+@implements(np.squeeze)
+def squeeze(a, axis=None):
+    """``np.squeeze`` as a reshape."""
+    shape = np.shape(a)
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(shape) if n == 1)
+    else:
+        axes = normalize_axes(axis, len(shape))
+        if any(shape[i] != 1 for i in axes):
+            raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
+    return reshape(a, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+@implements(np.ravel)
+def ravel(a, order="C"):
+    """``np.ravel`` as a reshape."""
+    return reshape(a, (-1,))
+
+
+def _concatenate_vjp(i, g, ans, *xs, axis):
+    start = int(builtin_sum(np.shape(x)[axis] for x in xs[:i]))
+    index = [slice(None)] * np.ndim(g)
+    index[axis] = slice(start, start + np.shape(xs[i])[axis])
+    from .index import getitem
+
+    return getitem(g, tuple(index))
+
+
+def _batch_concatenate(prim, args, dims, params):
+    size = next(np.shape(a)[d] for a, d in zip(args, dims) if d is not None)
+    moved = []
+    for a, d in zip(args, dims):
+        if d is None:
+            from ..core.families import broadcast_to_p
+
+            a = broadcast_to_p(a, shape=(size,) + tuple(np.shape(a)))
+        else:
+            a = moveaxis(a, d, 0)
+        moved.append(a)
+    axis = params["axis"] % (np.ndim(moved[0]) - 1)
+    return concatenate_p(*moved, axis=axis + 1), 0
+
+
+def _concatenate_jvp(i, t, ans, *xs, axis):
+    dtype = np.result_type(t.dtype if hasattr(t, "dtype") else t)
+    parts = [t if j == i else np.zeros(np.shape(x), dtype) for j, x in enumerate(xs)]
+    return concatenate_p(*parts, axis=axis)
+
+
+builtin_sum = sum
+
+concatenate_p = Primitive(
+    "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), family=Structural,
+    nin=VARIADIC, vjp=PerOperand(_concatenate_vjp),
+    jvp=PerOperand(_concatenate_jvp), batch=_batch_concatenate,
+    examples=lambda rng: [((rng.normal(size=(2, 3)), rng.normal(size=(1, 3))), {"axis": 0}),
+                          ((rng.normal(size=(2, 3)), rng.normal(size=(2, 2))), {"axis": -1})])
+
+
+@implements(np.concatenate)
+def concatenate(arrays, axis=0):
+    """``np.concatenate`` of a sequence of (possibly traced) arrays."""
+    arrays = tuple(arrays)
+    if axis is None:
+        arrays, axis = tuple(ravel(a) for a in arrays), 0
+    axis = int(axis) % np.ndim(arrays[0])
+    return concatenate_p(*arrays, axis=axis)
+
+
+@implements(np.stack)
+def stack(arrays, axis=0):
+    """``np.stack``: expand each array at ``axis`` and concatenate."""
+    arrays = tuple(arrays)
+    ndim = np.ndim(arrays[0]) + 1
+    axis = int(axis) % ndim
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)

@@ -1,0 +1,1 @@
+"""The public transforms: each is one ``Trace`` level plus one API function."""

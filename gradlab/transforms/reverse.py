@@ -1,0 +1,188 @@
+"""Reverse-mode API: ``vjp``, ``grad``, ``value_and_grad``, ``jacobian``, ``elementwise_grad``.
+
+>>> import numpy as np, gradlab as gl
+>>> float(gl.grad(lambda x: np.sum(np.sin(x)))(0.0))
+1.0
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..core.tape import ReverseTrace, Var
+from ..core.trace import Tracer, new_trace
+from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..intercept import instrument
+
+
+def _dtype(x):
+    return x.dtype if isinstance(x, Tracer) else np.result_type(x)
+
+
+def check_differentiable(leaves, what="grad"):
+    """Refuse integer (and other non-float) inputs to a derivative transform."""
+    for i, x in enumerate(leaves):
+        if isinstance(x, bool) or not np.issubdtype(_dtype(x), np.inexact):
+            raise TypeError(
+                f"{what} requires float (or complex) inputs, but input leaf {i} has dtype "
+                f"{np.result_type(x) if not isinstance(x, Tracer) else x.dtype} "
+                f"({type(x).__name__}). Pass e.g. np.float64 values: x = np.asarray(x, float).")
+
+
+def _as_array(x):
+    return x if isinstance(x, Tracer) else np.asarray(x)
+
+
+def zeros_like_value(x):
+    """A zero array of ``x``'s shape and dtype (``x`` may be traced)."""
+    return np.zeros(np.shape(x), _dtype(x))
+
+
+def _lower(trace, x):
+    return trace.lower(x) if isinstance(x, Var) else x
+
+
+def _split_args(args, argnums):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for n in nums:
+        if not -len(args) <= n < len(args):
+            raise ValueError(f"argnum {n} is out of range for {len(args)} arguments")
+    return single, tuple(n % len(args) for n in nums)
+
+
+def _vjp(fun, args, argnums, has_aux, retain):
+    """Trace ``fun`` at a new reverse level; returns ``(out, aux, backward)``."""
+    single, nums = _split_args(args, argnums)
+    diff = tuple(tree_map(_as_array, args[n]) for n in nums)
+    leaves, treedef = tree_flatten(diff)
+    check_differentiable(leaves)
+    f = instrument(fun)
+    with new_trace(ReverseTrace) as trace:
+        inputs = [trace.new_input(x) for x in leaves]
+        boxed = list(args)
+        for n, sub in zip(nums, tree_unflatten(treedef, inputs)):
+            boxed[n] = sub
+        result = f(*boxed)
+        out, aux = result if has_aux else (result, None)
+        out_leaves, out_tree = tree_flatten(out)
+    out_values = [_lower(trace, o) for o in out_leaves]
+    aux = tree_map(lambda a: _lower(trace, a), aux)
+
+    def backward(cotangent):
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != out_tree:
+            raise ValueError(f"cotangent structure {ct_tree} does not match output {out_tree}")
+        grads = trace.backward(out_leaves, ct_leaves, inputs, retain=retain)
+        grads = [zeros_like_value(x) if g is None else g for g, x in zip(grads, leaves)]
+        tree = tree_unflatten(treedef, grads)
+        return tree[0] if single else tuple(tree)
+
+    return tree_unflatten(out_tree, out_values), aux, backward
+
+
+def vjp(fun, *args, argnums=None, has_aux=False):
+    """``(out, vjp_fn)``: ``vjp_fn(ct)`` is the cotangent of every argument (a tuple).
+
+    >>> import numpy as np, gradlab as gl
+    >>> out, f_vjp = gl.vjp(lambda x: np.sin(x) * 2, np.array([0.0, 1.0]))
+    >>> np.allclose(f_vjp(np.ones(2))[0], 2 * np.cos([0.0, 1.0]))
+    True
+    """
+    argnums = tuple(range(len(args))) if argnums is None else argnums
+    out, aux, backward = _vjp(fun, args, argnums, has_aux, retain=True)
+    return (out, backward, aux) if has_aux else (out, backward)
+
+
+def make_vjp(fun, argnum=0):
+    """autograd's spelling: ``make_vjp(f)(*args) -> (vjp_fn, out)``."""
+
+    def maker(*args, **kwargs):
+        out, _, backward = _vjp(functools.partial(fun, **kwargs) if kwargs else fun, args,
+                                argnum, False, retain=True)
+        return backward, out
+
+    return maker
+
+
+def _scalar_seed(out, name):
+    if np.shape(out) != ():
+        raise TypeError(
+            f"{name} requires a scalar output, but the function returned shape "
+            f"{np.shape(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
+            "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
+    if not np.issubdtype(_dtype(out), np.inexact):
+        raise TypeError(f"{name} requires a float output, got {_dtype(out)}")
+    return np.ones((), _dtype(out))
+
+
+def value_and_grad(fun, argnum=0, has_aux=False):
+    """``f(*args)`` and its gradient w.r.t. ``args[argnum]`` (int, or tuple for several).
+
+    >>> import numpy as np, gradlab as gl
+    >>> v, g = gl.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    >>> float(v), g.tolist()
+    (5.0, [2.0, 4.0])
+    """
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args, **kwargs):
+        f = functools.partial(fun, **kwargs) if kwargs else fun
+        out, aux, backward = _vjp(f, args, argnum, has_aux, retain=False)
+        grads = backward(_scalar_seed(out, "grad"))
+        return ((out, aux), grads) if has_aux else (out, grads)
+
+    return value_and_grad_fun
+
+
+def grad(fun, argnum=0, has_aux=False):
+    """The gradient of scalar ``fun`` w.r.t. ``args[argnum]``, with the argument's structure.
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.grad(lambda x: np.sum(np.tanh(x)))(np.zeros(2)).tolist()
+    [1.0, 1.0]
+    """
+    vg = value_and_grad(fun, argnum, has_aux)
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        value, grads = vg(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    return grad_fun
+
+
+def elementwise_grad(fun, argnum=0):
+    """The gradient of ``sum(fun(x))``: for an elementwise ``fun``, its derivative map."""
+
+    @functools.wraps(fun)
+    def egrad(*args, **kwargs):
+        f = functools.partial(fun, **kwargs) if kwargs else fun
+        out, _, backward = _vjp(f, args, argnum, False, retain=False)
+        return backward(tree_map(lambda o: np.ones(np.shape(o), _dtype(o)), out))
+
+    return egrad
+
+
+def jacobian(fun, argnum=0):
+    """The full Jacobian, shape ``out.shape + x.shape``, by one reverse pass per output."""
+
+    @functools.wraps(fun)
+    def jac(*args, **kwargs):
+        f = functools.partial(fun, **kwargs) if kwargs else fun
+        out, _, backward = _vjp(f, args, argnum, False, retain=True)
+        out_shape, x = np.shape(out), args[argnum]
+        rows = []
+        for i in range(int(np.prod(out_shape, dtype=np.int64))):
+            seed = np.zeros(int(np.prod(out_shape, dtype=np.int64)), _dtype(out))
+            seed[i] = 1.0
+            rows.append(backward(seed.reshape(out_shape)))
+        from ..ops.shape import reshape, stack
+
+        if not rows:
+            return np.zeros(out_shape + np.shape(x), _dtype(x))
+        return reshape(stack(rows), out_shape + np.shape(x))
+
+    return jac
