@@ -107,8 +107,22 @@ def bind(prim, *args, **params):
             if top is None or t.level > top.level:
                 top = t
     if top is None:
-        return prim.impl(*args, **params)
+        try:
+            return prim.impl(*args, **params)
+        except ValueError as exc:
+            raise shape_error(prim, args, params, exc) from exc
     return top.process(prim, args, params)
+
+
+def shape_error(prim, args, params, exc):
+    """A ``ShapeError`` naming the op, its operands' shapes and the user's line."""
+    from .errors import ShapeError, describe, user_location
+
+    if isinstance(exc, ShapeError):
+        return exc
+    shown = ", ".join(describe(a) for a in args)
+    extra = "".join(f", {k}={v!r}" for k, v in params.items())
+    return ShapeError(f"{prim.name}({shown}{extra}): {exc}\n  at {user_location()}")
 
 
 def find_top_trace(values):

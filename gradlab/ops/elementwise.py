@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
+from .misc import convert, dtype_of
 
 
 def unary(name, impl, derivative, numpy=(), domain=(-2.0, 2.0), doc=""):
@@ -61,7 +62,8 @@ power = Primitive(
 
 def _balanced_eq(x, ans, y):
     """1 where x won, 1/2 where x and y tie: ties split the gradient evenly (as autograd)."""
-    return (x == ans) / (1.0 + (x == y))
+    dtype = dtype_of(ans)
+    return convert(x == ans, dtype) / (convert(x == y, dtype) + 1)
 
 
 maximum = Primitive(

@@ -17,6 +17,11 @@ stop_gradient = Primitive(
     """)
 
 
+def dtype_of(x) -> np.dtype:
+    """The dtype of an array, a tracer or a Python scalar."""
+    return x.dtype if hasattr(x, "dtype") else np.result_type(x)
+
+
 def _astype_impl(x, *, dtype):
     return np.asarray(x).astype(dtype)
 
@@ -28,11 +33,13 @@ def _astype_vjp(g, ans, x, *, dtype):
 astype = Primitive(
     "astype", _astype_impl, family=Elementwise, params=("dtype",),
     vjp=_astype_vjp, jvp=lambda t, ans, x, *, dtype: astype(t, dtype=dtype),
-    examples=lambda rng: [((rng.normal(size=(3,)),), {"dtype": np.float32})])
+    examples=lambda rng: [((rng.normal(size=(3,)),), {"dtype": np.float64})])
 
 
 cast_exact = Primitive(
     "cast_exact", _astype_impl, family=Elementwise, params=("dtype",), differentiable=False,
+    examples=lambda rng: [((rng.normal(size=(3,)) * 5,), {"dtype": np.int32}),
+                          ((rng.normal(size=(2, 2)),), {"dtype": np.bool_})],
     doc="A cast into an integer or bool dtype: it carries no derivative.")
 
 

@@ -8,6 +8,7 @@ from ..core.families import Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.shapes import normalize_axes
 from .elementwise import sqrt
+from .misc import convert, dtype_of
 from .shape import reshape
 
 REDUCE_PARAMS = ("axis", "dtype", "out", "keepdims")
@@ -41,14 +42,14 @@ sum = Primitive(  # noqa: A001 - the numpy name
 
 def _extremum_vjp(g, ans, x, *, axis=None, keepdims=False):
     ans_b = restore_axes(ans, np.shape(x), axis, keepdims)
-    mask = x == ans_b
+    mask = convert(x == ans_b, dtype_of(ans))
     count = sum(mask, axis=normalize_axes(axis, np.ndim(x)), keepdims=True)
     return spread(g, x, axis, keepdims) * (mask / count)
 
 
 def _extremum_jvp(t, ans, x, *, axis=None, keepdims=False):
     ans_b = restore_axes(ans, np.shape(x), axis, keepdims)
-    mask = x == ans_b
+    mask = convert(x == ans_b, dtype_of(ans))
     count = sum(mask, axis=normalize_axes(axis, np.ndim(x)), keepdims=keepdims)
     return sum(t * mask, axis=axis, keepdims=keepdims) / count
 
