@@ -30,6 +30,7 @@ from .core.tree import (
                           tree_unflatten,
 )
 from .ops.misc import stop_gradient
+from .transforms.batching import vmap
 from .transforms.forward import deriv, jvp, make_jvp
 from .transforms.reverse import elementwise_grad, grad, jacobian, make_vjp, value_and_grad, vjp
 
@@ -42,3 +43,4 @@ __all__ = [
     "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten", "tree_leaves",
     "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
 ]
+__all__ += ["vmap"]

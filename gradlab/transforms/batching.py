@@ -1,0 +1,220 @@
+"""Batching: ``vmap`` maps a per-example function over a batch axis, vectorised.
+
+>>> import numpy as np, gradlab as gl
+>>> gl.vmap(lambda x: np.sum(x ** 2))(np.arange(6.0).reshape(3, 2)).tolist()
+[1.0, 13.0, 41.0]
+
+``BatchTrace`` is one interpreter level. Its ``BatchTracer`` boxes a value of the
+level below together with the axis (``bdim``) that holds the batch; to the user's
+function it looks like one example (``shape``/``ndim``/``dtype`` are per-example).
+Each primitive is batched by its own ``batch=`` rule, or by its family's default
+(elementwise maps move the batch axis to the front and let numpy broadcast;
+reductions shift their ``axis``): one numpy call per primitive. Only the generic
+fallback of ``Family.batch`` loops in Python. A primitive none of whose operands is
+batched goes straight to ``bind`` at the level below.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..core.errors import ConcretizationError, user_location
+from ..core.trace import Trace, Tracer, bind, new_trace
+from ..core.tree import _node, tree_flatten, tree_unflatten
+from ..intercept import instrument
+
+
+class BatchTracer(Tracer):
+    """A batch of values: ``val`` (of the level below) with the batch on axis ``bdim``."""
+
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, trace, val, bdim):
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def aval(self):
+        return self.val
+
+    @property
+    def shape(self):
+        shape = np.shape(self.val)
+        return shape[:self.bdim] + shape[self.bdim + 1:]
+
+    @property
+    def ndim(self):
+        return np.ndim(self.val) - 1
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def dtype(self):
+        v = self.val
+        return v.dtype if hasattr(v, "dtype") else np.result_type(v)
+
+    def __bool__(self):
+        raise ConcretizationError(
+            f"Python control flow (if/while/and/or/bool()) on a value batched by vmap at "
+            f"{user_location()}: each example may take a different branch, so there is no "
+            "single answer.\nCompute both branches and select per example with "
+            "np.where(condition, a, b) (or the soft-decision ops), or move the test out of "
+            "the vmapped function.")
+
+    def __repr__(self):
+        return f"BatchTracer(shape={self.shape}, bdim={self.bdim}, val={self.val!r})"
+
+
+class BatchTrace(Trace):
+    """The batching level: every primitive is applied to whole batches at once."""
+
+    def __init__(self, axis_size):
+        super().__init__()
+        self.axis_size = axis_size
+
+    def lower(self, x):
+        return x.val if isinstance(x, BatchTracer) and x._trace is self else x
+
+    def process(self, prim, args, params):
+        vals, dims = [], []
+        batched = False
+        for a in args:
+            if isinstance(a, BatchTracer) and a._trace is self:
+                vals.append(a.val)
+                dims.append(a.bdim)
+                batched = True
+            else:
+                vals.append(a)
+                dims.append(None)
+        if not batched:
+            return bind(prim, *vals, **params)
+        rule = prim.batch_rule or prim.family.batch
+        out, out_dim = rule(prim, vals, dims, params)
+        return self._box(out, out_dim)
+
+    def _box(self, out, out_dim):
+        if isinstance(out, (tuple, list)):  # a primitive with several outputs
+            dims = out_dim if isinstance(out_dim, (tuple, list)) else (out_dim,) * len(out)
+            return type(out)(self._box(o, d) for o, d in zip(out, dims))
+        if out_dim is None:
+            return out
+        return BatchTracer(self, out, out_dim % np.ndim(out))
+
+
+def _axes_for_leaves(axes, value_tree, what):
+    """Per-leaf axes of ``value_tree`` from ``axes``, a tree prefix of it (int/None leaves)."""
+    out = []
+
+    def walk(ax, td, path):
+        if ax is None or isinstance(ax, (int, np.integer)):
+            out.extend([None if ax is None else int(ax)] * td.num_leaves)
+            return
+        node = _node(ax)
+        if node is None:
+            raise TypeError(f"vmap {what} at {path or 'top level'} must be an int, None or a "
+                            f"container of them, got {ax!r}")
+        kind, aux, children = node
+        if td.kind is not kind or td.aux != aux or len(children) != len(td.children):
+            raise ValueError(
+                f"vmap {what} {ax!r} at {path or 'top level'} does not match the structure "
+                f"of the values ({td.kind.__name__ if td.kind else 'a leaf'} with "
+                f"{len(td.children)} children); give one int/None per argument, or a "
+                "container of the same shape as the argument")
+        for i, (a, c) in enumerate(zip(children, td.children)):
+            walk(a, c, f"{path}[{aux[i] if kind is dict else i}]")
+
+    walk(axes, value_tree, "")
+    return out
+
+
+def _batch_size(leaves, axes, axis_size):
+    sizes = {}
+    for i, (x, ax) in enumerate(zip(leaves, axes)):
+        if ax is None:
+            continue
+        nd = np.ndim(x)
+        if not -nd <= ax < nd:
+            raise ValueError(f"vmap in_axes={ax} is out of range for input leaf {i} of shape "
+                             f"{np.shape(x)}")
+        sizes.setdefault(np.shape(x)[ax], []).append(i)
+    if axis_size is not None:
+        sizes.setdefault(axis_size, [])
+    if len(sizes) > 1:
+        detail = ", ".join(f"size {n} (input leaves {idx or 'axis_size'})"
+                           for n, idx in sizes.items())
+        raise ValueError(f"vmap got inconsistent batch sizes: {detail}")
+    if not sizes:
+        raise ValueError("vmap needs at least one batched input (an in_axes that is not "
+                         "None) or an explicit axis_size")
+    return next(iter(sizes))
+
+
+def _to_output(trace, x, out_axis, size):
+    """One output leaf, with its batch on ``out_axis`` (broadcast if it is unbatched)."""
+    from ..core.families import broadcast_to_p
+    from ..ops.shape import expand_dims, moveaxis
+
+    if isinstance(x, BatchTracer) and x._trace is trace:
+        if out_axis is None:
+            raise ValueError(
+                "vmap out_axes=None for an output that depends on the batched inputs: "
+                "only an output that is the same for every example can be unbatched")
+        return moveaxis(x.val, x.bdim, out_axis % np.ndim(x.val))
+    if out_axis is None:
+        return x
+    nd = np.ndim(x) + 1
+    out_axis %= nd
+    shape = np.shape(x)
+    target = shape[:out_axis] + (size,) + shape[out_axis:]
+    if isinstance(x, Tracer):
+        return broadcast_to_p(expand_dims(x, out_axis), shape=target)
+    x = np.asarray(x)
+    return np.broadcast_to(np.expand_dims(x, out_axis), target).copy()
+
+
+def _as_array(x):
+    return x if isinstance(x, Tracer) else np.asarray(x)
+
+
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+    """Vectorise ``fun`` over a batch axis of its inputs (one numpy call per primitive).
+
+    ``in_axes`` is an int, ``None`` (broadcast, not batched) or a tuple with one entry
+    per positional argument, each an int/None or a container of the argument's
+    structure; negative axes count from the end. ``out_axes`` is likewise a prefix of
+    the output's structure. ``axis_size`` is required only when no input is batched.
+
+    >>> import numpy as np, gradlab as gl
+    >>> w = np.array([1.0, 2.0])
+    >>> gl.vmap(lambda w, x: w @ x, in_axes=(None, 1))(w, np.eye(2)).tolist()
+    [1.0, 2.0]
+    """
+    f = instrument(fun)
+
+    @functools.wraps(fun)
+    def batched(*args, **kwargs):
+        if kwargs:
+            raise TypeError("vmap'ed functions take positional arguments only (close over "
+                            "keyword arguments with functools.partial)")
+        spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
+        if isinstance(spec, tuple) and len(spec) != len(args):
+            raise ValueError(f"vmap in_axes has {len(spec)} entries but the function was "
+                             f"called with {len(args)} positional arguments")
+        leaves, tree = tree_flatten(args)
+        axes = _axes_for_leaves(spec, tree, "in_axes")
+        size = _batch_size(leaves, axes, axis_size)
+        with new_trace(BatchTrace, size) as trace:
+            boxed = [x if ax is None else BatchTracer(trace, _as_array(x), ax % np.ndim(x))
+                     for x, ax in zip(leaves, axes)]
+            out = f(*tree_unflatten(tree, boxed))
+            out_leaves, out_tree = tree_flatten(out)
+            oaxes = _axes_for_leaves(out_axes, out_tree, "out_axes")
+            results = [_to_output(trace, o, ax, size) for o, ax in zip(out_leaves, oaxes)]
+        return tree_unflatten(out_tree, results)
+
+    return batched
