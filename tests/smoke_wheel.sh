@@ -42,6 +42,17 @@ else
 fi
 "$PYTHON" -m pip wheel --no-deps $isolation -q -w "$WORK/wheels" "$WORK/src"
 wheel_file=$(ls "$WORK"/wheels/gradlab-*.whl)
+
+# Every module of the source tree is in the wheel (a subpackage left out of the
+# package list would otherwise only fail on a user's machine).
+"$PYTHON" - "$WORK/src" "$wheel_file" <<'PYEOF'
+import pathlib, sys, zipfile
+src, whl = pathlib.Path(sys.argv[1]), sys.argv[2]
+want = {p.relative_to(src).as_posix() for p in (src / "gradlab").rglob("*.py")}
+have = {n for n in zipfile.ZipFile(whl).namelist() if n.endswith(".py")}
+missing = sorted(want - have)
+assert not missing, f"modules missing from the wheel: {missing}"
+PYEOF
 rm -rf "$WORK/src"
 
 # 3. Fresh venv, install the wheel with its runtime dependencies only.

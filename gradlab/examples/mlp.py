@@ -9,7 +9,7 @@ from gradlab.examples.common import Config, fit_classifier, load_digits_split, s
 NAME = "mlp"
 HIDDEN = 64
 CONFIG = Config(epochs=30, quick_epochs=10, lr=0.05, log_every=50)
-WEIGHT_DECAY = 1e-4
+WEIGHT_DECAY = 3e-3
 
 
 def predict(params, X):
