@@ -29,6 +29,7 @@ from .core.tree import (
                           tree_structure,
                           tree_unflatten,
 )
+from .ops.index import at
 from .ops.misc import stop_gradient
 from .transforms.batching import vmap
 from .transforms.forward import deriv, jvp, make_jvp
@@ -38,7 +39,7 @@ primitive = Primitive
 
 __all__ = [
     "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",
-    "ShapeError", "TracerConversionError", "Var", "check_grads", "deriv", "elementwise_grad",
+    "ShapeError", "TracerConversionError", "Var", "at", "check_grads", "deriv", "elementwise_grad",
     "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",
     "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten", "tree_leaves",
     "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",

@@ -16,7 +16,7 @@ from types import FunctionType, MethodType
 
 import numpy as np
 
-from ..core.errors import NoRuleError, user_location
+from ..core.errors import NoRuleError, TracerConversionError, user_location
 from ..core.primitive import NUMPY_TABLE, TABLE_LISTENERS
 from ..core.trace import Tracer
 from .source import RESOLVER, NoSourceError, compile_instrumented
@@ -47,6 +47,20 @@ def resolve(fn):
     if type(fn) is not MethodType:  # bound methods are made anew at every access
         _remember(fn, out)
     return out
+
+
+def _assigned(container, value):
+    """Checks ``container[i] = value`` in traced code (see CallSiteRewriter)."""
+    if isinstance(value, Tracer) and isinstance(container, np.ndarray):
+        raise TracerConversionError(
+            f"storing a traced value into a plain numpy array at {user_location()}: the "
+            "array cannot hold a derivative. Build the result functionally instead: "
+            "collect values in a list and np.stack them, or use x.at[idx].set(value) "
+            "on a traced array.")
+    return value
+
+
+resolve.assigned = _assigned
 
 
 def instrument(fn):

@@ -19,8 +19,30 @@ class NoSourceError(Exception):
     """The function's source is not available (built with exec, or from a .pyc only)."""
 
 
+def _is_pure_reference(node) -> bool:
+    """A name or attribute chain: evaluating it twice has no side effect."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
 class CallSiteRewriter(ast.NodeTransformer):
-    """``f(*args)`` -> ``__gradlab_resolve__(f)(*args)`` everywhere in a function body."""
+    """``f(*args)`` -> ``__gradlab_resolve__(f)(*args)`` everywhere in a function body.
+
+    Also ``buf[i] = v`` -> ``buf[i] = __gradlab_resolve__.assigned(buf, v)``, so that a
+    traced value stored into a plain numpy array fails loudly (numpy would otherwise
+    report a baffling "setting an array element with a sequence").
+    """
+
+    def visit_Assign(self, node: ast.Assign):
+        self.generic_visit(node)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
+            container = node.targets[0].value
+            if _is_pure_reference(container):
+                check = ast.Attribute(ast.Name(RESOLVER, ast.Load()), "assigned", ast.Load())
+                node.value = ast.copy_location(
+                    ast.Call(check, [_load_copy(container), node.value], []), node.value)
+        return node
 
     def visit_Call(self, node: ast.Call):
         self.generic_visit(node)
@@ -29,6 +51,13 @@ class CallSiteRewriter(ast.NodeTransformer):
             ast.Call(func=ast.copy_location(resolver, node.func), args=[node.func],
                      keywords=[]), node.func)
         return node
+
+
+def _load_copy(node):
+    """A copy of a name/attribute chain expression in load context."""
+    if isinstance(node, ast.Attribute):
+        return ast.Attribute(_load_copy(node.value), node.attr, ast.Load())
+    return ast.Name(node.id, ast.Load())
 
 
 def _parse_block(fn: FunctionType) -> tuple[ast.Module, int]:
@@ -125,15 +154,20 @@ def compile_instrumented(fn: FunctionType) -> CodeType:
         target.decorator_list = []
     CallSiteRewriter().visit(target)
     cls = _class_name(fn) or ("__gradlab_class__" if "__class__" in code.co_freevars else None)
-    if cls is not None:
-        stmt = ast.ClassDef(name=cls, bases=[], keywords=[], decorator_list=[], body=[stmt],
-                            **_NEW_FIELDS)
     params = [RESOLVER] + [v for v in code.co_freevars if v != "__class__"]
+    body = [stmt]
+    if cls is not None:
+        body = [ast.ClassDef(name=cls, bases=[], keywords=[], decorator_list=[], body=[stmt],
+                             **_NEW_FIELDS)]
+        if cls not in params:
+            # The wrapper class must not turn the class's own name into a local of the
+            # factory: declared global, ``Layer.square(x)`` still reads the module's Layer.
+            body.insert(0, ast.Global(names=[cls]))
     factory = ast.FunctionDef(
         name="__gradlab_factory__",
         args=ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None,
                            kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-        body=[stmt], decorator_list=[], returns=None, **_NEW_FIELDS)
+        body=body, decorator_list=[], returns=None, **_NEW_FIELDS)
     module = ast.Module(body=[factory], type_ignores=[])
     ast.fix_missing_locations(module)
     factory_code = compile(module, code.co_filename, "exec").co_consts[0]

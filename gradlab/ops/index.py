@@ -114,3 +114,13 @@ class At:
 
     def __getitem__(self, idx):
         return _IndexUpdate(self.x, idx)
+
+
+def at(x):
+    """``gl.at(x)[idx].set(v)``: functional updates on plain or traced arrays alike.
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.at(np.zeros(3))[1].set(5.0).tolist()
+    [0.0, 5.0, 0.0]
+    """
+    return At(x)

@@ -1,0 +1,72 @@
+"""Errors, never silent wrong answers: types and messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradlab as gl
+
+X = np.array([0.5, -1.5, 2.0])
+
+
+def test_non_scalar_output_points_to_jacobian():
+    with pytest.raises(TypeError, match=r"scalar output.*shape \(3,\).*jacobian"):
+        gl.grad(np.sin)(X)
+
+
+@pytest.mark.parametrize("value", [3, np.arange(3), [1, 2], True])
+def test_integer_inputs_raise_type_error(value):
+    with pytest.raises(TypeError, match="requires float"):
+        gl.grad(lambda x: np.sum(x * 2.0))(value)
+
+
+def test_no_rule_error_names_function_file_line_and_fix():
+    def f(x):
+        return np.sum(np.linalg.matrix_rank(np.outer(x, x)) * x)
+
+    with pytest.raises(gl.NoRuleError) as info:
+        gl.grad(f)(X)
+    msg = str(info.value)
+    assert "matrix_rank" in msg
+    assert __file__ in msg and "np.linalg.matrix_rank(np.outer(x, x))" in msg
+    assert "gradlab.primitive(" in msg
+
+
+def test_unsupported_function_on_constants_just_runs():
+    def f(x):
+        r = np.linalg.matrix_rank(np.eye(3))  # no traced value reaches it
+        return np.sum(x) * r
+
+    np.testing.assert_allclose(gl.grad(f)(X), 3 * np.ones(3))
+
+
+def test_user_primitive_with_the_same_guarantees():
+    def impl(x):
+        return np.log(np.cosh(x))
+
+    logcosh = gl.primitive("logcosh_for_test", impl, numpy=(),
+                           vjp=lambda g, ans, x: g * np.tanh(x),
+                           jvp=lambda t, ans, x: t * np.tanh(x))
+    gl.check_grads(logcosh, X, modes=("fwd", "rev"), order=2)
+    np.testing.assert_allclose(gl.grad(lambda x: np.sum(logcosh(x)))(X), np.tanh(X))
+
+
+def test_user_primitive_intercepts_a_numpy_function():
+    def poly(x):
+        return x ** 3
+
+    cube = gl.primitive("cube_for_test", poly, numpy=(np.cbrt,),  # deliberately odd mapping
+                        vjp=lambda g, ans, x: g * 3 * x ** 2)
+    try:
+        g = gl.grad(lambda x: np.sum(np.cbrt(x)))(X)
+        np.testing.assert_allclose(g, 3 * X ** 2)
+    finally:
+        from gradlab.core.primitive import NUMPY_TABLE, PRIMITIVES
+
+        del PRIMITIVES["cube_for_test"]
+        NUMPY_TABLE.pop(np.cbrt)
+        from gradlab.intercept.resolve import clear_cache
+
+        clear_cache()
+    assert cube.name == "cube_for_test"
