@@ -4,10 +4,14 @@
     python -m benchmarks.profile_gradlab C --seconds 5 --top 40
     python -m benchmarks.profile_gradlab E2 --peer "gradlab jvp(grad)"
     python -m benchmarks.profile_gradlab F --sort cumulative
+    python -m benchmarks.profile_gradlab I            # first calls: instrumentation
+    python -m benchmarks.profile_gradlab H            # import time, module by module
 
-Works for the in-process timed workloads (A to F). The gradlab step is built
-and called once before profiling (so one-time instrumentation is left out; use
-workload I for that), then called repeatedly under cProfile for ``--seconds``.
+For the timed workloads (A to F) the step is built and called once before
+profiling (so one-time instrumentation is left out), then called repeatedly
+under cProfile for ``--seconds``. ``I`` profiles only first calls of new
+functions; ``H`` lists what ``import gradlab`` imports beyond ``import numpy``,
+by each module's own import time (``python -X importtime``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,15 @@ def main(argv=None) -> int:
     from .harness import Timed
     from .workloads import all_workloads
 
+    if args.key.upper() == "H":
+        return print_import_times(args.top)
+    if args.key.upper() == "I":
+        profiler, calls, per_call = profile_first_calls(args.seconds)
+        print(f"I / gradlab: {calls} first calls of new functions, "
+              f"{per_call * 1e3:.3f} ms each under the profiler\n")
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+        return 0
+
     found = [w for w in all_workloads() if w.key.lower() == args.key.lower()]
     if not found or not isinstance(found[0], Timed):
         timed = ", ".join(w.key for w in all_workloads() if isinstance(w, Timed))
@@ -61,6 +74,66 @@ def main(argv=None) -> int:
           f"under the profiler (first call {first * 1e3:.3f} ms)\n")
     stats = pstats.Stats(profiler)
     stats.sort_stats(args.sort).print_stats(args.top)
+    return 0
+
+
+def profile_first_calls(seconds):
+    """cProfile over ``grad(f)(x)`` for new functions f, one call each."""
+    import cProfile
+
+    import numpy as np
+
+    from .peers import load_gradlab
+    from .workloads.startup import HEADERS, FreshFunctions
+
+    (grad,) = load_gradlab("grad")
+    x = np.random.default_rng(0).standard_normal(8)
+    fresh = FreshFunctions()
+    profiler = cProfile.Profile()
+    calls, spent = 0, 0.0
+    try:
+        grad(fresh.new(HEADERS["gradlab"]))(x)  # gradlab's own one-time setup
+        while spent < seconds:
+            f = fresh.new(HEADERS["gradlab"])
+            start = time.perf_counter()
+            profiler.enable()
+            grad(f)(x)
+            profiler.disable()
+            spent += time.perf_counter() - start
+            calls += 1
+    finally:
+        fresh.close()
+    return profiler, calls, spent / calls
+
+
+def import_times(module):
+    """{imported module: own microseconds} from ``python -X importtime``."""
+    import re
+    import subprocess
+
+    from .workloads.startup import ROOT
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    found = {}
+    for line in proc.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if match:
+            found[match.group(4)] = int(match.group(1))
+    return found
+
+
+def print_import_times(top):
+    numpy_modules = import_times("numpy")
+    gradlab_modules = import_times("gradlab")
+    extra = {m: t for m, t in gradlab_modules.items() if m not in numpy_modules}
+    total = sum(extra.values())
+    print(f"import gradlab imports {len(extra)} modules beyond import numpy's "
+          f"{len(numpy_modules)}: {total / 1e3:.1f} ms of their own import time "
+          f"(numpy's modules: {sum(numpy_modules.values()) / 1e3:.1f} ms)\n")
+    print(f"{'own ms':>8}  module")
+    for module, micros in sorted(extra.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"{micros / 1e3:8.2f}  {module}")
     return 0
 
 
