@@ -1,0 +1,1 @@
+"""The engine: primitives and their families, interpreter levels, the tape, pytrees."""
