@@ -20,9 +20,10 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gradlab tests
 
+# The wheel smoke test runs first so that pytest's summary is the closing line.
 test: lint
-	$(PY) -m pytest -n 2 -q
 	PYTHON=$(PY) bash tests/smoke_wheel.sh
+	$(PY) -m pytest -n 2 -q
 
 smoke: $(STAMP)
 	PYTHON=$(PY) bash tests/smoke_wheel.sh
