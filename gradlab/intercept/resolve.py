@@ -19,6 +19,7 @@ import numpy as np
 from ..core.errors import NoRuleError, TracerConversionError, user_location
 from ..core.primitive import NUMPY_TABLE, TABLE_LISTENERS
 from ..core.trace import Tracer
+from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
 from .source import RESOLVER, NoSourceError, compile_instrumented
 
 MAX_USER_ENTRIES = 4096
@@ -120,7 +121,8 @@ def _is_user_code(fn: FunctionType) -> bool:
 def _instrument_function(fn: FunctionType):
     code = fn.__code__
     if RESOLVER in code.co_freevars or not _is_user_code(fn):  # already ours, or a library's
-        if _is_numeric_library(fn):
+        # gradlab's own wrappers (grad(np.sin)) copy numpy's __module__ via functools.wraps.
+        if _is_numeric_library(fn) and not code.co_filename.startswith(_GRADLAB_DIR):
             return _no_rule_guard(fn)
         return fn
     new_code = _CODE_CACHE.get(code)
@@ -184,9 +186,6 @@ def _no_rule_guard(fn):
 
     return guarded
 
-
-# numpy functions that read only a traced value's shape (they work on tracers as is).
-PASS_THROUGH = frozenset({np.shape, np.ndim, np.size, np.isscalar})
 
 clear_cache()
 TABLE_LISTENERS.append(lambda original: _CACHE.pop(original, None))

@@ -4,4 +4,14 @@ Importing this package registers everything: the interception table is derived
 from what the modules below declare.
 """
 
-from . import elementwise, index, linalg, misc, operators, reduce, shape  # noqa: F401
+from . import (  # noqa: F401
+    binary,
+    constants,
+    elementwise,
+    index,
+    linalg,
+    misc,
+    operators,
+    reduce,
+    shape,
+)

@@ -67,13 +67,13 @@ def _balanced_eq(x, ans, y):
 
 
 maximum = Primitive(
-    "maximum", np.maximum, numpy=(np.maximum, np.fmax),
+    "maximum", np.maximum, numpy=(np.maximum,),
     vjp=(lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
          lambda g, ans, x, y: g * _balanced_eq(y, ans, x)),
     jvp=(lambda t, ans, x, y: t * _balanced_eq(x, ans, y),
          lambda t, ans, x, y: t * _balanced_eq(y, ans, x)))
 minimum = Primitive(
-    "minimum", np.minimum, numpy=(np.minimum, np.fmin),
+    "minimum", np.minimum, numpy=(np.minimum,),
     vjp=(lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
          lambda g, ans, x, y: g * _balanced_eq(y, ans, x)),
     jvp=(lambda t, ans, x, y: t * _balanced_eq(x, ans, y),
@@ -103,6 +103,37 @@ arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x),
                numpy=(np.arctan, math.atan))
 absolute = unary("absolute", np.abs, lambda ans, x: sign(x),
                  numpy=(np.abs, np.absolute, math.fabs, np.fabs), domain=(0.1, 2.0))
+positive = Primitive("positive", np.positive, numpy=(np.positive,),
+                     vjp=lambda g, ans, x: g, jvp=lambda t, ans, x: t)
+_LN2, _LN10 = math.log(2.0), math.log(10.0)  # Python floats: they keep float32 float32
+exp2 = unary("exp2", np.exp2, lambda ans, x: ans * _LN2, numpy=(np.exp2,))
+log2 = unary("log2", np.log2, lambda ans, x: 1.0 / (x * _LN2), numpy=(np.log2, math.log2),
+             domain=(0.2, 3.0))
+log10 = unary("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10),
+              numpy=(np.log10, math.log10), domain=(0.2, 3.0))
+arcsinh = unary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0),
+                numpy=(np.arcsinh, math.asinh))
+arccosh = unary("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0),
+                numpy=(np.arccosh, math.acosh), domain=(1.2, 3.0))
+arctanh = unary("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x),
+                numpy=(np.arctanh, math.atanh), domain=(-0.9, 0.9))
+cbrt = unary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), numpy=(np.cbrt,),
+             domain=(0.2, 3.0))
+deg2rad = unary("deg2rad", np.deg2rad, lambda ans, x: math.pi / 180.0,
+                numpy=(np.deg2rad, np.radians, math.radians), domain=(-90.0, 90.0))
+rad2deg = unary("rad2deg", np.rad2deg, lambda ans, x: 180.0 / math.pi,
+                numpy=(np.rad2deg, np.degrees, math.degrees))
+
+
+def _sinc_derivative(ans, x):
+    """``(cos(pi x) - sinc(x)) / x``, and its limit 0 at x == 0."""
+    zero = x == 0
+    safe = where(zero, 1.0, x)
+    return where(zero, 0.0, (cos(math.pi * x) - ans) / safe)
+
+
+sinc = unary("sinc", np.sinc, _sinc_derivative, numpy=(np.sinc,), domain=(0.2, 2.0),
+             doc="Normalised sinc; its derivative at 0 is exact (0), its second there is not.")
 
 # --- zero-derivative maps and comparisons ---------------------------------------
 sign = nondiff("sign", np.sign, numpy=(np.sign,))
@@ -115,6 +146,20 @@ less_equal = nondiff("less_equal", np.less_equal, numpy=(np.less_equal,), nin=2)
 equal = nondiff("equal", np.equal, numpy=(np.equal,), nin=2)
 not_equal = nondiff("not_equal", np.not_equal, numpy=(np.not_equal,), nin=2)
 floor_divide = nondiff("floor_divide", np.floor_divide, numpy=(np.floor_divide,), nin=2)
+rint = nondiff("rint", np.rint, numpy=(np.rint,))
+trunc = nondiff("trunc", np.trunc, numpy=(np.trunc, np.fix))
+signbit = nondiff("signbit", np.signbit, numpy=(np.signbit,))
+heaviside = nondiff("heaviside", np.heaviside, numpy=(np.heaviside,), nin=2)
+
+
+def _round_impl(x, *, decimals=0):
+    return np.round(x, decimals)
+
+
+round = Primitive(  # noqa: A001 - the numpy name
+    "round", _round_impl, family=Elementwise, numpy=(np.round, np.around),
+    params=("decimals",), differentiable=False,
+    doc="``np.round(x, decimals)``: piecewise constant, so its derivative is zero.")
 
 
 def _where_impl(c, x, y):

@@ -75,7 +75,7 @@ class JVPTrace(Trace):
 
         tangent = None
         for i, t in enumerate(tangents):
-            if t is None:
+            if t is None or rules[i] is None:  # None: no derivative in this operand
                 continue
             contribution = rules[i](t, out, *primals, **params)
             tangent = contribution if tangent is None else add(tangent, contribution)
