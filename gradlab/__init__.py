@@ -33,6 +33,17 @@ from .ops.index import at
 from .ops.misc import stop_gradient
 from .transforms.batching import vmap
 from .transforms.forward import deriv, jvp, make_jvp
+from .transforms.higher import (
+                          hessian,
+                          hessian_vector_product,
+                          hvp,
+                          jacfwd,
+                          jacrev,
+                          linearize,
+                          make_ggnvp,
+                          make_hvp,
+                          tensor_jacobian_product,
+)
 from .transforms.reverse import elementwise_grad, grad, jacobian, make_vjp, value_and_grad, vjp
 
 primitive = Primitive
@@ -44,4 +55,7 @@ __all__ = [
     "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten", "tree_leaves",
     "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
 ]
-__all__ += ["vmap"]
+__all__ += [
+    "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize", "make_ggnvp",
+    "make_hvp", "tensor_jacobian_product", "vmap",
+]

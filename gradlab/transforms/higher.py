@@ -1,0 +1,285 @@
+"""Jacobians, Hessians and their products, built from ``vjp``, ``jvp`` and ``vmap``.
+
+>>> import numpy as np, gradlab as gl
+>>> gl.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
+[[6.0, 0.0], [0.0, 12.0]]
+
+Each is a composition of the three primitive transforms, so each works under any
+other transform: ``jacrev`` is one *vectorised* reverse pass (``vmap`` of the VJP
+over the basis cotangents), ``jacfwd`` one vectorised forward pass, ``hessian`` is
+forward-over-reverse (``jacfwd(jacrev(f))``) and ``hvp`` is ``jvp`` of ``grad``:
+about the cost of two gradients, never a full Hessian.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..core.trace import Tracer
+from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from .batching import vmap
+from .forward import jvp
+from .reverse import _vjp, grad
+
+
+def _dtype(x):
+    return x.dtype if isinstance(x, Tracer) else np.result_type(x)
+
+
+def _size(x):
+    return int(np.prod(np.shape(x), dtype=np.int64))
+
+
+def _zeros_like(x):
+    return np.zeros(np.shape(x), _dtype(x))
+
+
+def _float_dtype(x):
+    dt = _dtype(x)
+    return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
+
+
+def _basis(shape, dtype):
+    """The standard basis of arrays of ``shape``, stacked: shape ``(size,) + shape``."""
+    n = int(np.prod(shape, dtype=np.int64))
+    return np.eye(n, dtype=dtype).reshape((n,) + tuple(shape))
+
+
+def _unstack(oshape, rows):
+    """``(size(oshape),) + in_shape`` rows as ``oshape + in_shape``."""
+    from ..ops.shape import reshape
+
+    return reshape(rows, oshape + np.shape(rows)[1:])
+
+
+def jacrev(fun, argnum=0):
+    """The Jacobian by reverse mode: one vectorised VJP over every output direction.
+
+    The result has the output's structure; each output leaf holds the input's
+    structure with leaves of shape ``out_leaf.shape + in_leaf.shape``.
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.jacrev(lambda x: x[:2] * x[2])(np.array([1.0, 2.0, 3.0])).tolist()
+    [[3.0, 0.0, 1.0], [0.0, 3.0, 2.0]]
+    """
+
+    @functools.wraps(fun)
+    def jac(*args):
+        out, _, backward = _vjp(fun, args, argnum, False, retain=True)
+        out_leaves, out_tree = tree_flatten(out)
+        blocks = []
+        for k, o in enumerate(out_leaves):
+            def pull(seed, k=k):
+                cts = [seed if j == k else _zeros_like(p) for j, p in enumerate(out_leaves)]
+                return backward(tree_unflatten(out_tree, cts))
+
+            rows = vmap(pull)(_basis(np.shape(o), _float_dtype(o)))
+            blocks.append(tree_map(functools.partial(_unstack, np.shape(o)), rows))
+        return tree_unflatten(out_tree, blocks)
+
+    return jac
+
+
+def jacfwd(fun, argnum=0):
+    """The Jacobian by forward mode: one vectorised JVP over every input direction.
+
+    Same layout as ``jacrev``; cheaper when the input is smaller than the output.
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.jacfwd(lambda x: np.sin(x))(np.array([0.0, 0.0])).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    from ..ops.shape import moveaxis, reshape
+
+    @functools.wraps(fun)
+    def jac(*args):
+        leaves, tree = tree_flatten(args[argnum])
+        leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in leaves]
+        sizes = [_size(x) for x in leaves]
+        n = sum(sizes)
+        basis, offset = [], 0
+        for x, s in zip(leaves, sizes):
+            b = np.zeros((n, s), _float_dtype(x))
+            b[offset:offset + s] = np.eye(s)
+            basis.append(b.reshape((n,) + np.shape(x)))
+            offset += s
+
+        def of_leaves(*xs):
+            return fun(*args[:argnum], tree_unflatten(tree, xs), *args[argnum + 1:])
+
+        def push(*ts):
+            return jvp(of_leaves, tuple(leaves), ts)[1]
+
+        cols = vmap(push)(*basis)  # output structure, leaves (n,) + out_shape
+
+        def split(c):
+            oshape = np.shape(c)[1:]
+            c = moveaxis(c, 0, -1)
+            parts, start = [], 0
+            for x, s in zip(leaves, sizes):
+                parts.append(reshape(c[..., start:start + s], oshape + np.shape(x)))
+                start += s
+            return tree_unflatten(tree, parts)
+
+        return tree_map(split, cols)
+
+    return jac
+
+
+def hessian(fun, argnum=0):
+    """The Hessian of a scalar function, forward-over-reverse (``jacfwd(jacrev(f))``).
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.hessian(lambda x, y: np.sum(x * x * y), argnum=1)(np.ones(2), np.ones(2)).tolist()
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
+    return jacfwd(jacrev(fun, argnum), argnum)
+
+
+def hvp(fun, x, v):
+    """``H(x) @ v`` for scalar ``fun``: forward mode over the gradient (about 2 gradients).
+
+    ``x`` and ``v`` may be pytrees of the same structure.
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 1.0])).tolist()
+    [6.0, 12.0]
+    """
+    return jvp(grad(fun), (x,), (v,))[1]
+
+
+def hessian_vector_product(fun, argnum=0):
+    """autograd's spelling: a function of ``(*args, vector)`` returning ``H @ vector``.
+
+    >>> import numpy as np, gradlab as gl
+    >>> hv = gl.hessian_vector_product(lambda x: np.sum(x ** 3))
+    >>> hv(np.array([1.0, 2.0]), np.array([0.0, 1.0])).tolist()
+    [0.0, 12.0]
+    """
+
+    @functools.wraps(fun)
+    def product(*args):
+        args, vector = args[:-1], args[-1]
+
+        def of_x(x):
+            return fun(*args[:argnum], x, *args[argnum + 1:])
+
+        return hvp(of_x, args[argnum], vector)
+
+    return product
+
+
+def make_hvp(fun, argnum=0):
+    """``make_hvp(f)(*args) -> (hvp_fn, grad_value)``: many products at one point.
+
+    The gradient's tape is recorded once; each ``hvp_fn(v)`` is one reverse pass
+    over it (H is symmetric, so the VJP of the gradient is the HVP).
+
+    >>> import numpy as np, gradlab as gl
+    >>> hv, g = gl.make_hvp(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    >>> hv(np.array([1.0, 0.0])).tolist(), g.tolist()
+    ([6.0, 0.0], [3.0, 12.0])
+    """
+
+    def maker(*args):
+        g, _, backward = _vjp(grad(fun, argnum), args, argnum, False, retain=True)
+        return backward, g
+
+    return maker
+
+
+def tensor_jacobian_product(fun, argnum=0):
+    """A function of ``(*args, tensor)``: ``tensor`` contracted with the Jacobian's lead axes.
+
+    With ``tensor`` of the output's shape this is a VJP (one reverse pass); a tensor
+    over the leading output axes only leaves the remaining ones.
+
+    >>> import numpy as np, gradlab as gl
+    >>> tjp = gl.tensor_jacobian_product(lambda x: np.sin(x))
+    >>> tjp(np.zeros(2), np.array([2.0, 3.0])).tolist()
+    [2.0, 3.0]
+    """
+    from ..ops.shape import reshape
+
+    @functools.wraps(fun)
+    def product(*args):
+        args, tensor = args[:-1], args[-1]
+        k = np.ndim(tensor)
+
+        def contracted(*a):
+            out = fun(*a)
+            oshape = np.shape(out)
+            if oshape[:k] != np.shape(tensor):
+                raise ValueError(f"tensor_jacobian_product: tensor shape {np.shape(tensor)} is "
+                                 f"not a prefix of the output shape {oshape}")
+            flat = reshape(out, (_size(tensor), -1))
+            return reshape(reshape(tensor, (1, -1)) @ flat, oshape[k:])
+
+        out, _, backward = _vjp(contracted, args, argnum, False, retain=True)
+        if np.shape(out) == ():
+            return backward(np.ones((), _float_dtype(out)))
+        return jacrev(contracted, argnum)(*args)
+
+    return product
+
+
+def linearize(fun, *primals):
+    """``(fun(*primals), f_jvp)``: ``f_jvp(*tangents)`` is ``J @ tangents``, without rerunning f.
+
+    ``fun`` runs once; each ``f_jvp`` call is one reverse pass over the recorded
+    VJP (the VJP is linear in its cotangent, and the transpose of a transpose is
+    the JVP).
+
+    >>> import numpy as np, gradlab as gl
+    >>> out, f_jvp = gl.linearize(np.sin, 0.0)
+    >>> float(out), float(f_jvp(2.0))
+    (0.0, 2.0)
+    """
+    primals = tuple(p if isinstance(p, Tracer) else np.asarray(p, dtype=_float_dtype(p))
+                    for p in primals)
+    out, _, backward = _vjp(fun, primals, tuple(range(len(primals))), False, retain=True)
+    out_leaves, out_tree = tree_flatten(out)
+    zero_ct = tree_unflatten(out_tree, [_zeros_like(o) for o in out_leaves])
+    _, _, transposed = _vjp(backward, (zero_ct,), 0, False, retain=True)
+
+    def f_jvp(*tangents):
+        if len(tangents) != len(primals):
+            raise TypeError(f"f_jvp takes {len(primals)} tangents (one per primal), got "
+                            f"{len(tangents)}")
+        return transposed(tuple(tangents))
+
+    return out, f_jvp
+
+
+def make_ggnvp(f, g=None, f_argnum=0):
+    """Generalised Gauss-Newton products: ``make_ggnvp(f, g)(*args)(v) = J^T H_g J v``.
+
+    ``J`` is the Jacobian of ``f`` at ``args`` and ``H_g`` the Hessian of the scalar
+    ``g`` at ``f(*args)`` (default ``g(y) = sum(y**2) / 2``, so ``H_g = I``).
+
+    >>> import numpy as np, gradlab as gl
+    >>> ggn = gl.make_ggnvp(lambda w: 2.0 * w)(np.ones(2))
+    >>> ggn(np.array([1.0, 0.0])).tolist()
+    [4.0, 0.0]
+    """
+    if g is None:
+        def g(y):
+            return 0.5 * np.sum(y * y)
+
+    def maker(*args):
+        x = args[f_argnum]
+
+        def f_of_x(z):
+            return f(*args[:f_argnum], z, *args[f_argnum + 1:])
+
+        f_x, f_jvp = linearize(f_of_x, x)
+        _, _, f_vjp = _vjp(f_of_x, (x,), 0, False, retain=True)
+
+        def ggnvp(v):
+            return f_vjp(hvp(g, f_x, f_jvp(v)))
+
+        return ggnvp
+
+    return maker
