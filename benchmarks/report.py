@@ -1,11 +1,27 @@
-"""Writing the tables to a markdown file (``--results``), with date and machine."""
+"""Writing the tables to a markdown file (``--results``), with date and machine.
+
+Everything from the line ``NOTES_MARKER`` on in the existing file is kept:
+the hand-written analysis (profiles, what would close a gap) survives re-runs.
+"""
 
 from __future__ import annotations
 
 import datetime
+import importlib.metadata
 import os
 import platform
-import sys
+
+NOTES_MARKER = "<!-- notes: kept across re-runs -->"
+
+
+def kept_notes(path) -> str:
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return ""
+    at = text.find(NOTES_MARKER)
+    return text[at:] if at >= 0 else ""
 
 
 def cpu_model() -> str:
@@ -23,9 +39,10 @@ def versions() -> str:
     """The peers' versions, for the ones installed."""
     found = []
     for name in ("numpy", "gradlab", "autograd", "torch", "jax"):
-        module = sys.modules.get(name)
-        if module is not None:
-            found.append(f"{name} {getattr(module, '__version__', '?')}")
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return ", ".join(found)
 
 
@@ -50,5 +67,8 @@ def write_results(path, tables, args) -> None:
     body = [table.render() for table in tables]
     # The summary reads best first.
     text = "\n".join(header) + "\n" + "\n\n".join([body[-1], *body[:-1]]) + "\n"
+    notes = kept_notes(path)
+    if notes:
+        text += "\n" + notes
     with open(path, "w") as f:
         f.write(text)

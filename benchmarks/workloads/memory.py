@@ -7,9 +7,11 @@ alive at once, about 3x less than the 50 a plain tape keeps.
 
 Each peer and mode runs alone in a fresh subprocess (:mod:`.memory_child`):
 
-- ``time``: one call of the gradient with respect to all 50 weights (the
-  process's first, so it includes any per-shape compilation, small beside
-  150 matmuls of 1024x1024).
+- ``cpu time``: the CPU time of one call of the gradient with respect to all
+  50 weights (the process's first, so it includes any per-shape compilation,
+  small beside 150 matmuls of 1024x1024). One call per process keeps the
+  workload within minutes; CPU time, with every peer on one thread, is not
+  blurred by whatever else the shared machine runs meanwhile.
 - ``activation MB``: the peak RSS increase during a call of the gradient with
   respect to the *input*, minus that returned gradient. Both gradients need the
   same saved activations; the weight gradients would blur the measure, since
@@ -71,11 +73,11 @@ class Memory:
         notes = [f"width and batch {width}" + (" (--quick)" if config.quick else "")
                  + f"; one activation is {width * batch * 8 / 2**20:.0f} MB, "
                  f"all {LAYERS} are {LAYERS * width * batch * 8 / 2**20:.0f} MB",
-                 "time: gradient wrt all weights; activation MB: gradient wrt the input "
+                 "cpu time: gradient wrt all weights; activation MB: gradient wrt the input "
                  "(see benchmarks/workloads/memory.py)"]
         if any(not r.get("exact_peak", True) for r in records.values()):
             notes.append("some peaks are from ru_maxrss (clear_refs unavailable): lower bounds")
-        headers = ["peer", "mode", "time", "activation MB", "memory saved", "time cost",
+        headers = ["peer", "mode", "cpu time", "activation MB", "memory saved", "time cost",
                    "note"]
         return Table(self.key, self.title, headers, rows, notes=notes,
                      summary=self.summary(records))
