@@ -66,7 +66,13 @@ class Elementwise(Family):
             return rule  # a unary map's cotangent already has its operand's shape
 
         def unbroadcasting_vjp(g, ans, *args, **params):
-            return unbroadcast(rule(g, ans, *args, **params), _shape(args[i]))
+            ct = rule(g, ans, *args, **params)
+            try:  # the common case, operand and cotangent of one shape, costs one compare
+                if ct.shape == args[i].shape:
+                    return ct
+            except AttributeError:
+                pass
+            return unbroadcast(ct, _shape(args[i]))
 
         unbroadcasting_vjp.__name__ = f"{prim.name}_vjp{i}"
         return unbroadcasting_vjp

@@ -86,6 +86,8 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) == self.nin:
+            return bind(self, *args)  # the common case: operands only
         nin = self.nin
         if nin is not VARIADIC and len(args) > nin:
             extra = args[nin:]
@@ -140,13 +142,22 @@ def _has_tracer(args, kwargs) -> bool:
 
 def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
     """What traced code calls in place of ``original``: numpy itself unless a tracer is in."""
+    if isinstance(gradlab_fn, Primitive):
+        # Primitives take arrays as operands, never lists: a flat scan suffices.
+        def entry(*args, **kwargs):
+            for a in args:
+                if isinstance(a, Tracer):
+                    return gradlab_fn(*args, **kwargs)
+            if kwargs and _has_tracer((), kwargs):
+                return gradlab_fn(*args, **kwargs)
+            return original(*args, **kwargs)
+    else:
+        def entry(*args, **kwargs):
+            if _has_tracer(args, kwargs):
+                return gradlab_fn(*args, **kwargs)
+            return original(*args, **kwargs)
 
-    @functools.wraps(original)
-    def entry(*args, **kwargs):
-        if _has_tracer(args, kwargs):
-            return gradlab_fn(*args, **kwargs)
-        return original(*args, **kwargs)
-
+    functools.update_wrapper(entry, original)
     entry.__gradlab__ = gradlab_fn
     return entry
 

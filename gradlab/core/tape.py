@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .trace import Trace, Tracer, bind
+from .trace import Trace, Tracer, bind, shape_error
 
 
 class Var(Tracer):
@@ -71,56 +71,66 @@ class ReverseTrace(Trace):
         return x.value if isinstance(x, Var) and x._trace is self else x
 
     def process(self, prim, args, params):
-        vals = []
         parents = []
+        vals = []
         traced = False
         for a in args:
-            if isinstance(a, Var) and a._trace is self:
-                vals.append(a.value)
+            if type(a) is Var and a._trace is self:
                 parents.append(a)
+                vals.append(a.value)
                 traced = True
             else:
-                vals.append(a)
                 parents.append(None)
-        out = bind(prim, *vals, **params)
+                vals.append(a)
+        if self.level == 0:
+            # No level below this one: the operands are plain values (skip bind's scan).
+            try:
+                out = prim.impl(*vals, **params)
+            except ValueError as exc:
+                raise shape_error(prim, vals, params, exc) from exc
+        else:
+            out = bind(prim, *vals, **params)
         vjps = prim.vjps if prim.vjps is not None else prim.vjp_rules()
         if not traced or vjps is None:
             return out  # no derivative flows through (e.g. comparisons, argmax)
-        var = Var(self, out, prim, tuple(vals), params, tuple(parents))
+        var = Var(self, out, prim, vals, params, parents)
         self.tape.append(var)
         return var
 
     def backward(self, outputs, cotangents, inputs, retain=False):
-        """Cotangents of ``inputs`` given those of ``outputs`` (``None`` = zero)."""
-        from ..ops.elementwise import add
+        """Cotangents of ``inputs`` given those of ``outputs`` (``None`` = zero).
 
+        Walks the tape newest first. Unless ``retain``, each node is dropped from the
+        tape once visited, so activations are freed as the walk passes them.
+        Cotangents accumulate with ``+``, which is numpy's own add for plain arrays
+        and gradlab's for the tracers of an enclosing transform.
+        """
         grads: dict[int, object] = {}
         for out, ct in zip(outputs, cotangents):
             if isinstance(out, Var) and out._trace is self and ct is not None:
                 prev = grads.get(id(out))
-                grads[id(out)] = ct if prev is None else add(prev, ct)
+                grads[id(out)] = ct if prev is None else prev + ct
         tape = self.tape
-        nodes = reversed(tape) if retain else _consume(tape)
-        for var in nodes:
-            g = grads.pop(id(var), None) if not retain else grads.get(id(var))
+        take = grads.get if retain else grads.pop
+        for n in range(len(tape) - 1, -1, -1):
+            var = tape[n]
+            if not retain:
+                tape[n] = None
+            g = take(id(var), None)
             if g is None:
                 continue
-            prim, args, params = var.prim, var.args, var.params
-            vjps = prim.vjps
+            args, params, value = var.args, var.params, var.value
+            vjps = var.prim.vjps
             for i, parent in enumerate(var.parents):
                 if parent is None:
                     continue
                 rule = vjps[i]
                 if rule is None:
                     continue
-                ct = rule(g, var.value, *args, **params)
+                ct = rule(g, value, *args, **params)
                 key = id(parent)
                 prev = grads.get(key)
-                grads[key] = ct if prev is None else add(prev, ct)
+                grads[key] = ct if prev is None else prev + ct
+        if not retain:
+            tape.clear()
         return [grads.get(id(x)) for x in inputs]
-
-
-def _consume(tape):
-    """Yield the tape's nodes newest first, freeing each one as the walk passes it."""
-    while tape:
-        yield tape.pop()

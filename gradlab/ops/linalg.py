@@ -21,7 +21,16 @@ def _promote(a, b, g):
     return a, b, g
 
 
+def _array(x):
+    """An operand as something with array methods (a constant may be a nested list)."""
+    return x if hasattr(x, "swapaxes") else np.asarray(x)
+
+
 def _matmul_vjp_a(g, ans, a, b):
+    if np.ndim(a) >= 2 and np.ndim(b) >= 2:
+        # The common case, written with methods and operators: plain numpy for plain
+        # arrays, gradlab ops for the tracers of an enclosing transform.
+        return unbroadcast(g @ _array(b).swapaxes(-1, -2), np.shape(a))
     a2, b2, g2 = _promote(a, b, g)
     ga = matmul(g2, swapaxes(b2, -1, -2))
     if np.ndim(a) == 1:
@@ -30,6 +39,8 @@ def _matmul_vjp_a(g, ans, a, b):
 
 
 def _matmul_vjp_b(g, ans, a, b):
+    if np.ndim(a) >= 2 and np.ndim(b) >= 2:
+        return unbroadcast(_array(a).swapaxes(-1, -2) @ g, np.shape(b))
     a2, b2, g2 = _promote(a, b, g)
     gb = matmul(swapaxes(a2, -1, -2), g2)
     if np.ndim(b) == 1:
