@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
+
 _REGISTRY: dict[type, tuple[Callable, Callable]] = {}
 
 
@@ -61,6 +63,9 @@ class TreeDef(NamedTuple):
 
 
 _LEAF = TreeDef(None, None, ())
+_NONE_TYPE = type(None)
+# Types that are always leaves: checked first, so flattening arrays costs one set lookup.
+_ATOMS = frozenset({np.ndarray, float, int, complex, bool, np.float64, np.float32})
 
 
 def _is_namedtuple(x) -> bool:
@@ -85,44 +90,47 @@ def _node(x):
     return None
 
 
+def _flatten_into(x, leaves: list, is_leaf) -> TreeDef:
+    t = type(x)
+    if t in _ATOMS or (is_leaf is not None and is_leaf(x)):
+        leaves.append(x)
+        return _LEAF
+    node = _node(x)
+    if node is None:
+        leaves.append(x)
+        return _LEAF
+    kind, aux, children = node
+    return TreeDef(kind, aux, tuple([_flatten_into(c, leaves, is_leaf) for c in children]))
+
+
 def tree_flatten(tree, is_leaf: Callable | None = None):
     """``(leaves, treedef)`` of ``tree``; ``is_leaf(x)`` can stop the descent early."""
     leaves: list = []
+    return leaves, _flatten_into(tree, leaves, is_leaf)
 
-    def walk(x) -> TreeDef:
-        if is_leaf is not None and is_leaf(x):
-            leaves.append(x)
-            return _LEAF
-        node = _node(x)
-        if node is None:
-            leaves.append(x)
-            return _LEAF
-        kind, aux, children = node
-        return TreeDef(kind, aux, tuple(walk(c) for c in children))
 
-    return leaves, walk(tree)
+def _build(td: TreeDef, it):
+    kind = td.kind
+    if kind is None:
+        return next(it)
+    children = [_build(c, it) for c in td.children]
+    if kind is tuple or kind is list:
+        return kind(children)
+    if kind is dict:
+        return dict(zip(td.aux, children))
+    if kind is _NONE_TYPE:
+        return None
+    if kind in _REGISTRY:
+        return _REGISTRY[kind][1](td.aux, children)
+    return kind(*children)  # namedtuple
 
 
 def tree_unflatten(treedef: TreeDef, leaves):
     """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
-    it = iter(leaves)
-
-    def build(td: TreeDef):
-        if td.kind is None:
-            return next(it)
-        children = [build(c) for c in td.children]
-        kind = td.kind
-        if kind is tuple or kind is list:
-            return kind(children)
-        if kind is dict:
-            return dict(zip(td.aux, children))
-        if kind is type(None):
-            return None
-        if kind in _REGISTRY:
-            return _REGISTRY[kind][1](td.aux, children)
-        return kind(*children)  # namedtuple
-
-    return build(treedef)
+    if treedef.kind is None:
+        (leaf,) = leaves
+        return leaf
+    return _build(treedef, iter(leaves))
 
 
 def tree_leaves(tree, is_leaf: Callable | None = None) -> list:

@@ -24,15 +24,18 @@ def _dtype(x):
 def check_differentiable(leaves, what="grad"):
     """Refuse integer (and other non-float) inputs to a derivative transform."""
     for i, x in enumerate(leaves):
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and dtype.kind in "fc":
+            continue  # the common case, decided without numpy's slower dtype machinery
         if isinstance(x, bool) or not np.issubdtype(_dtype(x), np.inexact):
             raise TypeError(
                 f"{what} requires float (or complex) inputs, but input leaf {i} has dtype "
-                f"{np.result_type(x) if not isinstance(x, Tracer) else x.dtype} "
-                f"({type(x).__name__}). Pass e.g. np.float64 values: x = np.asarray(x, float).")
+                f"{_dtype(x)} ({type(x).__name__}). Pass e.g. np.float64 values: "
+                "x = np.asarray(x, float).")
 
 
 def _as_array(x):
-    return x if isinstance(x, Tracer) else np.asarray(x)
+    return x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x)
 
 
 def zeros_like_value(x):
@@ -53,11 +56,14 @@ def _split_args(args, argnums):
     return single, tuple(n % len(args) for n in nums)
 
 
-def _vjp(fun, args, argnums, has_aux, retain):
-    """Trace ``fun`` at a new reverse level; returns ``(out, aux, backward)``."""
+def _reverse(fun, args, argnums, has_aux, retain):
+    """Trace ``fun`` at a new reverse level; returns ``(out, aux, backward, out_tree)``.
+
+    ``backward(cotangent_leaves)`` takes the output's cotangents as a flat list.
+    """
     single, nums = _split_args(args, argnums)
-    diff = tuple(tree_map(_as_array, args[n]) for n in nums)
-    leaves, treedef = tree_flatten(diff)
+    leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
+    leaves = [_as_array(x) for x in leaves]
     check_differentiable(leaves)
     f = instrument(fun)
     with new_trace(ReverseTrace) as trace:
@@ -69,18 +75,34 @@ def _vjp(fun, args, argnums, has_aux, retain):
         out, aux = result if has_aux else (result, None)
         out_leaves, out_tree = tree_flatten(out)
     out_values = [_lower(trace, o) for o in out_leaves]
-    aux = tree_map(lambda a: _lower(trace, a), aux)
+    if has_aux:
+        aux = tree_map(lambda a: _lower(trace, a), aux)
 
-    def backward(cotangent):
-        ct_leaves, ct_tree = tree_flatten(cotangent)
-        if ct_tree != out_tree:
-            raise ValueError(f"cotangent structure {ct_tree} does not match output {out_tree}")
+    def backward(ct_leaves):
         grads = trace.backward(out_leaves, ct_leaves, inputs, retain=retain)
         grads = [zeros_like_value(x) if g is None else g for g, x in zip(grads, leaves)]
         tree = tree_unflatten(treedef, grads)
         return tree[0] if single else tuple(tree)
 
-    return tree_unflatten(out_tree, out_values), aux, backward
+    return tree_unflatten(out_tree, out_values), aux, backward, out_tree
+
+
+def _vjp(fun, args, argnums, has_aux, retain):
+    """``(out, aux, vjp_fn)`` where ``vjp_fn`` takes a cotangent shaped like ``out``."""
+    out, aux, backward, out_tree = _reverse(fun, args, argnums, has_aux, retain)
+    return out, aux, _structured(backward, out_tree)
+
+
+def _structured(backward, out_tree):
+    """A VJP function taking the cotangent in the output's own structure."""
+
+    def vjp_fn(cotangent):
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != out_tree:
+            raise ValueError(f"cotangent structure {ct_tree} does not match output {out_tree}")
+        return backward(ct_leaves)
+
+    return vjp_fn
 
 
 def vjp(fun, *args, argnums=None, has_aux=False):
@@ -92,17 +114,18 @@ def vjp(fun, *args, argnums=None, has_aux=False):
     True
     """
     argnums = tuple(range(len(args))) if argnums is None else argnums
-    out, aux, backward = _vjp(fun, args, argnums, has_aux, retain=True)
-    return (out, backward, aux) if has_aux else (out, backward)
+    out, aux, backward, out_tree = _reverse(fun, args, argnums, has_aux, retain=True)
+    vjp_fn = _structured(backward, out_tree)
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
 def make_vjp(fun, argnum=0):
     """autograd's spelling: ``make_vjp(f)(*args) -> (vjp_fn, out)``."""
 
     def maker(*args, **kwargs):
-        out, _, backward = _vjp(functools.partial(fun, **kwargs) if kwargs else fun, args,
-                                argnum, False, retain=True)
-        return backward, out
+        out, _, backward, out_tree = _reverse(
+            functools.partial(fun, **kwargs) if kwargs else fun, args, argnum, False, True)
+        return _structured(backward, out_tree), out
 
     return maker
 
@@ -130,8 +153,8 @@ def value_and_grad(fun, argnum=0, has_aux=False):
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         f = functools.partial(fun, **kwargs) if kwargs else fun
-        out, aux, backward = _vjp(f, args, argnum, has_aux, retain=False)
-        grads = backward(_scalar_seed(out, "grad"))
+        out, aux, backward, _ = _reverse(f, args, argnum, has_aux, retain=False)
+        grads = backward([_scalar_seed(out, "grad")])
         return ((out, aux), grads) if has_aux else (out, grads)
 
     return value_and_grad_fun
@@ -160,8 +183,9 @@ def elementwise_grad(fun, argnum=0):
     @functools.wraps(fun)
     def egrad(*args, **kwargs):
         f = functools.partial(fun, **kwargs) if kwargs else fun
-        out, _, backward = _vjp(f, args, argnum, False, retain=False)
-        return backward(tree_map(lambda o: np.ones(np.shape(o), _dtype(o)), out))
+        out, _, backward, out_tree = _reverse(f, args, argnum, False, retain=False)
+        return _structured(backward, out_tree)(
+            tree_map(lambda o: np.ones(np.shape(o), _dtype(o)), out))
 
     return egrad
 
@@ -172,13 +196,13 @@ def jacobian(fun, argnum=0):
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         f = functools.partial(fun, **kwargs) if kwargs else fun
-        out, _, backward = _vjp(f, args, argnum, False, retain=True)
+        out, _, backward, _ = _reverse(f, args, argnum, False, retain=True)
         out_shape, x = np.shape(out), args[argnum]
         rows = []
         for i in range(int(np.prod(out_shape, dtype=np.int64))):
             seed = np.zeros(int(np.prod(out_shape, dtype=np.int64)), _dtype(out))
             seed[i] = 1.0
-            rows.append(backward(seed.reshape(out_shape)))
+            rows.append(backward([seed.reshape(out_shape)]))
         from ..ops.shape import reshape, stack
 
         if not rows:
