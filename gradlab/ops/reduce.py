@@ -16,8 +16,8 @@ REDUCE_PARAMS = ("axis", "dtype", "out", "keepdims")
 
 def restore_axes(g, x_shape, axis, keepdims):
     """Reshape a reduction's output (or cotangent) so it broadcasts against the input."""
-    if keepdims:
-        return g
+    if keepdims or np.ndim(g) == 0:
+        return g  # a 0-d cotangent broadcasts against the input as it is
     axes = normalize_axes(axis, len(x_shape))
     shape = tuple(1 if i in axes else n for i, n in enumerate(x_shape))
     return reshape(g, shape)

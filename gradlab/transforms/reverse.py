@@ -18,7 +18,8 @@ from ..intercept import instrument
 
 
 def _dtype(x):
-    return x.dtype if isinstance(x, Tracer) else np.result_type(x)
+    dtype = getattr(x, "dtype", None)  # arrays, numpy scalars and tracers
+    return dtype if dtype is not None else np.result_type(x)
 
 
 def check_differentiable(leaves, what="grad"):
@@ -131,14 +132,15 @@ def make_vjp(fun, argnum=0):
 
 
 def _scalar_seed(out, name):
-    if np.shape(out) != ():
+    dtype = _dtype(out)
+    if np.ndim(out) != 0:
         raise TypeError(
             f"{name} requires a scalar output, but the function returned shape "
             f"{np.shape(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
-    if not np.issubdtype(_dtype(out), np.inexact):
-        raise TypeError(f"{name} requires a float output, got {_dtype(out)}")
-    return np.ones((), _dtype(out))
+    if dtype.kind not in "fc":
+        raise TypeError(f"{name} requires a float output, got {dtype}")
+    return np.ones((), dtype)
 
 
 def value_and_grad(fun, argnum=0, has_aux=False):
