@@ -70,3 +70,17 @@ def test_user_primitive_intercepts_a_numpy_function():
 
         clear_cache()
     assert cube.name == "cube_for_test"
+
+
+def test_user_rules_are_instrumented_so_they_differentiate():
+    # The rule uses np.sum / np.exp on what, under grad-of-grad, are traced values.
+    def impl(x):
+        return np.exp(x) / np.sum(np.exp(x))
+
+    def vjp(g, ans, x):
+        return ans * (g - np.sum(g * ans))
+
+    softmax = gl.primitive("softmax_for_rule_test", impl, vjp=vjp)
+    w = np.array([0.3, -0.2, 0.5])
+    f = lambda x: np.sum(softmax(x) * w)  # noqa: E731
+    gl.check_grads(f, X, modes=("rev",), order=2)

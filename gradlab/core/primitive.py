@@ -19,6 +19,7 @@ test. The interception table (numpy/math callable -> gradlab) is derived from th
 from __future__ import annotations
 
 import functools
+import os
 from typing import Callable
 
 from .errors import user_location
@@ -32,6 +33,30 @@ NUMPY_TABLE: dict[Callable, Callable] = {}
 TABLE_LISTENERS: list[Callable] = []
 # gradlab callable -> the composition's metadata (for docs and the registry test).
 COMPOSITIONS: dict[str, "Composition"] = {}
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _instrumented(rules):
+    """A user's rules, instrumented like any traced code: a rule that calls ``np.sum``
+    on the tracers of an enclosing transform then differentiates. gradlab's own rules
+    are written with gradlab ops and left as they are."""
+
+    def one(rule):
+        code = getattr(rule, "__code__", None)
+        if rule is None or code is None or code.co_filename.startswith(_PACKAGE_DIR):
+            return rule
+        from ..intercept.resolve import resolve  # that layer imports this module
+
+        return resolve(rule)
+
+    if rules is None or (callable(rules) and not hasattr(rules, "__getitem__")):
+        return one(rules)
+    if hasattr(rules, "fn"):  # PerOperand
+        rules.fn = one(rules.fn)
+        return rules
+    return tuple(one(r) for r in rules)
 
 
 def _as_rules(rules, nin):
@@ -62,8 +87,8 @@ class Primitive:
         self.nin = nin
         self.params = tuple(params)  # names of positional parameters after the operands
         self.differentiable = differentiable and (vjp is not None or jvp is not None)
-        self.vjps = _as_rules(vjp, nin)
-        self.jvps = _as_rules(jvp, nin)
+        self.vjps = _as_rules(_instrumented(vjp), nin)
+        self.jvps = _as_rules(_instrumented(jvp), nin)
         if self.vjps is not None and nin is not VARIADIC:
             self.vjps = tuple(None if r is None else self.family.wrap_vjp(self, i, r)
                               for i, r in enumerate(self.vjps))
