@@ -20,7 +20,20 @@ def _vdot(a_leaves, b_leaves) -> float:
 
 
 def _random_like(rng, leaves):
-    return [rng.standard_normal(np.shape(x)).astype(np.result_type(x)) for x in leaves]
+    """Random directions; complex ones for complex leaves (both parts of C = R^2)."""
+    out = []
+    for x in leaves:
+        dtype, shape = np.result_type(x), np.shape(x)
+        d = rng.standard_normal(shape)
+        if dtype.kind == "c":
+            d = d + 1j * rng.standard_normal(shape)
+        out.append(d.astype(dtype))
+    return out
+
+
+def _covector(leaves):
+    """autograd's covector: a VJP maps conj(u) to conj(J^T u) (docs/complex.md)."""
+    return [np.conj(x) for x in leaves]
 
 
 def _axpy(alpha, dx, leaves):
@@ -58,7 +71,8 @@ def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, 
     results = {}
     if "rev" in modes:
         _, back = vjp(f_flat, *leaves)
-        results["rev"] = _vdot(back(tree_unflatten(out_tree, u)), v)
+        ct = back(tree_unflatten(out_tree, _covector(u)))
+        results["rev"] = _vdot(_covector(tree_flatten(ct)[0]), v)
     if "fwd" in modes:
         _, tangent = jvp(f_flat, tuple(leaves), tuple(v))
         results["fwd"] = _vdot(u, tree_flatten(tangent)[0])
@@ -74,7 +88,7 @@ def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, 
     if order > 1:
         if "rev" in modes:
             def rev_derivative(*xs):
-                return vjp(f_flat, *xs)[1](tree_unflatten(out_tree, u))
+                return vjp(f_flat, *xs)[1](tree_unflatten(out_tree, _covector(u)))
 
             check_grads(rev_derivative, *leaves, modes=modes, order=order - 1, eps=eps,
                         rtol=rtol, atol=atol, seed=seed + 1)

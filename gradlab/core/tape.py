@@ -121,6 +121,7 @@ class ReverseTrace(Trace):
                 continue
             args, params, value = var.args, var.params, var.value
             vjps = var.prim.vjps
+            complex_out = _is_complex(value)
             for i, parent in enumerate(var.parents):
                 if parent is None:
                     continue
@@ -128,9 +129,22 @@ class ReverseTrace(Trace):
                 if rule is None:
                     continue
                 ct = rule(g, value, *args, **params)
+                if complex_out and not _is_complex(parent.value):
+                    ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
                 key = id(parent)
                 prev = grads.get(key)
                 grads[key] = ct if prev is None else prev + ct
         if not retain:
             tape.clear()
         return [grads.get(id(x)) for x in inputs]
+
+
+def _is_complex(x) -> bool:
+    dt = getattr(x, "dtype", None)
+    return isinstance(x, complex) if dt is None else dt.kind == "c"
+
+
+def _real_part(ct):
+    from ..ops.complex import real
+
+    return real(ct)

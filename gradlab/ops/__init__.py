@@ -6,10 +6,12 @@ from what the modules below declare.
 
 from . import (  # noqa: F401
     binary,
+    complex,
     constants,
     elementwise,
     index,
     linalg,
+    linalg_solve,
     misc,
     operators,
     reduce,

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
+from .complex import abs_derivative, real
 from .misc import convert, dtype_of
 
 
@@ -101,8 +102,10 @@ arccos = unary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x),
                numpy=(np.arccos, math.acos), domain=(-0.9, 0.9))
 arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x),
                numpy=(np.arctan, math.atan))
-absolute = unary("absolute", np.abs, lambda ans, x: sign(x),
-                 numpy=(np.abs, np.absolute, math.fabs, np.fabs), domain=(0.1, 2.0))
+absolute = Primitive("absolute", np.abs, numpy=(np.abs, np.absolute, math.fabs, np.fabs),
+                     domain=(0.1, 2.0),
+                     vjp=lambda g, ans, x: g * abs_derivative(ans, x),
+                     jvp=lambda t, ans, x: real(t * abs_derivative(ans, x)))
 positive = Primitive("positive", np.positive, numpy=(np.positive,),
                      vjp=lambda g, ans, x: g, jvp=lambda t, ans, x: t)
 _LN2, _LN10 = math.log(2.0), math.log(10.0)  # Python floats: they keep float32 float32

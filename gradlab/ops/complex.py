@@ -1,0 +1,110 @@
+"""Complex numbers: ``real``, ``imag``, ``conj``, ``angle`` (``abs`` is in elementwise.py).
+
+gradlab follows HIPS autograd's convention (docs/complex.md): for a real-valued
+``f`` of complex ``z = x + iy``, ``grad(f)(z) = df/dx - i df/dy``, and a VJP rule
+multiplies by the *plain* (not conjugated) derivative of a holomorphic op, so
+``exp``, ``matmul``, ``fft`` ... need nothing special. Only the non-holomorphic
+ops below state their own rules. A real value's cotangent is always real: the
+reverse tape drops the imaginary part where a real value fed a complex one.
+
+>>> import numpy as np, gradlab as gl
+>>> complex(gl.grad(lambda z: np.abs(z) ** 2)(3.0 + 4.0j))
+(6-8j)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.families import Elementwise
+from ..core.primitive import Primitive, implements
+from ..core.trace import Tracer
+
+
+def is_complex(x) -> bool:
+    """Whether ``x`` (array, scalar or tracer) has a complex dtype."""
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        return isinstance(x, complex)
+    return np.dtype(dt).kind == "c"
+
+
+def _complex_examples(rng):
+    def z(*shape):
+        return rng.normal(size=shape) + 1j * rng.normal(size=shape)
+
+    return [((z(3),), {}), ((z(2, 3),), {}), ((z(),), {})]
+
+
+def abs_derivative(ans, x):
+    """``d|x|/dx`` as a VJP factor: ``sign(x)`` if real, ``conj(x)/|x|`` (0 at 0) if complex."""
+    from .elementwise import sign, where  # elementwise imports this module
+
+    if not is_complex(x):
+        return sign(x)
+    return conj(x) / where(ans == 0, 1.0, ans)
+
+
+def _abs2(x):
+    """``|x|**2`` as a real array."""
+    return real(x * conj(x))
+
+
+real_p = Primitive(
+    "real", np.real, family=Elementwise, examples=_complex_examples,
+    vjp=lambda g, ans, x: g + 0j if is_complex(x) else g,
+    jvp=lambda t, ans, x: real(t),
+    doc="The real part of a complex array (its cotangent is the real cotangent, as complex).")
+
+imag_p = Primitive(
+    "imag", np.imag, family=Elementwise, examples=_complex_examples,
+    vjp=lambda g, ans, x: -1j * g,
+    jvp=lambda t, ans, x: imag(t),
+    doc="The imaginary part of a complex array (cotangent ``-1j * g``: d/dx - i d/dy).")
+
+conj_p = Primitive(
+    "conj", np.conj, family=Elementwise, examples=_complex_examples,
+    vjp=lambda g, ans, x: conj(g),
+    jvp=lambda t, ans, x: conj(t),
+    doc="The complex conjugate (its own transpose: conj in, conj out).")
+
+angle_p = Primitive(
+    "angle", np.angle, family=Elementwise, examples=_complex_examples,
+    vjp=lambda g, ans, x: g * (-1j * conj(x)) / _abs2(x),
+    jvp=lambda t, ans, x: imag(conj(x) * t) / _abs2(x),
+    doc="The argument of a complex number: ``d angle = Im(conj(z) dz) / |z|**2``.")
+
+
+@implements(np.real)
+def real(val):
+    """``np.real``: the real part; a real array is returned as is (no tape node)."""
+    return real_p(val) if is_complex(val) else val
+
+
+@implements(np.imag)
+def imag(val):
+    """``np.imag``: the imaginary part; zeros (a constant) for a real array."""
+    if is_complex(val):
+        return imag_p(val)
+    dtype = val.dtype if hasattr(val, "dtype") else np.result_type(val)
+    return np.zeros(np.shape(val), dtype)
+
+
+@implements(np.conj, np.conjugate)
+def conj(x):
+    """``np.conj``: the complex conjugate; a real array is returned as is."""
+    return conj_p(x) if is_complex(x) else x
+
+
+@implements(np.angle)
+def angle(z, deg=False):
+    """``np.angle``: the argument in radians (degrees with ``deg=True``)."""
+    out = angle_p(z)
+    return out * (180.0 / np.pi) if deg else out
+
+
+# Array attributes of every tracer (``z.real``, ``z.imag``, ``z.conj()``), as on ndarray.
+Tracer.real = property(real)
+Tracer.imag = property(imag)
+Tracer.conj = conj
+Tracer.conjugate = conj
