@@ -181,6 +181,7 @@ broadcast_to_p = Primitive(
     vjp=_broadcast_to_vjp,
     jvp=lambda t, ans, x, *, shape: broadcast_to_p(t, shape=shape),
     batch=lambda prim, args, dims, params: _batch_broadcast_to(args, dims, params),
+    shape=lambda prim, avals, params: _broadcast_to_shape(avals, params),
     examples=lambda rng: [((rng.normal(size=(3,)),), {"shape": (2, 3)}),
                           ((rng.normal(size=(2, 1)),), {"shape": (2, 4)})],
     doc="np.broadcast_to as a primitive (its cotangent sums over the broadcast axes).")
@@ -190,9 +191,17 @@ unbroadcast_p = Primitive(
     vjp=lambda g, ans, x, *, shape: broadcast_to_p(g, shape=np.shape(x)),
     jvp=lambda t, ans, x, *, shape: unbroadcast_p(t, shape=shape),
     batch=lambda prim, args, dims, params: _batch_unbroadcast(args, dims, params),
+    shape=lambda prim, avals, params: ShapeDtypeStruct(tuple(params["shape"]), avals[0].dtype),
     examples=lambda rng: [((rng.normal(size=(2, 3)),), {"shape": (3,)}),
                           ((rng.normal(size=(2, 4)),), {"shape": (2, 1)})],
     doc="Sum a broadcast value back down to ``shape`` (the adjoint of broadcast_to).")
+
+
+def _broadcast_to_shape(avals, params):
+    (x,), shape = avals, tuple(params["shape"])
+    if np.broadcast_shapes(x.shape, shape) != shape:
+        raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
+    return ShapeDtypeStruct(shape, x.dtype)
 
 
 def unbroadcast(g, shape):

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
+from ..core.shapes import ShapeDtypeStruct
 from .elementwise import multiply
 from .shape import expand_dims, moveaxis, reshape, squeeze, swapaxes
 
@@ -78,11 +79,26 @@ def _pad_after_batch(x, n):
     return reshape(x, shape[:1] + (1,) * n + shape[1:]) if n else x
 
 
+def _matmul_shape(prim, avals, params):
+    """numpy's matmul shape semantics: 1-D operands promoted, leading axes broadcast."""
+    a, b = avals
+    if len(a.shape) == 0 or len(b.shape) == 0:
+        raise ValueError("matmul: an operand is a scalar (use multiply)")
+    ash = tuple(a.shape) if len(a.shape) > 1 else (1,) + tuple(a.shape)
+    bsh = tuple(b.shape) if len(b.shape) > 1 else tuple(b.shape) + (1,)
+    if ash[-1] != bsh[-2]:
+        raise ValueError(f"matmul: contracted dimensions differ ({ash[-1]} != {bsh[-2]})")
+    out = np.broadcast_shapes(ash[:-2], bsh[:-2])
+    out += (ash[-2],) if len(a.shape) > 1 else ()
+    out += (bsh[-1],) if len(b.shape) > 1 else ()
+    return ShapeDtypeStruct(out, np.result_type(a.dtype, b.dtype))
+
+
 matmul = Primitive(
     "matmul", np.matmul, family=Structural, numpy=(np.matmul,),
     vjp=(_matmul_vjp_a, _matmul_vjp_b),
     jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)),
-    batch=_batch_matmul,
+    batch=_batch_matmul, shape=_matmul_shape,
     examples=lambda rng: [((rng.normal(size=(2, 3)), rng.normal(size=(3, 4))), {}),
                           ((rng.normal(size=(3,)), rng.normal(size=(3, 4))), {}),
                           ((rng.normal(size=(2, 3)), rng.normal(size=(3,))), {}),

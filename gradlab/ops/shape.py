@@ -7,7 +7,7 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
-from ..core.shapes import normalize_axes
+from ..core.shapes import ShapeDtypeStruct, normalize_axes
 
 
 def _batch_reshape(prim, args, dims, params):
@@ -19,6 +19,18 @@ def _batch_reshape(prim, args, dims, params):
     return reshape(x, (size,) + newshape), 0
 
 
+def _reshape_shape(prim, avals, params):
+    (x,), newshape = avals, params["newshape"]
+    newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
+    size = int(np.prod(x.shape, dtype=np.int64))
+    known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
+    if -1 in newshape and known and size % known == 0:
+        newshape = tuple(size // known if n == -1 else n for n in newshape)
+    if int(np.prod(newshape, dtype=np.int64)) != size or -1 in newshape:
+        raise ValueError(f"cannot reshape array of size {size} into shape {newshape}")
+    return ShapeDtypeStruct(newshape, x.dtype)
+
+
 def _reshape_impl(x, *, newshape):
     return np.reshape(x, newshape)
 
@@ -27,7 +39,7 @@ reshape_p = Primitive(
     "reshape", _reshape_impl, family=Structural, params=("newshape",),
     vjp=lambda g, ans, x, *, newshape: reshape_p(g, newshape=np.shape(x)),
     jvp=lambda t, ans, x, *, newshape: reshape_p(t, newshape=np.shape(ans)),
-    batch=_batch_reshape,
+    batch=_batch_reshape, shape=_reshape_shape,
     examples=lambda rng: [((rng.normal(size=(2, 3)),), {"newshape": (3, 2)}),
                           ((rng.normal(size=(2, 3)),), {"newshape": (-1,)})])
 
@@ -60,6 +72,8 @@ transpose_p = Primitive(
     vjp=lambda g, ans, x, *, axes: transpose_p(g, axes=tuple(np.argsort(axes))),
     jvp=lambda t, ans, x, *, axes: transpose_p(t, axes=axes),
     batch=_batch_transpose,
+    shape=lambda prim, avals, params: ShapeDtypeStruct(
+        tuple(avals[0].shape[a] for a in params["axes"]), avals[0].dtype),
     examples=lambda rng: [((rng.normal(size=(2, 3, 4)),), {"axes": (2, 0, 1)})])
 
 
@@ -161,10 +175,22 @@ def _concatenate_jvp(i, t, ans, *xs, axis):
 
 builtin_sum = sum
 
+
+def _concatenate_shape(prim, avals, params):
+    first = avals[0].shape
+    axis = params["axis"] % len(first)
+    for a in avals[1:]:
+        if len(a.shape) != len(first) or any(
+                n != m for i, (n, m) in enumerate(zip(a.shape, first)) if i != axis):
+            raise ValueError(f"all the input array dimensions except for the concatenation axis "
+                             f"must match: {[tuple(b.shape) for b in avals]}")
+    out = first[:axis] + (builtin_sum(a.shape[axis] for a in avals),) + first[axis + 1:]
+    return ShapeDtypeStruct(tuple(out), np.result_type(*(a.dtype for a in avals)))
+
 concatenate_p = Primitive(
     "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), family=Structural,
     nin=VARIADIC, vjp=PerOperand(_concatenate_vjp),
-    jvp=PerOperand(_concatenate_jvp), batch=_batch_concatenate,
+    jvp=PerOperand(_concatenate_jvp), batch=_batch_concatenate, shape=_concatenate_shape,
     examples=lambda rng: [((rng.normal(size=(2, 3)), rng.normal(size=(1, 3))), {"axis": 0}),
                           ((rng.normal(size=(2, 3)), rng.normal(size=(2, 2))), {"axis": -1})])
 
