@@ -17,7 +17,7 @@ from .core.errors import (
                           ShapeError,
                           TracerConversionError,
 )
-from .core.primitive import Primitive, implements
+from .core.primitive import Primitive, implements, primitive
 from .core.shapes import ShapeDtypeStruct
 from .core.tape import Var
 from .core.tree import (
@@ -46,7 +46,6 @@ from .transforms.higher import (
 )
 from .transforms.reverse import elementwise_grad, grad, jacobian, make_vjp, value_and_grad, vjp
 
-primitive = Primitive
 
 __all__ = [
     "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",

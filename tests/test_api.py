@@ -81,6 +81,15 @@ def test_float32_stays_float32_and_float64_stays_float64():
     assert gl.grad(lambda x: np.sum(np.exp(x)))(X).dtype == np.float64
 
 
+@pytest.mark.parametrize("f", [lambda x: x ** 2, lambda x: x ** 2.5, lambda x: 2.0 ** x,
+                               lambda x: x ** 0, lambda x: np.power(x, 3)])
+def test_powers_with_python_constants_keep_float32(f):
+    x32 = np.array([0.5, 1.0, 2.0], np.float32)
+    g = gl.grad(lambda x: np.sum(f(x)))(x32)
+    assert g.dtype == np.float32
+    gl.check_grads(lambda x: np.sum(f(x)), x32.astype(np.float64), modes=("fwd", "rev"))
+
+
 def test_python_float_input():
     assert np.isclose(gl.grad(lambda x: x ** 3)(2.0), 12.0)
 

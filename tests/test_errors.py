@@ -84,3 +84,24 @@ def test_user_rules_are_instrumented_so_they_differentiate():
     w = np.array([0.3, -0.2, 0.5])
     f = lambda x: np.sum(softmax(x) * w)  # noqa: E731
     gl.check_grads(f, X, modes=("rev",), order=2)
+
+
+def test_autograd_style_decorator_and_defvjp_defjvp():
+    @gl.primitive
+    def scaled_cube(x, c):
+        return c * x ** 3
+
+    scaled_cube.defvjp(lambda g, ans, x, c: 3 * g * c * x ** 2, None)
+    g = gl.grad(lambda x: np.sum(scaled_cube(x, 2.0)))(X)
+    np.testing.assert_allclose(g, 6 * X ** 2)
+    scaled_cube.defjvp(lambda t, ans, x, c: 3 * t * c * x ** 2, None)
+    gl.check_grads(lambda x: scaled_cube(x, 2.0), X, modes=("fwd", "rev"), order=2)
+
+
+def test_redeclaring_a_primitive_replaces_it():
+    first = gl.primitive("redeclared_for_test", np.sin, vjp=lambda g, ans, x: g * np.cos(x))
+    second = gl.primitive("redeclared_for_test", np.sin, vjp=lambda g, ans, x: g * np.cos(x))
+    from gradlab.core.primitive import PRIMITIVES
+
+    assert PRIMITIVES["redeclared_for_test"] is second and first is not second
+    del PRIMITIVES["redeclared_for_test"]

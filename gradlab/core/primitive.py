@@ -101,8 +101,7 @@ class Primitive:
         self.domain = domain
         self.numpy = tuple(numpy)
         self.__doc__ = doc or f"gradlab primitive {name!r}."
-        if name in PRIMITIVES:
-            raise ValueError(f"primitive {name!r} is declared twice")
+        # A re-declaration (a re-run notebook cell) replaces the earlier one.
         PRIMITIVES[name] = self
         for fn in self.numpy:
             _register_entry(fn, self)
@@ -127,6 +126,30 @@ class Primitive:
                 f"do ({user_location()}); use the returned value, or x.at[idx].set(v).")
         kwargs.pop("out", None)
         return bind(self, *args, **kwargs)
+
+    def defvjp(self, *rules):
+        """Set (or replace) the VJP rules, one per operand, autograd style.
+
+        >>> import numpy as np
+        >>> @primitive
+        ... def cube(x):
+        ...     return x ** 3
+        >>> cube.defvjp(lambda g, ans, x: 3 * g * x ** 2)   # doctest: +ELLIPSIS
+        <primitive cube>
+        """
+        rules = _as_rules(_instrumented(rules[0] if len(rules) == 1 else rules), self.nin)
+        self.vjps = tuple(None if r is None else self.family.wrap_vjp(self, i, r)
+                          for i, r in enumerate(rules))
+        self.differentiable = True
+        return self
+
+    def defjvp(self, *rules):
+        """Set (or replace) the JVP rules, one per operand."""
+        rules = _as_rules(_instrumented(rules[0] if len(rules) == 1 else rules), self.nin)
+        self.jvps = tuple(None if r is None else self.family.wrap_jvp(self, i, r)
+                          for i, r in enumerate(rules))
+        self.differentiable = True
+        return self
 
     def jvp_rules(self):
         """Per-operand JVP rules; derived by transposing the VJP where none is declared."""
@@ -185,6 +208,24 @@ def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
     functools.update_wrapper(entry, original)
     entry.__gradlab__ = gradlab_fn
     return entry
+
+
+def primitive(name_or_impl, impl=None, **declaration):
+    """Declare a primitive: ``primitive("name", impl, vjp=..., jvp=..., ...)``.
+
+    Also a decorator, autograd style: ``@primitive`` on a function declares it (named
+    after the function, ``nin`` its positional parameters), then ``.defvjp(...)`` /
+    ``.defjvp(...)`` add its rules.
+    """
+    if callable(name_or_impl) and impl is None:
+        fn = name_or_impl
+        code = getattr(fn, "__code__", None)
+        if code is not None and "nin" not in declaration:
+            declaration["nin"] = code.co_argcount - len(fn.__defaults__ or ())
+        prim = Primitive(fn.__name__, fn, **declaration)
+        functools.update_wrapper(prim, fn, updated=())
+        return prim
+    return Primitive(name_or_impl, impl, **declaration)
 
 
 class Composition:

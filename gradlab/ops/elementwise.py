@@ -50,14 +50,23 @@ divide = Primitive("divide", np.divide, numpy=(np.divide, np.true_divide),
 
 def _safe_log(x):
     """log(x) where x > 0 and 0 elsewhere: the y-derivative of x**y where it exists."""
+    if isinstance(x, (int, float)):  # a Python constant stays weakly typed (float32 stays)
+        return math.log(x) if x > 0 else 0.0
     return log(where(x > 0, x, 1.0))
+
+
+def _power_dx(x, y):
+    """d(x**y)/dx = y * x**(y - 1), and 0 where y == 0 (not 0 * inf at x == 0)."""
+    if isinstance(y, (int, float)):  # a Python constant exponent stays weakly typed
+        return y * x ** (y - 1) if y != 0 else 0.0 * x
+    return y * x ** where(y == 0, 1.0, y - 1)
 
 
 power = Primitive(
     "power", np.power, numpy=(np.power, math.pow), domain=(0.5, 2.0),
-    vjp=(lambda g, ans, x, y: g * y * x ** where(y == 0, 1.0, y - 1),
+    vjp=(lambda g, ans, x, y: g * _power_dx(x, y),
          lambda g, ans, x, y: g * ans * _safe_log(x)),
-    jvp=(lambda t, ans, x, y: t * y * x ** where(y == 0, 1.0, y - 1),
+    jvp=(lambda t, ans, x, y: t * _power_dx(x, y),
          lambda t, ans, x, y: t * ans * _safe_log(x)))
 
 
