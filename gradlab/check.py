@@ -36,6 +36,13 @@ def _covector(leaves):
     return [np.conj(x) for x in leaves]
 
 
+def _is_inexact(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return isinstance(x, (float, complex))
+    return dtype.kind in "fc"
+
+
 def _axpy(alpha, dx, leaves):
     return [x + alpha * d for x, d in zip(leaves, dx)]
 
@@ -44,18 +51,24 @@ def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, 
                 seed=0):
     """Check ``fun``'s VJP and JVP against central differences, up to ``order``.
 
-    Every argument is differentiated (pass constants through a closure). Raises
+    Every float (or complex) leaf of the arguments is differentiated; integer and
+    boolean leaves (labels, indices) are held fixed. Raises
     ``AssertionError`` naming the mode, the order and both numbers on a mismatch.
     When both modes are checked it also checks adjointness: ``<u, J v> == <J^T u, v>``.
     """
     rng = np.random.default_rng(seed)
     fun = instrument(fun)
-    leaves, tree = tree_flatten(tuple(args))
-    leaves = [np.asarray(x, dtype=np.result_type(x, np.float64)) if np.isscalar(x) else x
-              for x in leaves]
+    all_leaves, tree = tree_flatten(tuple(args))
+    all_leaves = [np.asarray(x, np.float64) if type(x) is float else x for x in all_leaves]
+    # Integer and boolean leaves (labels, indices, counts) are held fixed.
+    diff = [i for i, x in enumerate(all_leaves) if _is_inexact(x)]
+    leaves = [all_leaves[i] for i in diff]
 
     def f_flat(*xs):
-        return fun(*tree_unflatten(tree, list(xs)))
+        full = list(all_leaves)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return fun(*tree_unflatten(tree, full))
 
     v = _random_like(rng, leaves)
     out = f_flat(*leaves)

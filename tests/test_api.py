@@ -180,3 +180,10 @@ def test_check_grads_detects_a_wrong_rule():
                        vjp=lambda g, ans, x: g * x, jvp=lambda t, ans, x: t * x)
     with pytest.raises(AssertionError, match="finite difference"):
         gl.check_grads(bad, X, modes=("rev",), order=1)
+
+
+def test_check_grads_holds_integer_arguments_fixed():
+    def nll(logits, labels):
+        return -np.sum(logits[np.arange(3), labels])
+
+    gl.check_grads(nll, np.random.default_rng(0).normal(size=(3, 4)), np.array([0, 2, 1]))
