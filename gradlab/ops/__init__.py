@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     elementwise,
     index,
     linalg,
+    linalg_decomp,
     linalg_solve,
     misc,
     operators,
