@@ -29,7 +29,7 @@ from .core.tree import (
                           tree_structure,
                           tree_unflatten,
 )
-from .ops.index import at
+from .ops.index import at, put_along_axis
 from .ops.misc import stop_gradient
 from .transforms.batching import vmap
 from .transforms.forward import deriv, jvp, make_jvp
@@ -58,3 +58,4 @@ __all__ += [
     "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize", "make_ggnvp",
     "make_hvp", "tensor_jacobian_product", "vmap",
 ]
+__all__ += ["put_along_axis"]
