@@ -59,3 +59,10 @@ __all__ += [
     "make_hvp", "tensor_jacobian_product", "vmap",
 ]
 __all__ += ["put_along_axis"]
+
+# Models and training. ``gl.train`` is the training function (its module, with
+# ``minibatches`` and ``TrainResult``, is importable as ``gradlab.train``).
+from . import nn, optim, random  # noqa: E402
+from .train import train  # noqa: E402
+
+__all__ += ["nn", "optim", "random", "train"]

@@ -1,0 +1,254 @@
+"""``train(loss_fn, params, data, steps, optimizer)``: the loop everybody writes, once.
+
+Each step draws a batch, takes ``value_and_grad`` of the loss, and applies the
+optimizer. It keeps a metrics history, shows a progress bar (tqdm when installed,
+plain prints otherwise), stops early with a clear message when the loss or the
+gradient stops being finite, and can plot the loss curve (matplotlib, optional).
+
+>>> import numpy as np, gradlab as gl
+>>> X = np.random.default_rng(0).normal(size=(64, 3))
+>>> y = X @ np.array([1.0, -2.0, 0.5])
+>>> def loss(p, X, y):
+...     return np.mean((X @ p["w"] - y) ** 2)
+>>> result = gl.train(loss, {"w": np.zeros(3)}, (X, y), steps=300,
+...                   optimizer=gl.optim.Adam(0.05), progress=False)
+>>> np.round(result.params["w"], 2).tolist(), result.history["loss"][-1] < 1e-4
+([1.0, -2.0, 0.5], True)
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import random as _random
+from .intercept import instrument
+from .nn.params import resolve
+from .optim.optimizers import global_norm
+from .transforms.reverse import value_and_grad
+
+__all__ = ["train", "TrainResult", "minibatches", "plot_history", "DivergenceWarning"]
+
+
+class DivergenceWarning(RuntimeWarning):
+    """The loss or the gradient became NaN or infinite; training stopped."""
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns: final parameters, optimizer (and model) state, history."""
+
+    params: Any
+    opt_state: dict
+    history: dict = field(default_factory=dict)
+    state: Any = None
+    steps: int = 0
+    stopped_early: str | None = None
+
+    def plot(self, path=None, ax=None):
+        """The loss curve (see ``plot_history``)."""
+        return plot_history(self.history, path=path, ax=ax)
+
+
+def minibatches(key, arrays, batch_size: int, drop_last: bool = True) -> Callable:
+    """``data(step)`` for ``train``: shuffled minibatches of ``arrays``, epoch after epoch.
+
+    Epoch ``e`` uses the permutation ``gradlab.random.permutation(fold_in(key, e), n)``,
+    so the batch of any step is a pure function of the key and the step (resuming from
+    a checkpoint sees the same batches).
+
+    >>> import numpy as np, gradlab as gl
+    >>> data = minibatches(gl.random.key(0), (np.arange(10), np.arange(10) * 2), 4)
+    >>> X, Y = data(0)
+    >>> X.shape, bool((Y == 2 * X).all())
+    ((4,), True)
+    """
+    arrays = tuple(np.asarray(a) for a in (arrays if isinstance(arrays, (tuple, list))
+                                            else (arrays,)))
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError(f"minibatches: arrays differ in length: {[len(a) for a in arrays]}")
+    per_epoch = n // batch_size if drop_last else -(-n // batch_size)
+    if per_epoch < 1:
+        raise ValueError(f"minibatches: batch_size {batch_size} exceeds the {n} examples")
+    cache: dict = {}
+
+    def data(step: int):
+        epoch, i = divmod(int(step), per_epoch)
+        if epoch not in cache:
+            cache.clear()  # one epoch's permutation at a time
+            cache[epoch] = _random.permutation(_random.fold_in(key, epoch), n)
+        idx = cache[epoch][i * batch_size:(i + 1) * batch_size]
+        return tuple(a[idx] for a in arrays)
+
+    data.steps_per_epoch = per_epoch
+    return data
+
+
+def _batches(data):
+    """A function ``step -> batch`` from a callable, a fixed batch or an iterable."""
+    if callable(data):
+        return data
+    if isinstance(data, (tuple, list, dict, np.ndarray)):
+        return lambda step: data
+    iterator = iter(data)
+    return lambda step: next(iterator)
+
+
+def _call(loss_fn, params, state, batch, with_state):
+    args = batch if isinstance(batch, tuple) else (batch,)
+    if with_state:
+        return loss_fn(params, state, *args)
+    return loss_fn(params, *args)
+
+
+def _objective(loss_fn, with_state):
+    """``(params, state, batch) -> (loss, (new_state, metrics))`` from the user's loss."""
+
+    def objective(params, state, batch):
+        out = _call(loss_fn, resolve(params), state, batch, with_state)
+        if with_state:
+            if not isinstance(out, tuple) or len(out) not in (2, 3):
+                raise TypeError("with state=..., loss_fn(params, state, *batch) must return "
+                                "(loss, new_state) or (loss, new_state, metrics)")
+            return out[0], (out[1], out[2] if len(out) == 3 else {})
+        if isinstance(out, tuple):
+            if len(out) != 2 or not isinstance(out[1], dict):
+                raise TypeError("loss_fn must return a scalar loss or (loss, metrics dict)")
+            return out[0], (None, out[1])
+        return out, (None, {})
+
+    return objective
+
+
+class _Progress:
+    """A tqdm bar when tqdm is installed (and wanted), else a line every tenth of the run."""
+
+    def __init__(self, enabled, total, name):
+        self.bar, self.enabled, self.total, self.name = None, enabled, total, name
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=total, desc=name or "train", leave=False, file=sys.stderr)
+
+    def update(self, step, loss):
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        elif self.enabled and (step % max(1, self.total // 10) == 0 or step == self.total):
+            print(f"{self.name or 'train'}: step {step}/{self.total}  loss {loss:.4g}", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _record(history, step, loss, lr, metrics):
+    history.setdefault("step", []).append(step)
+    history.setdefault("loss", []).append(loss)
+    history.setdefault("lr", []).append(lr)
+    for k, v in metrics.items():
+        history.setdefault(k, []).append(float(np.asarray(v)))
+
+
+def _divergence(step, loss, norm):
+    what = f"the loss became {loss}" if not math.isfinite(loss) else (
+        f"the gradient norm became {norm}")
+    return (f"train stopped early at step {step}: {what}. The returned parameters are those "
+            "from before that step. Try a smaller learning rate, gradient clipping "
+            "(e.g. Adam(..., clip_norm=1.0)), or look for NaN/inf in the data or the loss "
+            "(log of 0, division by 0, exp overflow).")
+
+
+def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state=None,
+          progress: bool = True, log_every: int | None = None, name: str | None = None,
+          plot=None) -> TrainResult:
+    """Train ``params`` for ``steps`` optimizer steps; returns a ``TrainResult``.
+
+    - ``loss_fn(params, *batch)`` returns a scalar loss, or ``(loss, metrics_dict)``.
+      With ``state=`` (e.g. batch-norm statistics) it is called as
+      ``loss_fn(params, state, *batch)`` and returns ``(loss, new_state[, metrics])``.
+      ``params`` reaches it with ``frozen``/``tied`` entries resolved.
+    - ``data`` is a fixed batch (a tuple of arrays, passed every step), a function
+      ``step -> batch`` (see ``minibatches``), or an iterable of batches.
+    - ``opt_state`` resumes from a saved optimizer state (its step count included).
+    - ``log_every=k`` prints ``[name] step N  loss L`` (mean over the last k steps).
+    - ``plot`` saves the loss curve to that path (needs matplotlib).
+    """
+    objective = value_and_grad(_objective(instrument(loss_fn), state is not None),
+                               has_aux=True)
+    batch_of = _batches(data)
+    opt_state = optimizer.init(params) if opt_state is None else opt_state
+    history: dict = {}
+    stopped, window, start = None, [], int(opt_state["step"])
+    bar = _Progress(progress, steps, name)
+    try:
+        for i in range(steps):
+            step = start + i
+            try:
+                batch = batch_of(step)
+            except StopIteration:
+                stopped = f"train stopped at step {step}: the data iterator is exhausted"
+                break
+            (loss, (new_state, metrics)), grads = objective(params, state, batch)
+            loss = float(loss)
+            norm = global_norm(grads)
+            if not (math.isfinite(loss) and math.isfinite(norm)):
+                stopped = _divergence(step, loss, norm)
+                warnings.warn(stopped, DivergenceWarning, stacklevel=2)
+                break
+            lr = float(optimizer.schedule(int(opt_state["step"])))
+            params, opt_state = optimizer.update(grads, opt_state, params)
+            state = new_state if state is not None else None
+            _record(history, step, loss, lr, dict(metrics, grad_norm=norm))
+            bar.update(i + 1, loss)
+            window.append(loss)
+            if log_every and (i + 1) % log_every == 0:
+                print(f"[{name or 'train'}] step {step + 1:5d}  loss {np.mean(window):.4f}",
+                      flush=True)
+                window = []
+    finally:
+        bar.close()
+    result = TrainResult(params, opt_state, history, state, len(history.get("step", [])),
+                         stopped)
+    if plot is not None:
+        result.plot(path=plot)
+    return result
+
+
+def plot_history(history: dict, path=None, ax=None, key: str = "loss"):
+    """Plot ``history[key]`` against the step (log scale when positive); save to ``path``.
+
+    Needs matplotlib (``pip install 'gradlab[plot]'``). Returns the axes.
+    """
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ImportError("plotting the loss curve needs matplotlib: "
+                          "pip install 'gradlab[plot]' (or pip install matplotlib)") from exc
+    if path is not None and ax is None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    values = history.get(key, [])
+    ax.plot(history.get("step", range(len(values))), values, label=key)
+    if values and min(values) > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(key)
+    ax.grid(True, alpha=0.3)
+    if path is not None:
+        ax.figure.savefig(path, dpi=100, bbox_inches="tight")
+        if fig is not None:
+            plt.close(fig)
+    return ax
