@@ -10,8 +10,6 @@ themselves recorded by the enclosing level: that is all higher order needs.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .trace import Trace, Tracer, bind, shape_error
 
 
@@ -31,22 +29,6 @@ class Var(Tracer):
     @property
     def aval(self):
         return self.value
-
-    @property
-    def shape(self):
-        return np.shape(self.value)
-
-    @property
-    def dtype(self):
-        return np.result_type(self.value)
-
-    @property
-    def ndim(self):
-        return np.ndim(self.value)
-
-    @property
-    def size(self):
-        return np.size(self.value)
 
     def __bool__(self):
         # Reverse mode sees concrete values, so Python control flow on them is fine

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 
+import numpy as np
+
 from .errors import TracerConversionError
 
 _STACK: list["Trace"] = []
@@ -63,8 +65,28 @@ class Tracer:
 
     @property
     def aval(self):
-        """The per-example value this tracer stands for (its own ``shape``/``dtype``)."""
+        """The value of the level below that this tracer stands for (same shape/dtype)."""
         raise NotImplementedError  # pragma: no cover - interface
+
+    # Shape and dtype queries read the boxed value; a level whose tracers have another
+    # shape than their value (batching) overrides ``shape`` and ``ndim``.
+    @property
+    def shape(self):
+        return np.shape(self.aval)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def dtype(self):
+        value = self.aval
+        dtype = getattr(value, "dtype", None)
+        return dtype if dtype is not None else np.result_type(value)
 
     # Silent conversion to a plain number or array would detach the value from the
     # transform and give a wrong (zero) derivative, so every route refuses loudly.

@@ -49,15 +49,6 @@ class BatchTracer(Tracer):
     def ndim(self):
         return np.ndim(self.val) - 1
 
-    @property
-    def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def dtype(self):
-        v = self.val
-        return v.dtype if hasattr(v, "dtype") else np.result_type(v)
-
     def __bool__(self):
         raise ConcretizationError(
             f"Python control flow (if/while/and/or/bool()) on a value batched by vmap at "

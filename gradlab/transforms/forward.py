@@ -31,23 +31,6 @@ class JVPTracer(Tracer):
     def aval(self):
         return self.primal
 
-    @property
-    def shape(self):
-        return np.shape(self.primal)
-
-    @property
-    def dtype(self):
-        p = self.primal
-        return p.dtype if hasattr(p, "dtype") else np.result_type(p)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
-
     def __bool__(self):
         return bool(self.primal)
 
