@@ -66,3 +66,17 @@ from . import nn, optim, random  # noqa: E402
 from .train import train  # noqa: E402
 
 __all__ += ["nn", "optim", "random", "train"]
+
+
+def load_ipython_extension(shell):
+    """``%load_ext gradlab``: the ``|>`` / ``params{...}`` notebook DSL (``gradlab.ipython``)."""
+    from .ipython import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell):
+    """``%unload_ext gradlab``: remove the DSL, leaving the shell as it was before loading."""
+    from .ipython import unload_ipython_extension as unload
+
+    unload(shell)

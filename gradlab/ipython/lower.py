@@ -17,7 +17,7 @@ function's source) see plain Python, and a function written with ``|>`` in a cel
 be differentiated like any other.
 
 >>> print(lower("f = $ |> $ * 2 |> str"))
-f = (lambda __gl_v: (__gl_v := __gl_v * 2, (str)(__gl_v))[-1])
+f = (lambda __gl_v: (__gl_v := (__gl_v * 2), (str)(__gl_v))[-1])
 >>> eval(lower("3 |> $ + 1 |> str"))
 '4'
 """

@@ -136,14 +136,23 @@ class Weights(Mapping):
         finally:
             self._tree, self._resolved = saved
 
-    def _loss_of_tree(self, objective):
+    def functional(self, objective):
+        """``objective`` as a pure function ``f(tree, *args)`` of a parameter tree.
+
+        For the transforms that want one: ``gl.check_grads(w.functional(obj), w.tree)``.
+
+        >>> import numpy as np
+        >>> w = Weights({"x": np.array(3.0)})
+        >>> float(w.functional(lambda k: k * w["x"])({"x": np.array(5.0)}, 2.0))
+        10.0
+        """
         f = instrument(objective)  # the objective's numpy calls become gradlab's
 
-        def loss(tree, *args, **kwargs):
+        def of_tree(tree, *args, **kwargs):
             with self._holding(tree):
                 return f(*args, **kwargs)
 
-        return loss
+        return of_tree
 
     def value_and_grad(self, objective, *args, has_aux=False, **kwargs):
         """``(objective(*args), gradient)``: the gradient is a tree like ``weights.tree``.
@@ -154,7 +163,7 @@ class Weights(Mapping):
         >>> float(v), float(g["x"])
         (9.0, 6.0)
         """
-        loss = self._loss_of_tree(objective)
+        loss = self.functional(objective)
         return value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
 
     def grad(self, objective, *args, has_aux=False, **kwargs):
@@ -211,7 +220,7 @@ def train(weights: Weights, objective, steps: int, optimizer, *, data=(), **kwar
     if not isinstance(weights, Weights):
         raise TypeError("train(weights, objective, steps, optimizer): weights must be the "
                         f"Weights of a params{{...}} block, got {type(weights).__name__}")
-    result = train_tree(weights._loss_of_tree(objective), weights.tree, data, steps,
+    result = train_tree(weights.functional(objective), weights.tree, data, steps,
                         optimizer, **kwargs)
     weights.tree = result.params
     return result

@@ -1,0 +1,385 @@
+"""The notebook DSL in a real IPython InteractiveShell (and once in a real Jupyter kernel).
+
+Cells run through ``shell.run_cell`` exactly as typed in a notebook: IPython's input
+transformers (ours among them) run, the cell is cached in linecache and compiled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import textwrap
+
+import numpy as np
+import pytest
+
+import gradlab as gl
+from gradlab.ipython import DSLSyntaxError, Weights, lower
+
+IPython = pytest.importorskip("IPython")
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shell():
+    sh = InteractiveShell.instance()
+    yield sh
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def dsl(shell):
+    """A shell with ``%load_ext gradlab`` and numpy/gradlab imported; unloaded afterwards."""
+    shell.run_line_magic("load_ext", "gradlab")
+    run(shell, "import numpy as np\nimport gradlab as gl\nrng = np.random.default_rng(0)")
+    yield shell
+    shell.run_line_magic("unload_ext", "gradlab")
+    shell.reset(new_session=False)
+
+
+def run(shell, code: str):
+    """Run a cell; re-raise its error (if any); return its value."""
+    result = shell.run_cell(textwrap.dedent(code), store_history=True)
+    error = result.error_before_exec or result.error_in_exec
+    if error is not None:
+        raise error
+    return result.result
+
+
+# --- pipelines ---------------------------------------------------------------------------
+
+
+def test_pipeline_values_and_functions(dsl):
+    assert run(dsl, "3 |> $ + 1 |> str") == "4"
+    assert run(dsl, "f = $ |> $ * 2 |> str\nf(5)") == "10"
+    assert run(dsl, "g = $ + $ |> $ * 10\ng(1, 2)") == 30  # two bare $: two arguments
+    assert run(dsl, "h = $a - $b |> abs\nh(1, 5), h(b=1, a=5)") == (4, 4)
+    assert run(dsl, "[3, 1, 2] |> sorted |> $[::-1]") == [3, 2, 1]
+    assert run(dsl, "k = $ |> (lambda v: v + 1)\nk(1)") == 2
+    assert run(dsl, "-2 |> np.maximum($, 0) |> float") == 0.0
+
+
+def test_pipeline_in_strings_and_comments_is_left_alone(dsl):
+    assert run(dsl, "s = 'a |> $b'  # c |> $d\ns") == "a |> $b"
+
+
+def test_pipeline_function_is_differentiable(dsl):
+    run(dsl, """
+        w1, b1 = rng.normal(size=(3, 4)), rng.normal(size=4)
+        w2, b2 = rng.normal(size=(4, 2)), rng.normal(size=2)
+        mlp = $ |> $ @ w1 + b1 |> np.tanh |> $ @ w2 + b2
+        """)
+    mlp = dsl.user_ns["mlp"]
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    ns = dsl.user_ns
+    expected = np.tanh(x @ ns["w1"] + ns["b1"]) @ ns["w2"] + ns["b2"]
+    np.testing.assert_allclose(mlp(x), expected)
+    gl.check_grads(lambda x: np.sum(mlp(x) ** 2), x)
+    assert "|>" not in inspect.getsource(mlp)  # linecache holds the lowered, plain Python
+
+
+def test_def_with_multiline_pipeline_gets_closed_form_gradient(dsl):
+    run(dsl, """
+        def f(x):
+            return (x
+                    |> np.sin
+                    |> $ * x
+                    |> np.sum)
+        """)
+    x = np.array([0.3, -1.2, 2.0])
+    g = gl.grad(dsl.user_ns["f"])(x)
+    np.testing.assert_allclose(g, np.cos(x) * x + np.sin(x))
+    gl.check_grads(dsl.user_ns["f"], x)
+
+
+def test_pipeline_through_vmap(dsl):
+    run(dsl, "w = rng.normal(size=(3, 2))\nper_row = $ |> $ @ w |> np.tanh |> np.sum")
+    X = np.random.default_rng(2).normal(size=(4, 3))
+    w = dsl.user_ns["w"]
+    grads = gl.vmap(gl.grad(dsl.user_ns["per_row"]))(X)
+    t = np.tanh(X @ w)
+    np.testing.assert_allclose(grads, (1 - t**2) @ w.T)
+
+
+# --- params blocks -----------------------------------------------------------------------
+
+
+def test_params_block_names_do_not_leak_into_globals(dsl):
+    run(dsl, "w1 = 'my own w1'")
+    before = dict(dsl.user_ns)
+    run(dsl, """
+        with params{ w1 = np.ones((2, 3)); b1 = np.zeros(3) } as weights:
+            layer = $ |> $ @ w1 + b1
+            inside = w1.shape
+        """)
+    ns = dsl.user_ns
+    assert ns["w1"] == "my own w1" and "b1" not in ns
+    assert ns["inside"] == (2, 3)
+    added = {k for k in ns if k not in before and not k.startswith("_")}
+    assert added == {"weights", "layer", "inside"}
+    assert all(ns[k] is v for k, v in before.items() if not k.startswith("_") and k != "In"
+               and k != "Out")
+    np.testing.assert_allclose(ns["layer"](np.ones(2)), [2.0, 2.0, 2.0])
+
+
+def test_weights_grad_is_the_least_squares_gradient(dsl):
+    run(dsl, """
+        X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+        with params{ w = rng.normal(size=3); b = 0.5 } as weights:
+            predict = $ |> $ @ w + b
+            loss = lambda: np.mean((predict(X) - y) ** 2)
+            grads = weights.grad(loss)
+        """)
+    ns = dsl.user_ns
+    weights, X, y = ns["weights"], ns["X"], ns["y"]
+    r = X @ weights["w"] + weights["b"] - y
+    np.testing.assert_allclose(ns["grads"]["w"], 2 * X.T @ r / len(y))
+    np.testing.assert_allclose(ns["grads"]["b"], 2 * np.mean(r))
+    w0 = weights["w"].copy()
+    run(dsl, "weights.step(grads, 0.1)")
+    np.testing.assert_allclose(weights["w"], w0 - 0.1 * ns["grads"]["w"])
+
+
+def test_weights_gradient_passes_check_grads(dsl):
+    run(dsl, """
+        with params{ w = rng.normal(size=(3, 2)); v = rng.normal(size=2) } as weights:
+            f = $ |> np.tanh($ @ w) |> $ @ v |> np.sum
+            objective = lambda x: f(x) ** 2
+        """)
+    ns = dsl.user_ns
+    weights, x = ns["weights"], np.random.default_rng(3).normal(size=(4, 3))
+
+    gl.check_grads(lambda tree: weights.functional(ns["objective"])(tree, x), weights.tree)
+    g = weights.grad(ns["objective"], x)
+    assert set(g) == {"w", "v"} and g["w"].shape == (3, 2)
+
+
+def test_frozen_and_tied_parameters(dsl):
+    run(dsl, """
+        with params{ emb = np.array([1.0, 2.0]); out = tied(emb); scale = frozen[3.0] } as p:
+            objective = lambda: np.sum(emb * out * scale)
+            g = p.grad(objective)
+            p.step(g, 0.1)
+        """)
+    p, g = dsl.user_ns["p"], dsl.user_ns["g"]
+    np.testing.assert_allclose(g["emb"], 2 * 3.0 * np.array([1.0, 2.0]))  # d(3 e^2)/de
+    assert gl.tree_leaves(g) == [g["emb"]]  # no gradient for frozen or tied entries
+    np.testing.assert_allclose(p["emb"], [1.0 - 0.6, 2.0 - 1.2])
+    np.testing.assert_allclose(p["out"], p["emb"])  # tied follows its target
+    assert float(p["scale"]) == 3.0 and p.count() == 2
+    assert repr(p) == "Weights(emb: float64[2], out: tied to emb, scale: frozen float64[])"
+
+
+def test_train_with_adam_fits_a_line(dsl):
+    run(dsl, """
+        X = np.linspace(-1, 1, 32)[:, None]
+        y = 3.0 * X[:, 0] - 1.0
+        with params{ w = np.zeros(1); b = 0.0 } as weights:
+            loss = lambda: np.mean((X @ w + b - y) ** 2)
+            result = gl.ipython.train(weights, loss, 300, gl.optim.Adam(0.1), progress=False)
+        """)
+    weights, result = dsl.user_ns["weights"], dsl.user_ns["result"]
+    np.testing.assert_allclose([weights["w"][0], weights["b"]], [3.0, -1.0], atol=1e-3)
+    assert result.history["loss"][-1] < 1e-5 < result.history["loss"][0]
+
+
+def test_assigning_a_parameter_inside_the_block_updates_the_weights(dsl):
+    run(dsl, """
+        with params{ b = np.zeros(2) } as weights:
+            b = b + 1.0
+            b += 1.0
+        """)
+    np.testing.assert_allclose(dsl.user_ns["weights"]["b"], [2.0, 2.0])
+    assert "b" not in dsl.user_ns
+
+
+def test_local_names_shadow_parameters(dsl):
+    run(dsl, """
+        with params{ w = np.array(2.0) } as weights:
+            def scaled(x, w=None):
+                return x * (weights['w'] if w is None else w)
+            def inner(x):
+                w = 10.0
+                return x * w
+            uses_weight = lambda x: x * w
+            comp = [w for w in range(3)]
+        """)
+    ns = dsl.user_ns
+    assert float(ns["scaled"](3.0)) == 6.0 and ns["scaled"](3.0, w=5.0) == 15.0
+    assert ns["inner"](1.0) == 10.0 and float(ns["uses_weight"](1.5)) == 3.0
+    assert ns["comp"] == [0, 1, 2]
+
+
+def test_weights_is_a_pytree_of_its_trainable_arrays():
+    w = Weights({"a": np.ones(2), "t": gl.nn.tied("a"), "f": gl.nn.frozen(np.ones(3))})
+    assert len(gl.tree_leaves(w)) == 1
+    doubled = gl.tree_map(lambda x: 2 * x, w)
+    assert isinstance(doubled, Weights) and doubled["t"].tolist() == [2.0, 2.0]
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code, message", [
+    ("z = $ + 1", "only meaningful inside a `|>` pipeline"),
+    ("y = 3 |> $ + $", "a pipeline stage receives one value"),
+    ("with params{ w = 1.0 }:\n    pass", "with params{...} as weights:"),
+    ("with params{ 3 } as w:\n    pass", "only `name = value` statements"),
+    ("with params{ w = 1; w = 2 } as p:\n    pass", "'w' is defined twice"),
+    ("with params{ tied = 1 } as p:\n    pass", "'tied' is a params{...} keyword"),
+    ("with params{ w = 1.0 } as w:\n    pass", "'w' names both the weights and a parameter"),
+    ("with params{ w = 1.0 } as p:\n    def w():\n        pass", "cannot be redefined"),
+    ("y = 3 *|> str", "supports only the |> pipe"),
+])
+def test_dsl_syntax_errors_name_the_problem(dsl, code, message):
+    with pytest.raises(DSLSyntaxError) as info:
+        run(dsl, code)
+    assert message in str(info.value)
+
+
+def test_dsl_syntax_error_points_at_the_users_line():
+    with pytest.raises(DSLSyntaxError) as info:
+        lower("a = 1\nb = 2\nc = $ * 3\n", filename="cell.py")
+    err = info.value
+    assert (err.filename, err.lineno, err.offset, err.text) == ("cell.py", 3, 5, "c = $ * 3")
+
+
+def test_runtime_error_traceback_shows_the_users_dsl_line(dsl, capsys):
+    capsys.readouterr()
+    result = dsl.run_cell("h = ($\n     |> np.sqrt\n     |> $ + undefined_name)\nh(4.0)")
+    assert isinstance(result.error_in_exec, NameError)
+    out = capsys.readouterr().out
+    assert "|> $ + undefined_name" in out and "lambda __gl_v" not in out
+    assert "line 3" in out  # the stage's own line
+
+
+def test_name_error_in_a_differentiated_dsl_function_shows_its_cell(dsl, capsys):
+    run(dsl, "f = $ |> np.tanh |> $ * missing")
+    capsys.readouterr()
+    result = dsl.run_cell("gl.grad(f)(1.0)")
+    assert isinstance(result.error_in_exec, NameError)
+    assert "f = $ |> np.tanh |> $ * missing" in capsys.readouterr().out
+
+
+def test_gradlab_no_rule_error_in_a_dsl_cell(dsl, capsys):
+    run(dsl, "x = 1\nf = $ |> np.sin |> np.i0 |> np.sum")
+    capsys.readouterr()
+    result = dsl.run_cell("gl.grad(f)(np.ones(2))")
+    err = result.error_in_exec
+    assert isinstance(err, gl.NoRuleError)
+    assert "numpy.i0 has no gradlab differentiation rule" in str(err)
+    assert ":2: " in str(err)  # the cell's line 2
+    assert "f = $ |> np.sin |> np.i0 |> np.sum" in capsys.readouterr().out
+
+
+# --- lowering ----------------------------------------------------------------------------
+
+
+def test_lowering_keeps_every_line_in_place():
+    src = "y = (x  # comment |> not a pipe\n     |> f\n     |> $ + 1\n)\nz = '$'\n"
+    out = lower(src)
+    assert out.count("\n") == src.count("\n")
+    lines = out.splitlines()
+    assert "(f)(__gl_v)" in lines[1] and "__gl_v + 1" in lines[2] and lines[4] == "z = '$'"
+    ns = {"x": 1.0, "f": lambda v: v * 10}
+    exec(compile(out, "<t>", "exec"), ns)
+    assert ns["y"] == 11.0
+
+
+def test_plain_python_is_returned_unchanged():
+    src = "a = b | c\nprint('$5')\n"
+    assert lower(src) is src
+
+
+# --- load / unload -----------------------------------------------------------------------
+
+
+def _snapshot(shell):
+    return {
+        "input_transformers_post": list(shell.input_transformers_post),
+        "cleanup_transforms": list(shell.input_transformer_manager.cleanup_transforms),
+        "line_transforms": list(shell.input_transformer_manager.line_transforms),
+        "ast_transformers": list(shell.ast_transformers),
+        "events": {k: list(v) for k, v in shell.events.callbacks.items()},
+        "user_ns": dict(shell.user_ns),
+        "custom_exceptions": shell.custom_exceptions,
+        "CustomTB": shell.CustomTB,
+        "loaded": set(shell.extension_manager.loaded),
+    }
+
+
+def test_unload_restores_the_shell_exactly(shell):
+    before = _snapshot(shell)
+    shell.run_line_magic("load_ext", "gradlab")
+    loaded = _snapshot(shell)
+    assert len(loaded["input_transformers_post"]) == len(before["input_transformers_post"]) + 1
+    assert loaded["custom_exceptions"] == (Exception,)
+    shell.run_line_magic("load_ext", "gradlab")  # a second load is a no-op
+    assert _snapshot(shell)["input_transformers_post"] == loaded["input_transformers_post"]
+    shell.run_line_magic("unload_ext", "gradlab")
+    after = _snapshot(shell)
+    for key in before:
+        if key == "user_ns":
+            assert after[key].keys() == before[key].keys()
+            assert all(after[key][k] is v for k, v in before[key].items())
+        elif key == "CustomTB":
+            assert after[key] is before[key]
+        else:
+            assert after[key] == before[key], key
+    result = shell.run_cell("3 |> str", store_history=False)
+    assert isinstance(result.error_before_exec, SyntaxError)
+    assert not isinstance(result.error_before_exec, DSLSyntaxError)
+    # and it loads again after an unload
+    shell.run_line_magic("load_ext", "gradlab")
+    assert shell.run_cell("3 |> str", store_history=False).result == "3"
+    shell.run_line_magic("unload_ext", "gradlab")
+
+
+def test_loading_keeps_an_existing_custom_exception_handler(shell):
+    def handler(self, etype, value, tb, tb_offset=None):
+        return ["custom"]
+
+    shell.set_custom_exc((ZeroDivisionError,), handler)
+    mine = shell.CustomTB
+    try:
+        shell.run_line_magic("load_ext", "gradlab")
+        assert shell.custom_exceptions == (ZeroDivisionError,) and shell.CustomTB is mine
+        shell.run_line_magic("unload_ext", "gradlab")
+        assert shell.custom_exceptions == (ZeroDivisionError,) and shell.CustomTB is mine
+    finally:
+        shell.set_custom_exc((), None)
+
+
+def test_linecache_holds_plain_python_for_dsl_cells(dsl):
+    run(dsl, "def g(x):\n    return x |> np.exp |> np.sum")
+    filename = dsl.user_ns["g"].__code__.co_filename
+    text = "".join(linecache.getlines(filename))
+    assert "|>" not in text and "(np.exp)(__gl_v)" in text
+
+
+# --- a real Jupyter kernel ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_dsl_in_a_real_jupyter_kernel():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cells = [
+        "%load_ext gradlab\nimport numpy as np, gradlab as gl",
+        "with params{ w = np.array([1.0, -2.0]); b = 0.5 } as weights:\n"
+        "    f = $ |> $ @ w + b |> np.tanh\n"
+        "    g = weights.grad(lambda: f(np.array([0.3, 0.1])))\n"
+        "print(round(float(g['b']), 6), 'w' in globals())",
+        "h = $ |> np.sqrt |> $ + not_defined\nh(4.0)",
+        "%unload_ext gradlab",
+        "print(3 |> str)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    out = [c.outputs for c in nb.cells]
+    expected_g_b = 1 - np.tanh(0.3 - 0.2 + 0.5) ** 2
+    assert out[1][0]["text"].split() == [str(round(expected_g_b, 6)), "False"]
+    error = out[2][0]
+    assert error["ename"] == "NameError"
+    assert any("h = $ |> np.sqrt |> $ + not_defined" in line for line in error["traceback"])
+    assert out[4][0]["ename"] == "SyntaxError"  # unloaded: |> is no longer Python
