@@ -32,6 +32,8 @@ from .core.tree import (
 from .ops.index import at, put_along_axis
 from .ops.misc import stop_gradient
 from .transforms.batching import vmap
+from .transforms.checkpoint import checkpoint, checkpoint_policies, no_grad
+from .transforms.custom import custom_jvp, custom_vjp
 from .transforms.forward import deriv, jvp, make_jvp
 from .transforms.higher import (
                           hessian,
@@ -45,6 +47,7 @@ from .transforms.higher import (
                           tensor_jacobian_product,
 )
 from .transforms.reverse import elementwise_grad, grad, jacobian, make_vjp, value_and_grad, vjp
+from .transforms.shapes import eval_shape, summary
 
 
 __all__ = [
@@ -56,7 +59,8 @@ __all__ = [
 ]
 __all__ += [
     "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize", "make_ggnvp",
-    "make_hvp", "tensor_jacobian_product", "vmap",
+    "make_hvp", "tensor_jacobian_product", "vmap", "checkpoint", "checkpoint_policies",
+    "no_grad", "custom_jvp", "custom_vjp", "eval_shape", "summary",
 ]
 __all__ += ["put_along_axis"]
 

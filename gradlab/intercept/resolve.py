@@ -87,7 +87,10 @@ def _remember(fn, out):
 
 
 def _resolve_new(fn):
-    entry = NUMPY_TABLE.get(fn)
+    try:
+        entry = NUMPY_TABLE.get(fn)
+    except TypeError:  # unhashable (a dead weakref, a callable with __eq__ only): not numpy's
+        entry = None
     if entry is not None:
         return entry
     t = type(fn)
