@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     complex,
     constants,
     elementwise,
+    fft,
     index,
     linalg,
     linalg_decomp,
