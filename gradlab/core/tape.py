@@ -30,6 +30,9 @@ class Var(Tracer):
     def aval(self):
         return self.value
 
+    def concrete_value(self, what):
+        return self.value
+
     def __bool__(self):
         # Reverse mode sees concrete values, so Python control flow on them is fine
         # (the gradient is that of the branch taken, as in autograd and PyTorch).

@@ -88,6 +88,17 @@ class Tracer:
         dtype = getattr(value, "dtype", None)
         return dtype if dtype is not None else np.result_type(value)
 
+    def concrete_value(self, what: str):
+        """The value this tracer boxes, where its level has one (reverse and forward
+        mode do; a batch or an abstract shape does not, and raises)."""
+        from .errors import ConcretizationError, user_location
+
+        raise ConcretizationError(
+            f"{what} needs the concrete value of its argument, which a {type(self).__name__} "
+            f"does not have (at {user_location()}): its result's shape or type depends on "
+            "the data. Compute it outside the transform, or use a fixed-shape form "
+            "(np.where(c, x, y), a mask) instead.")
+
     # Silent conversion to a plain number or array would detach the value from the
     # transform and give a wrong (zero) derivative, so every route refuses loudly.
     def _refuse(self, what):
@@ -145,6 +156,14 @@ def shape_error(prim, args, params, exc):
     shown = ", ".join(describe(a) for a in args)
     extra = "".join(f", {k}={v!r}" for k, v in params.items())
     return ShapeError(f"{prim.name}({shown}{extra}): {exc}\n  at {user_location()}")
+
+
+def concrete(x, what: str = "this function"):
+    """``x`` with every level's tracer unboxed, or a ``ConcretizationError`` naming ``what``
+    where a level has no concrete value (``vmap``, ``eval_shape``)."""
+    while isinstance(x, Tracer):
+        x = x.concrete_value(what)
+    return x
 
 
 def find_top_trace(values):

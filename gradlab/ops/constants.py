@@ -27,38 +27,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.errors import ConcretizationError, user_location
 from ..core.families import Elementwise, Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
-from ..core.trace import Tracer
+from ..core.trace import Tracer, concrete
 from .misc import astype, dtype_of
 
 # numpy functions that read only a traced value's shape or dtype: called as written.
 PASS_THROUGH = frozenset({np.shape, np.ndim, np.size, np.isscalar, np.iscomplexobj,
                           np.isrealobj, np.result_type})
-
-
-def concrete(x, what):
-    """The concrete value under ``grad``/``jvp`` levels; an error under ``vmap``.
-
-    For functions whose output shape depends on the data (``np.nonzero``) or that
-    return a Python value (``np.allclose``): there is no batched answer.
-    """
-    from ..core.tape import Var
-    from ..transforms.forward import JVPTracer
-
-    while isinstance(x, Tracer):
-        if isinstance(x, Var):
-            x = x.value
-        elif isinstance(x, JVPTracer):
-            x = x.primal
-        else:
-            raise ConcretizationError(
-                f"{what} needs the concrete value of its argument, which a "
-                f"{type(x).__name__} does not have (at {user_location()}): its result's "
-                "shape or type depends on the data. Compute it outside vmap, or use a "
-                "fixed-shape form (np.where(c, x, y), a mask) instead.")
-    return x
 
 
 # --- zero-derivative primitives --------------------------------------------------
