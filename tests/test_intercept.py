@@ -164,3 +164,25 @@ def test_instrumented_functions_are_cached():
 
     assert resolve(f) is resolve(f)
     assert resolve(resolve(f)) is resolve(f)  # never instrumented twice
+
+
+def test_library_module_can_opt_in_to_instrumentation(monkeypatch):
+    from gradlab.intercept import resolve as resolve_module
+
+    monkeypatch.setattr(resolve_module, "is_library_file", lambda filename: True)
+    namespace = {"np": np, "__name__": "installed_pkg"}
+    path = _write_module("def f(x):\n    return np.sin(x)\n")
+    exec(compile(open(path).read(), path, "exec"), namespace)
+    assert resolve_module.resolve(namespace["f"]) is namespace["f"]  # library: untouched
+    namespace["__gradlab_instrument__"] = True
+    resolve_module.clear_cache()
+    assert resolve_module.resolve(namespace["f"]) is not namespace["f"]
+
+
+def test_errors_point_past_numpy_to_the_users_line():
+    def f(x):
+        return np.sum(np.nonzero(x)[0] * 1.0)  # data-dependent shape: no batched answer
+
+    with pytest.raises(gl.ConcretizationError) as info:
+        gl.vmap(f)(np.ones((2, 3)))
+    assert "return np.sum(np.nonzero(x)[0] * 1.0)" in str(info.value)

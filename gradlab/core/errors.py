@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import sys
+import sysconfig
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Library code (the standard library, site-packages, gradlab itself): never "the user's
+# line" in an error message, and never instrumented.
+LIBRARY_DIRS = tuple(sorted({os.path.realpath(p) for p in (
+    sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib"),
+    sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib"),
+    _PACKAGE_DIR) if p}))
+
+
+@functools.lru_cache(maxsize=4096)
+def is_library_file(filename: str) -> bool:
+    """Whether ``filename`` belongs to library code rather than the user's."""
+    if filename.startswith("<"):
+        return filename.startswith("<frozen")
+    return os.path.realpath(filename).startswith(LIBRARY_DIRS)
 
 
 class NoRuleError(TypeError):
@@ -30,11 +46,10 @@ class ConcretizationError(TypeError):
 
 
 def user_frame():
-    """The innermost stack frame that is not gradlab's own (or the stdlib's functools)."""
+    """The innermost stack frame of the user's code (not gradlab's, numpy's, the stdlib's)."""
     frame = sys._getframe(1)
     while frame is not None:
-        fname = frame.f_code.co_filename
-        if not fname.startswith(_PACKAGE_DIR) and not fname.endswith("functools.py"):
+        if not is_library_file(frame.f_code.co_filename):
             return frame
         frame = frame.f_back
     return None

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import os
-import sysconfig
 import types
 from types import FunctionType, MethodType
 
 import numpy as np
 
-from ..core.errors import NoRuleError, TracerConversionError, user_location
+from ..core.errors import NoRuleError, TracerConversionError, is_library_file, user_location
 from ..core.primitive import NUMPY_TABLE, TABLE_LISTENERS
 from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
@@ -29,10 +28,6 @@ _CODE_CACHE: dict = {}  # original code object -> instrumented code object
 _user_entries = 0
 
 _GRADLAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_LIBRARY_DIRS = tuple({os.path.realpath(p) for p in (
-    sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib"),
-    sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib"),
-    _GRADLAB_DIR) if p})
 _NUMERIC_MODULES = ("numpy", "math", "scipy", "cmath")
 
 
@@ -115,10 +110,14 @@ def _resolve_new(fn):
 
 
 def _is_user_code(fn: FunctionType) -> bool:
+    """User code is instrumented; library code is not, unless its module opts in with a
+    module-level ``__gradlab_instrument__ = True`` (an installed package of the user's)."""
+    if fn.__globals__.get("__gradlab_instrument__"):
+        return True
     fname = fn.__code__.co_filename
     if fname.startswith("<"):  # a notebook cell, <stdin>, exec'd code: try its source
-        return True
-    return not os.path.realpath(fname).startswith(_LIBRARY_DIRS)
+        return not fname.startswith("<frozen")
+    return not is_library_file(fname)
 
 
 def _instrument_function(fn: FunctionType):
