@@ -167,8 +167,9 @@ def test_instrumented_functions_are_cached():
 
 
 def test_library_module_can_opt_in_to_instrumentation(monkeypatch):
-    from gradlab.intercept import resolve as resolve_module
+    import importlib
 
+    resolve_module = importlib.import_module("gradlab.intercept.resolve")
     monkeypatch.setattr(resolve_module, "is_library_file", lambda filename: True)
     namespace = {"np": np, "__name__": "installed_pkg"}
     path = _write_module("def f(x):\n    return np.sin(x)\n")
