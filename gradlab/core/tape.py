@@ -113,7 +113,7 @@ class ReverseTrace(Trace):
                 rule = vjps[i]
                 if rule is None:
                     continue
-                ct = rule(g, value, *args, **params)
+                ct = rule(g, value, *args, **params) if params else rule(g, value, *args)
                 if complex_out and not _is_complex(parent.value):
                     ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
                 key = id(parent)
