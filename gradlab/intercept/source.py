@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import linecache
 import sys
 from types import CodeType, FunctionType
 
@@ -75,11 +76,20 @@ def _parse_block(fn: FunctionType) -> tuple[ast.Module, int]:
     try:
         tree = ast.parse(src)
     except SyntaxError:
-        # getsource may return a partial statement for a lambda inside a larger
-        # expression: widen to whole lines until it parses.
-        raise NoSourceError(f"cannot parse the source of {fn.__qualname__}") from None
+        # getsource returns a partial statement for a lambda inside a larger expression
+        # (the last item of a multi-line list): widen to the whole file, whose tree holds
+        # the lambda at its real lines and columns.
+        return _parse_file(fn), 1
     ast.increment_lineno(tree, max(start, 1) - 1 - prefix)
     return tree, start
+
+
+def _parse_file(fn: FunctionType) -> ast.Module:
+    lines = linecache.getlines(fn.__code__.co_filename)
+    try:
+        return ast.parse("".join(lines))
+    except (SyntaxError, ValueError):
+        raise NoSourceError(f"cannot parse the source of {fn.__qualname__}") from None
 
 
 def _span_contains(node, positions) -> bool:
