@@ -128,8 +128,9 @@ def cholesky(a, /, *, upper=False):
     0.25
     """
     _real_only(a, "cholesky")
-    L = cholesky_p(a)
-    return mT(L) if upper else L
+    if upper:  # numpy then reads the upper triangle: that of a.T is the lower one
+        return mT(cholesky_p(mT(a)))
+    return cholesky_p(a)
 
 
 # --- eigh and eigvalsh --------------------------------------------------------------
