@@ -57,6 +57,7 @@ def test_pipeline_values_and_functions(dsl):
     assert run(dsl, "[3, 1, 2] |> sorted |> $[::-1]") == [3, 2, 1]
     assert run(dsl, "k = $ |> (lambda v: v + 1)\nk(1)") == 2
     assert run(dsl, "-2 |> np.maximum($, 0) |> float") == 0.0
+    assert run(dsl, "3 |> $ * $ + $x") == 12  # in a stage every placeholder is the value
 
 
 def test_pipeline_in_strings_and_comments_is_left_alone(dsl):
@@ -222,7 +223,7 @@ def test_weights_is_a_pytree_of_its_trainable_arrays():
 
 @pytest.mark.parametrize("code, message", [
     ("z = $ + 1", "only meaningful inside a `|>` pipeline"),
-    ("y = 3 |> $ + $", "a pipeline stage receives one value"),
+    ("y = 3 |> $a + $b", "a pipeline stage receives one value"),
     ("with params{ w = 1.0 }:\n    pass", "with params{...} as weights:"),
     ("with params{ 3 } as w:\n    pass", "only `name = value` statements"),
     ("with params{ w = 1; w = 2 } as p:\n    pass", "'w' is defined twice"),

@@ -282,10 +282,11 @@ class _Renderer:
         holes.sort(key=lambda h: (h.lineno, h.col_offset))
         names = [h.id[1:] for h in holes]  # "" for a bare $, "x" for $x
         if index > 0:  # a stage: every placeholder is the piped value
-            if names.count("") > 1 or ("" in names and len(set(names)) > 1) \
-                    or len(set(names)) > 1:
-                raise self.error(holes[1], "a pipeline stage receives one value: use `$` "
-                                           "once, or one named placeholder `$x` repeatedly")
+            named = sorted(set(names) - {""})
+            if len(named) > 1:
+                raise self.error(holes[-1], "a pipeline stage receives one value, but "
+                                            f"{', '.join('$' + n for n in named)} name "
+                                            "several: write `$` for it")
             for h in holes:
                 self.bound[id(h)] = VALUE
             return
