@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     binary,
     complex,
     constants,
+    cumulative,
     elementwise,
     fft,
     index,
@@ -18,4 +19,5 @@ from . import (  # noqa: F401
     operators,
     reduce,
     shape,
+    sorting,
 )
