@@ -3,7 +3,9 @@
 Each file's blocks run in order in one fresh module namespace (so later blocks see
 earlier definitions), with the real file name and line numbers, so a failure points at
 the Markdown line. A block fenced as ```python no-run is shown but not executed (for
-sketches of API that does not exist yet, or code that needs a shell or network).
+sketches of API that does not exist yet, or code that needs a shell or network). A
+block fenced as ```python ipython runs as a cell of a real IPython InteractiveShell (one
+shell per file, its own namespace), for IPython syntax such as ``%load_ext gradlab``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$")
 SKIP_MARKER = "no-run"
+IPYTHON_MARKER = "ipython"
 
 
 @dataclass
@@ -61,14 +64,46 @@ def run_blocks(path: Path, blocks: list[Block]) -> None:
     module = types.ModuleType(name)
     module.__file__ = str(path)
     sys.modules[name] = module  # dataclasses, pickle, inspect look modules up by name
+    shell = None
     try:
         for block in blocks:
-            if SKIP_MARKER not in block.options:
+            if SKIP_MARKER in block.options:
+                continue
+            if IPYTHON_MARKER in block.options:
+                shell = shell or _new_shell()
+                failure = run_ipython_block(path, block, shell)
+            else:
                 failure = run_block(path, block, module.__dict__)
-                if failure:
-                    pytest.fail(failure, pytrace=False)
+            if failure:
+                pytest.fail(failure, pytrace=False)
     finally:
         sys.modules.pop(name, None)
+        if shell is not None:
+            type(shell).clear_instance()
+
+
+def _new_shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.clear_instance()
+    return InteractiveShell.instance()
+
+
+def run_ipython_block(path: Path, block: Block, shell) -> str | None:
+    """Run one block as an IPython cell; return a failure message, or None."""
+    result = shell.run_cell(block.source, store_history=True)
+    error = result.error_before_exec or result.error_in_exec
+    if error is None:
+        return None
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    if isinstance(error, SyntaxError):
+        cell_line = error.lineno or 1
+    else:  # the innermost frame of the cell itself (the frame after IPython's run_code)
+        frames = traceback.extract_tb(error.__traceback__)
+        cell = frames[1].filename if len(frames) > 1 else None
+        cell_line = ([f.lineno for f in frames if f.filename == cell] or [1])[-1]
+    return (f"{shown}:{block.line + cell_line - 1}: {type(error).__name__}: {error}\n"
+            f"(in the ```python ipython block starting at line {block.line})")
 
 
 def run_block(path: Path, block: Block, namespace: dict) -> str | None:
@@ -132,3 +167,11 @@ def test_no_run_blocks_are_skipped(tmp_path):
     doc = tmp_path / "skip.md"
     doc.write_text("```python no-run\nraise SystemExit('ran')\n```\n```python\nvalue = 2\n```\n")
     run_blocks(doc, python_blocks(doc))  # would raise SystemExit if the first block ran
+
+
+def test_ipython_blocks_run_in_a_shell(tmp_path):
+    doc = tmp_path / "cells.md"
+    doc.write_text("```python ipython\nx = 2\nget_ipython().user_ns['seen'] = x\n```\n"
+                   "```python ipython\nassert seen == 2\n1 / 0\n```\n")
+    with pytest.raises(pytest.fail.Exception, match=r"cells\.md:7: ZeroDivisionError"):
+        run_blocks(doc, python_blocks(doc))
