@@ -136,3 +136,46 @@ def test_tape_is_freed_after_backward():
     gl.grad(f)(np.ones(3))
     gc.collect()
     assert refs[0]() is None
+
+
+def test_backward_frees_visited_activations_while_the_output_is_held():
+    probe = {}
+
+    def spy_vjp(g, ans, x):
+        gc.collect()
+        probe["alive"] = [r() is not None for r in probe["refs"]]
+        return g
+
+    spy = gl.Primitive("test_ckpt_spy", lambda x: x, vjp=spy_vjp)
+
+    def f(x):
+        h = np.tanh(spy(x) * 2.0)
+        k = np.sin(h) * h
+        probe["refs"] = [weakref.ref(h.value), weakref.ref(k.value)]
+        return np.sum(k)
+
+    gl.grad(f)(np.ones(1000))  # spy's rule runs last: every later node was visited
+    assert probe["alive"] == [False, False]
+
+
+def test_transforms_per_call_helpers_are_not_cached():
+    import importlib
+
+    resolve_module = importlib.import_module("gradlab.intercept.resolve")
+
+    refs = []
+
+    def f(x):
+        refs.append(weakref.ref(np.tanh(x)))
+        return np.sum(np.tanh(x) ** 3)
+
+    x = np.ones(3)
+    gl.hessian(f)(x)
+    size = len(resolve_module._CACHE)
+    for _ in range(3):
+        gl.hessian(f)(x)
+        gl.jacrev(f)(x)
+        gl.linearize(f, x)[1](x)
+    assert len(resolve_module._CACHE) == size
+    gc.collect()
+    assert all(r() is None for r in refs)

@@ -102,12 +102,17 @@ class ReverseTrace(Trace):
             if not retain:
                 tape[n] = None
             g = take(id(var), None)
+            args, params, parents = var.args, var.params, var.parents
+            if not retain:
+                # The output Vars the caller holds reach every node through ``parents``:
+                # cut a visited node's links so its activations really are freed now.
+                var.args, var.params, var.parents = (), None, ()
             if g is None:
                 continue
-            args, params, value = var.args, var.params, var.value
+            value = var.value
             vjps = var.prim.vjps
             complex_out = _is_complex(value)
-            for i, parent in enumerate(var.parents):
+            for i, parent in enumerate(parents):
                 if parent is None:
                     continue
                 rule = vjps[i]

@@ -19,6 +19,7 @@ from ..core.errors import NoRuleError, TracerConversionError, is_library_file, u
 from ..core.primitive import NUMPY_TABLE, TABLE_LISTENERS
 from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
+from .lazy_rules import load_rules_for
 from .source import RESOLVER, NoSourceError, compile_instrumented
 
 MAX_USER_ENTRIES = 4096
@@ -40,7 +41,10 @@ def resolve(fn):
     except TypeError:  # unhashable callable object
         return _resolve_new(fn)
     out = _resolve_new(fn)
-    if type(fn) is not MethodType:  # bound methods are made anew at every access
+    # Bound methods are made anew at every access. A closure left as it is (library
+    # code: the transforms' per-call helpers) gains nothing from a cache entry, which
+    # would keep what it closes over (tapes, activations) alive.
+    if type(fn) is not MethodType and not (out is fn and getattr(fn, "__closure__", None)):
         _remember(fn, out)
     return out
 
@@ -88,6 +92,8 @@ def _resolve_new(fn):
         entry = None
     if entry is not None:
         return entry
+    if load_rules_for(fn):  # SciPy's rules are declared on first use
+        return _resolve_new(fn)
     t = type(fn)
     if t is FunctionType:
         return _instrument_function(fn)
