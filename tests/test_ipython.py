@@ -102,6 +102,39 @@ def test_pipeline_through_vmap(dsl):
     np.testing.assert_allclose(grads, (1 - t**2) @ w.T)
 
 
+@pytest.mark.parametrize("code, expected", [
+    ('x = 4\nf"{x |> str} é {x |> $ + 1}"', "4 é 5"),  # f-strings, non-ASCII columns
+    ("é = 2.0; r = é |> $ * 3 |> str\nr", "6.0"),
+    ("[v |> $ + 1 for v in range(3)]", [1, 2, 3]),
+    ("def k(x, f=$ |> $ * 2):\n    return f(x)\nk(3)", 6),
+    ("class C:\n    z = 3 |> $ + 1\nC.z", 4),
+    ("y = (2\n  # a comment |> here\n  |> $ + 1  # one\n\n  |> str)\ny", "3"),
+    ("res = 5 |> $ + 1\n'__gl_v' in globals()", False),  # the pipeline's value stays local
+    ("%time q = 3 |> str\nq", "3"),  # magics transform their code too
+    ("x = 7\nout = !echo $x\nout[0]", "7"),  # IPython's own $ expansion is untouched
+])
+def test_dsl_edge_cases(dsl, code, expected):
+    assert run(dsl, code) == expected
+
+
+def test_two_pipeline_functions_on_one_line_are_differentiated_separately(dsl):
+    run(dsl, "g = $ |> np.sin |> np.sum; h = $ |> np.cos |> np.sum")
+    x = np.array([0.5, 1.0])
+    np.testing.assert_allclose(gl.grad(dsl.user_ns["g"])(x), np.cos(x))
+    np.testing.assert_allclose(gl.grad(dsl.user_ns["h"])(x), -np.sin(x))
+
+
+def test_an_internal_lowering_error_runs_the_cell_unchanged(dsl, monkeypatch):
+    import gradlab.ipython.extension as extension
+
+    def broken(source, filename):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(extension, "lower", broken)
+    with pytest.warns(RuntimeWarning, match="could not rewrite this cell.*boom"):
+        assert run(dsl, "'$5' + ' each'") == "$5 each"
+
+
 # --- params blocks -----------------------------------------------------------------------
 
 
@@ -211,6 +244,27 @@ def test_local_names_shadow_parameters(dsl):
     assert ns["comp"] == [0, 1, 2]
 
 
+def test_params_blocks_nest_and_work_inside_functions(dsl):
+    run(dsl, """
+        def make():
+            with params{ a = np.array(2.0); b = tied(a) } as p:
+                return p.grad(lambda: a * b)
+
+        with params{ a = 1.0 } as outer:
+            with params{ b = 2.0; a2 = a } as inner:
+                pair = (a, b, inner.grad(lambda: b * outer["a"] + a2))
+        """)
+    assert float(dsl.user_ns["make"]()["a"]) == 4.0
+    a, b, g = dsl.user_ns["pair"]
+    assert (float(a), float(b), float(g["b"]), float(g["a2"])) == (1.0, 2.0, 1.0, 1.0)
+
+
+def test_params_expression_with_a_nested_tree(dsl):
+    w = run(dsl, 'params{ a = 1; cfg = {"s": 2.0, "t": frozen[3.0]} }')
+    assert repr(w) == "Weights(a: float64[], cfg: {s: float64[], t: frozen float64[]})"
+    assert w["cfg"]["t"] == 3.0 and w["a"].dtype == np.float64  # integers become floats
+
+
 def test_weights_is_a_pytree_of_its_trainable_arrays():
     w = Weights({"a": np.ones(2), "t": gl.nn.tied("a"), "f": gl.nn.frozen(np.ones(3))})
     assert len(gl.tree_leaves(w)) == 1
@@ -236,6 +290,14 @@ def test_dsl_syntax_errors_name_the_problem(dsl, code, message):
     with pytest.raises(DSLSyntaxError) as info:
         run(dsl, code)
     assert message in str(info.value)
+
+
+def test_compile_errors_are_still_shown_as_syntax_errors(dsl, capsys):
+    capsys.readouterr()
+    result = dsl.run_cell("if True:\nx = 1")
+    assert isinstance(result.error_before_exec, IndentationError)
+    shown = capsys.readouterr().out
+    assert "IndentationError" in shown and "Traceback" not in shown
 
 
 def test_dsl_syntax_error_points_at_the_users_line():

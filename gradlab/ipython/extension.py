@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import linecache
 import traceback
+import warnings
 from collections import OrderedDict
 
-from .lower import lower
+from .lower import DSLSyntaxError, lower
 
 MAX_REMEMBERED_CELLS = 1000  # lowered cell text -> what the user wrote, for tracebacks
 
@@ -40,7 +41,14 @@ class _Extension:
     def transform(self, lines: list[str]) -> list[str]:
         """IPython input transformer: the cell's DSL lowered to Python, line for line."""
         source = "".join(lines)
-        lowered = lower(source, filename=self._cell_name(source))
+        try:
+            lowered = lower(source, filename=self._cell_name(source))
+        except DSLSyntaxError:
+            raise  # IPython shows it as the cell's syntax error, nothing runs
+        except Exception as exc:  # a bug in the lowering must not block a valid cell
+            warnings.warn(f"gradlab DSL: could not rewrite this cell ({type(exc).__name__}: "
+                          f"{exc}); running it as written", RuntimeWarning, stacklevel=2)
+            return lines
         if lowered is source:
             return lines
         key = tuple(lowered.splitlines())
@@ -82,7 +90,9 @@ class _Extension:
     def show_error(self, shell, etype, value, tb, tb_offset=None):
         """The custom exception handler: IPython's own display, over the user's text."""
         with self.original_source(value):
-            if issubclass(etype, SyntaxError):  # raised while compiling the cell
+            if issubclass(etype, IndentationError):  # raised while compiling the cell
+                shell.showindentationerror()
+            elif issubclass(etype, SyntaxError):
                 shell.showsyntaxerror()
             else:
                 shell.showtraceback((etype, value, tb), tb_offset=tb_offset,
