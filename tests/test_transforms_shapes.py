@@ -33,6 +33,15 @@ def test_eval_shape_of_huge_matmul_computes_nothing(no_impl_runs):
     assert out == S((1000, 100), np.dtype(np.float64))
 
 
+def test_eval_shape_of_huge_indexing_computes_nothing(no_impl_runs):
+    big = S((100_000, 100_000), np.float64)
+    rows = np.array([3, 1, 4])
+    out = gl.eval_shape(lambda a: (a[:, 5], a[rows, 2:6], a.at[0].set(1.0), a[..., None, 1]), big)
+    assert [o.shape for o in out] == [(100_000,), (3, 4), (100_000, 100_000), (100_000, 1)]
+    with pytest.raises(gl.ShapeError, match="cannot put values of shape"):
+        gl.eval_shape(lambda a: a.at[rows].set(np.ones(5)), big)
+
+
 def test_eval_shape_follows_numpy_shapes_and_dtypes():
     x32 = S((8, 3), np.dtype(np.float32))
     cases = [

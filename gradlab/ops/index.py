@@ -19,6 +19,7 @@ from ..core.errors import InPlaceMutationError, user_location
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
+from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
 
 
@@ -78,6 +79,33 @@ def _index_set_impl(x, v, *arrays, idx):
     return out
 
 
+def _indexed_shape(x, arrays, idx):
+    """The shape of ``x[idx]`` from shapes alone: zero-byte stand-ins allocate nothing."""
+    stand_in = np.broadcast_to(np.zeros((), np.dtype([])), tuple(x.shape))
+    arrays = [np.broadcast_to(np.zeros((), a.dtype), tuple(a.shape)) for a in arrays]
+    return stand_in[fill(idx, arrays)].shape
+
+
+def _getitem_shape(prim, avals, params):
+    x, *arrays = avals
+    return ShapeDtypeStruct(_indexed_shape(x, arrays, params["idx"]), x.dtype)
+
+
+def _update_shape(prim, avals, params):
+    x, v, *arrays = avals
+    target = _indexed_shape(x, arrays, params["idx"])
+    try:
+        fits = np.broadcast_shapes(tuple(v.shape), target) == target
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"cannot put values of shape {tuple(v.shape)} into x[idx] of shape "
+                         f"{target}")
+    complex_v = np.issubdtype(v.dtype, np.complexfloating)
+    return ShapeDtypeStruct(tuple(x.shape), np.result_type(x.dtype, v.dtype) if complex_v
+                            else np.dtype(x.dtype))
+
+
 def _getitem_vjp(i, g, ans, x, *arrays, idx):
     return index_add_p(_zeros_like(x), g, *arrays, idx=idx)
 
@@ -98,6 +126,7 @@ def _batch(name):
 getitem_p = Primitive(
     "getitem", _getitem_impl, family=Structural, nin=VARIADIC, params=("idx",),
     vjp=PerOperand(_getitem_vjp), jvp=PerOperand(_getitem_jvp), batch=_batch("batch_gather"),
+    shape=_getitem_shape,
     examples=lambda rng: [((rng.normal(size=(4, 3)),), {"idx": (slice(1, 3), 0)}),
                           ((rng.normal(size=(4, 3)),), {"idx": (np.array([0, 2, 0]),)}),
                           ((rng.normal(size=(4, 3)),), {"idx": (Ellipsis, None, 1)}),
@@ -124,7 +153,7 @@ def _index_add_jvp(i, t, ans, x, v, *arrays, idx):
 index_add_p = Primitive(
     "index_add", _index_add_impl, family=Structural, nin=VARIADIC, params=("idx",),
     vjp=PerOperand(_index_add_vjp), jvp=PerOperand(_index_add_jvp),
-    batch=_batch("batch_scatter"),
+    batch=_batch("batch_scatter"), shape=_update_shape,
     examples=lambda rng: [((rng.normal(size=(4, 3)), rng.normal(size=(2, 3))),
                            {"idx": (np.array([0, 0]),)}),
                           ((rng.normal(size=(4, 3)), rng.normal(size=(3,))),
@@ -149,7 +178,7 @@ def _index_set_jvp(i, t, ans, x, v, *arrays, idx):
 index_set_p = Primitive(
     "index_set", _index_set_impl, family=Structural, nin=VARIADIC, params=("idx",),
     vjp=PerOperand(_index_set_vjp), jvp=PerOperand(_index_set_jvp),
-    batch=_batch("batch_scatter"),
+    batch=_batch("batch_scatter"), shape=_update_shape,
     examples=lambda rng: [((rng.normal(size=(4, 3)), rng.normal(size=(3,))),
                            {"idx": (slice(1, 2),)}),
                           ((rng.normal(size=(4, 3)), rng.normal(size=(2, 1))),

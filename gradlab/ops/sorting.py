@@ -80,6 +80,7 @@ def _batch_searchsorted(prim, args, dims, params):
 searchsorted = Primitive(
     "searchsorted", _searchsorted_impl, family=Structural, numpy=(np.searchsorted,), nin=2,
     params=("side", "sorter"), differentiable=False, batch=_batch_searchsorted,
+    shape=lambda prim, avals, params: ShapeDtypeStruct(tuple(avals[1].shape), np.dtype(np.intp)),
     examples=lambda rng: [((np.sort(rng.normal(size=(6,))), rng.normal(size=(4,))), {}),
                           ((np.sort(rng.normal(size=(5,))), rng.normal(size=(2, 3))),
                            {"side": "right"})],
