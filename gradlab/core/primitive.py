@@ -176,11 +176,21 @@ def _register_entry(original: Callable, gradlab_fn: Callable) -> None:
         listener(original)
 
 
+def _seq_has_tracer(seq, depth=0) -> bool:
+    """A tracer anywhere in (nested) lists/tuples: ``np.array([[x, 1.0], [2.0, y]])``."""
+    for b in seq:
+        if isinstance(b, Tracer):
+            return True
+        if depth < 4 and type(b) in (list, tuple) and _seq_has_tracer(b, depth + 1):
+            return True
+    return False
+
+
 def _has_tracer(args, kwargs) -> bool:
     for a in args:
         if isinstance(a, Tracer):
             return True
-        if type(a) in (list, tuple) and any(isinstance(b, Tracer) for b in a):
+        if type(a) in (list, tuple) and _seq_has_tracer(a):
             return True
     for a in kwargs.values():
         if isinstance(a, Tracer):

@@ -15,9 +15,11 @@ from . import (  # noqa: F401
     linalg,
     linalg_decomp,
     linalg_solve,
+    manip,
     misc,
     operators,
     reduce,
     shape,
     sorting,
+    stacking,
 )
