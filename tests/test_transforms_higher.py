@@ -167,3 +167,13 @@ def test_equality_chain_same_derivative_five_ways():
 def test_higher_transforms_are_differentiable():
     gl.check_grads(lambda x: np.sum(gl.jacfwd(vec_fun)(x) ** 2), X, order=1)
     gl.check_grads(lambda x: np.sum(gl.hvp(scalar_fun, x, V)), X, modes=("rev",), order=1)
+
+
+@pytest.mark.parametrize("module", ["batching", "higher", "custom", "checkpoint", "shapes"])
+def test_transform_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"gradlab.transforms.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
