@@ -270,6 +270,7 @@ def test_weights_is_a_pytree_of_its_trainable_arrays():
     assert len(gl.tree_leaves(w)) == 1
     doubled = gl.tree_map(lambda x: 2 * x, w)
     assert isinstance(doubled, Weights) and doubled["t"].tolist() == [2.0, 2.0]
+    assert w == w and w != doubled and len({w, doubled}) == 2  # compared by identity
 
 
 # --- errors ------------------------------------------------------------------------------

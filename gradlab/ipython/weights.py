@@ -112,6 +112,10 @@ class Weights(Mapping):
     def __len__(self):
         return len(self._tree)
 
+    # Identity, not Mapping's value equality (which would compare arrays elementwise).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
     def __repr__(self):
         body = ", ".join(f"{k}: {_describe(v)}" for k, v in self._tree.items())
         return f"Weights({body})"
