@@ -1,0 +1,193 @@
+"""``scipy.stats``: the normal distribution's functions and ``multivariate_normal.logpdf``.
+
+``scipy.stats.norm`` is one object (a distribution *generator* instance), and
+``norm.logpdf`` is a bound method made afresh at every attribute access; bound
+methods compare and hash by ``(instance, function)``, so the interception table
+keyed by one of them matches every later ``norm.logpdf``. Everything here is a
+composition of gradlab primitives, so ``loc``/``scale``/``mean``/``cov`` are
+differentiable as well.
+
+>>> import numpy as np, gradlab as gl
+>>> from scipy.stats import norm
+>>> float(gl.grad(norm.logpdf)(0.5))   # d/dx of -x^2/2
+-0.5
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.stats as st
+
+from ..core.errors import NoRuleError, user_location
+from ..core.primitive import implements
+from ..ops.elementwise import exp, log
+from ..ops.linalg_decomp import cholesky_p
+from ..ops.linalg_solve import diag_embed, diagonal, solve_p
+from ..ops.reduce import sum as sum_
+from ..ops.shape import expand_dims, reshape
+from .special import log_ndtr, ndtr, ndtri
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _standardise(x, loc, scale):
+    return (x - loc) / scale
+
+
+def _norm_examples(rng):
+    x = rng.normal(size=(2, 3))
+    return [((x,), {}), ((x, 0.3, 1.7), {}), ((x,), {"loc": rng.normal(size=3), "scale": 2.0})]
+
+
+@implements(st.norm.logpdf, examples=_norm_examples)
+def norm_logpdf(x, loc=0.0, scale=1.0):
+    """``scipy.stats.norm.logpdf``."""
+    z = _standardise(x, loc, scale)
+    return -0.5 * (z * z) - log(scale) - 0.5 * _LOG_2PI
+
+
+@implements(st.norm.pdf, examples=_norm_examples)
+def norm_pdf(x, loc=0.0, scale=1.0):
+    """``scipy.stats.norm.pdf``."""
+    return exp(norm_logpdf(x, loc, scale))
+
+
+@implements(st.norm.cdf, examples=_norm_examples)
+def norm_cdf(x, loc=0.0, scale=1.0):
+    """``scipy.stats.norm.cdf``."""
+    return ndtr(_standardise(x, loc, scale))
+
+
+@implements(st.norm.logcdf, examples=_norm_examples)
+def norm_logcdf(x, loc=0.0, scale=1.0):
+    """``scipy.stats.norm.logcdf`` (finite and accurate far into the left tail)."""
+    return log_ndtr(_standardise(x, loc, scale))
+
+
+@implements(st.norm.sf, examples=_norm_examples)
+def norm_sf(x, loc=0.0, scale=1.0):
+    """``scipy.stats.norm.sf``: ``1 - cdf``, computed as ``cdf(-z)``."""
+    return ndtr(-_standardise(x, loc, scale))
+
+
+@implements(st.norm.logsf, examples=_norm_examples)
+def norm_logsf(x, loc=0.0, scale=1.0):
+    """``scipy.stats.norm.logsf``."""
+    return log_ndtr(-_standardise(x, loc, scale))
+
+
+@implements(st.norm.ppf,
+            examples=lambda rng: [((rng.uniform(0.1, 0.9, size=3),), {}),
+                                  ((rng.uniform(0.1, 0.9, size=3), 1.0, 2.0), {})])
+def norm_ppf(q, loc=0.0, scale=1.0):
+    """``scipy.stats.norm.ppf``: the quantile function."""
+    return loc + scale * ndtri(q)
+
+
+# --- frozen normal distributions: norm(loc, scale).logpdf(x) ---------------------------
+
+_NORM_METHODS = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf,
+                 "logcdf": norm_logcdf, "sf": norm_sf, "logsf": norm_logsf, "ppf": norm_ppf}
+
+
+class FrozenNormal:
+    """What ``scipy.stats.norm(loc, scale)`` gives in traced code when loc/scale are traced."""
+
+    def __init__(self, loc=0.0, scale=1.0):
+        self.args, self.kwds = (), {"loc": loc, "scale": scale}
+
+    def __getattr__(self, name):
+        method = _NORM_METHODS.get(name)
+        if method is None:
+            raise AttributeError(f"gradlab's frozen normal distribution has no {name!r}")
+        return lambda x: method(x, **self.kwds)
+
+
+@implements(st.norm)
+def norm_freeze(*args, **kwds):
+    """``scipy.stats.norm(loc, scale)`` with traced parameters: a ``FrozenNormal``."""
+    return FrozenNormal(*args, **kwds)
+
+
+def _frozen_method(name):
+    """``rv_frozen.<name>`` for scipy's frozen ``norm`` (constant loc/scale, traced x)."""
+    method = _NORM_METHODS[name]
+
+    def frozen(self, x):
+        if not isinstance(self.dist, type(st.norm)):
+            raise NoRuleError(
+                f"{type(self.dist).__name__[:-4]}(...).{name} has no gradlab rule (only the "
+                f"normal distribution's methods do) at {user_location()}")
+        return method(x, *self.args, **self.kwds)
+
+    frozen.__name__ = f"frozen_norm_{name}"
+    return frozen
+
+
+for _name in _NORM_METHODS:
+    implements(getattr(type(st.norm()), _name))(_frozen_method(_name))
+
+
+# --- multivariate normal ----------------------------------------------------------
+
+
+def _mvn_parameters(mean, cov):
+    """scipy's conventions: the dimension from ``mean`` or ``cov``; scalar/1-D ``cov``."""
+    if mean is not None and np.ndim(mean) > 1:
+        raise ValueError("Array 'mean' must be a vector of length dim.")
+    dim = (np.size(mean) if mean is not None else np.shape(cov)[0] if np.ndim(cov) == 2
+           else 1)
+    if np.ndim(cov) == 1 and np.shape(cov)[0] != dim:
+        raise ValueError(f"Array 'cov' must be of shape ({dim}, {dim}) or a vector of length "
+                         f"{dim}, got shape {np.shape(cov)}")
+    if mean is None:
+        mean = np.zeros(dim)
+    if np.ndim(cov) == 0:
+        cov = cov * np.eye(dim)
+    elif np.ndim(cov) == 1:
+        cov = diag_embed(cov)
+    return dim, mean, cov
+
+
+def _mvn_examples(rng):
+    b = rng.normal(size=(3, 3))
+    cov = b @ b.T + 3 * np.eye(3)
+    return [((rng.normal(size=3), rng.normal(size=3), cov), {}),
+            ((rng.normal(size=(4, 3)), np.zeros(3), cov), {}),
+            ((rng.normal(size=(2, 2)), rng.normal(size=2), rng.uniform(1.0, 2.0, size=2)), {}),
+            ((rng.normal(size=5),), {"mean": 0.5, "cov": 2.0})]
+
+
+@implements(st.multivariate_normal.logpdf, examples=_mvn_examples)
+def multivariate_normal_logpdf(x, mean=None, cov=1, allow_singular=False):
+    """``scipy.stats.multivariate_normal.logpdf``, by a Cholesky factor of ``cov``.
+
+    ``cov`` must be positive definite (``allow_singular`` singular covariances have no
+    derivative here). Like scipy, only the lower triangle of ``cov`` is read, and a
+    1-D ``x`` is one point (or, in one dimension, a set of points).
+
+    >>> import numpy as np, gradlab as gl
+    >>> from scipy.stats import multivariate_normal as mvn
+    >>> gl.grad(lambda x: mvn.logpdf(x, np.zeros(2), np.eye(2)))(np.array([1.0, 2.0])).tolist()
+    [-1.0, -2.0]
+    """
+    if np.ndim(mean) == 0 and mean is not None:
+        mean = reshape(mean, (1,)) if hasattr(mean, "shape") else np.array([mean], float)
+    dim, mean, cov = _mvn_parameters(mean, cov)
+    if np.ndim(x) == 0:
+        x = reshape(x, (1,)) if hasattr(x, "shape") else np.array([x], float)
+    elif np.ndim(x) == 1:
+        x = expand_dims(x, -1 if dim == 1 else 0)
+    chol = cholesky_p(cov)
+    z = solve_p(chol, expand_dims(x - mean, -1))[..., 0]
+    log_det = 2.0 * sum_(log(diagonal(chol)), axis=-1)
+    out = -0.5 * (dim * _LOG_2PI + log_det + sum_(z * z, axis=-1))
+    return reshape(out, tuple(n for n in np.shape(out) if n != 1))
+
+
+@implements(st.multivariate_normal.pdf, examples=_mvn_examples)
+def multivariate_normal_pdf(x, mean=None, cov=1, allow_singular=False):
+    """``scipy.stats.multivariate_normal.pdf``."""
+    return exp(multivariate_normal_logpdf(x, mean, cov, allow_singular))
