@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 
 import gradlab as gl
-from gradlab.ipython import DSLSyntaxError, Weights, lower
 
-IPython = pytest.importorskip("IPython")
+pytest.importorskip("IPython")
+pytest.importorskip("pipescript")  # the `ipython` extra: pip install 'gradlab[ipython]'
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+
+from gradlab.ipython import DSLSyntaxError, Weights, lower  # noqa: E402
 
 
 @pytest.fixture(scope="module")
