@@ -177,3 +177,9 @@ def test_custom_rules_are_not_library_primitives():
 
     assert not any(name.startswith("custom_") for name in PRIMITIVES)
     assert softplus.__name__ == "softplus"
+
+
+def test_custom_functions_must_return_one_array():
+    pair = gl.checkpoint(lambda x: (x, 2 * x))
+    with pytest.raises(TypeError, match=r"checkpoint:.* returned tuple: .* must return one array"):
+        gl.grad(lambda x: pair(x)[0])(1.0)

@@ -202,8 +202,8 @@ class _CheckpointRules(CustomRules):
 
     def _impl(self, *leaves, static, memo):
         if self.impl_with_memo is None:  # the batched twin: no policy
-            return self.call(leaves, static)
-        return self.impl_with_memo(leaves, static, memo)
+            return self.check_output(self.call(leaves, static))
+        return self.check_output(self.impl_with_memo(leaves, static, memo))
 
     def _cotangents(self, g, leaves, static, memo):
         key = (g, *leaves)

@@ -135,7 +135,14 @@ class CustomRules:
         return bind(self.prim, *leaves, static=static, memo=_Memo())
 
     def _impl(self, *leaves, static, memo):
-        return self.call(leaves, static)
+        return self.check_output(self.call(leaves, static))
+
+    def check_output(self, out):
+        if isinstance(out, (tuple, list, dict)) or out is None:
+            raise TypeError(f"{self.name} returned {type(out).__name__}: a function under "
+                            "custom_vjp, custom_jvp or checkpoint must return one array "
+                            "(split it into one function per output)")
+        return out
 
     def _cotangents(self, g, leaves, static, memo):
         key = (g, *leaves)
