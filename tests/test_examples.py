@@ -17,6 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Held-out accuracy each model must beat in --quick mode; a model missing here must
 # still report an accuracy above DEFAULT_THRESHOLD.
 THRESHOLDS = {"logistic regression": 0.90, "mlp": 0.90}
+# The full run reaches >= 0.97 (CNN); the character models' held-out accuracy is next-
+# character accuracy on unseen text (always predicting the commonest character: 0.18).
+THRESHOLDS.update({"mlp + layernorm + dropout": 0.93, "cnn": 0.95,
+                   "transformer (chars)": 0.28, "gru (chars)": 0.33})
 DEFAULT_THRESHOLD = 0.90
 
 LOSS_LINE = re.compile(r"^\[(?P<name>[^\]]+)\] step\s+\d+\s+loss (?P<loss>[0-9.eE+-]+|nan|inf)$")

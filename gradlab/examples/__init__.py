@@ -23,6 +23,11 @@ from types import ModuleType
 MODELS: list[str] = [
     "gradlab.examples.logreg",
     "gradlab.examples.mlp",
+    # Models built from gradlab.nn and trained with gradlab.train:
+    "gradlab.examples.mlp_ln",
+    "gradlab.examples.cnn",
+    "gradlab.examples.char_transformer",
+    "gradlab.examples.char_gru",
 ]
 
 
