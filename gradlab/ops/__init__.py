@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     binary,
     complex,
     constants,
+    contract,
     cumulative,
     elementwise,
     fft,

@@ -107,12 +107,16 @@ matmul = Primitive(
                           ((rng.normal(size=(2, 1, 2, 3)), rng.normal(size=(4, 3, 2))), {})])
 
 
-@implements(np.dot)
+@implements(np.dot, examples=lambda rng: [
+    ((rng.normal(size=(2, 3)), rng.normal(size=(3,))), {}), ((2.0, rng.normal(size=(3,))), {}),
+    ((rng.normal(size=(2, 2, 3)), rng.normal(size=(4, 3, 2))), {}),
+    ((rng.normal(size=(2, 2, 3)), rng.normal(size=(3,))), {})])
 def dot(a, b):
     """``np.dot``: scalars multiply, up to 2-D it is ``matmul``, N-D contracts a[-1], b[-2]."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return multiply(a, b)
     if np.ndim(a) <= 2 and np.ndim(b) <= 2:
         return matmul(a, b)
-    raise NotImplementedError("np.dot of arrays with more than 2 dimensions: use np.tensordot "
-                              "or np.einsum")
+    from .contract import tensordot
+
+    return tensordot(a, b, axes=([-1], [-2 if np.ndim(b) > 1 else 0]))
