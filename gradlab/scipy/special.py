@@ -31,10 +31,10 @@ _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
-def _safe_over(x, value_at_zero, fn):
-    """``fn(x)`` where ``x != 0``, ``value_at_zero`` at 0 (both branches stay finite)."""
-    nonzero = x != 0
-    return where(nonzero, fn(where(nonzero, x, 1.0)), value_at_zero)
+def _over_x(x, fn, series):
+    """``fn(x) / x``, by its ``series`` near 0 (where ``fn(x)`` underflows or 0/0 looms)."""
+    small = absolute(x) < 1e-4
+    return where(small, series(x), fn(where(small, 1.0, x)) / where(small, 1.0, x))
 
 
 # --- gamma family ------------------------------------------------------------------
@@ -129,17 +129,22 @@ xlog1py = Primitive(
     doc="scipy.special.xlog1py: x * log1p(y), 0 where x == 0.")
 
 # --- Bessel functions ---------------------------------------------------------------
-# I1'(x) = I0(x) - I1(x)/x and J1'(x) = J0(x) - J1(x)/x, both 1/2 at x = 0.
+# I1'(x) = I0(x) - I1(x)/x and J1'(x) = J0(x) - J1(x)/x; I1(x)/x = 1/2 + x^2/16 + ...
 
 i0 = unary("i0", sc.i0, lambda ans, x: i1(x), numpy=(sc.i0,))
-i1 = unary("i1", sc.i1, lambda ans, x: i0(x) - _safe_over(x, 0.5, lambda x: i1(x) / x),
+i1 = unary("i1", sc.i1,
+           lambda ans, x: i0(x) - _over_x(x, i1, lambda x: 0.5 + x * x / 16.0),
            numpy=(sc.i1,))
-i0e = unary("i0e", sc.i0e, lambda ans, x: i1e(x) - sign(x) * ans, numpy=(sc.i0e,))
+# exp(-|x|) puts a kink at 0 into i0e (its derivative jumps from 1 to -1 there).
+i0e = unary("i0e", sc.i0e, lambda ans, x: i1e(x) - sign(x) * ans, numpy=(sc.i0e,),
+            domain=(0.1, 3.0))
 i1e = unary("i1e", sc.i1e,
-            lambda ans, x: i0e(x) - _safe_over(x, 0.5, lambda x: i1e(x) / x) - sign(x) * ans,
+            lambda ans, x: i0e(x) - sign(x) * ans - _over_x(
+                x, i1e, lambda x: exp(-absolute(x)) * (0.5 + x * x / 16.0)),
             numpy=(sc.i1e,))
 j0 = unary("j0", sc.j0, lambda ans, x: -j1(x), numpy=(sc.j0,))
-j1 = unary("j1", sc.j1, lambda ans, x: j0(x) - _safe_over(x, 0.5, lambda x: j1(x) / x),
+j1 = unary("j1", sc.j1,
+           lambda ans, x: j0(x) - _over_x(x, j1, lambda x: 0.5 - x * x / 16.0),
            numpy=(sc.j1,))
 
 
