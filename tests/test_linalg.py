@@ -226,6 +226,18 @@ def test_non_square_inverse_raises_shape_error():
 # --- complex matrices where the rules are holomorphic -----------------------------------
 
 
+def test_norms_of_complex_arrays():
+    z = RNG.normal(size=(3, 2)) + 1j * RNG.normal(size=(3, 2))
+    forms = ({}, {"ord": 1, "axis": 0}, {"ord": np.inf}, {"ord": "fro"}, {"ord": 3, "axis": 1})
+    for kwargs in forms:
+        gl.check_grads(lambda z, kwargs=kwargs: np.linalg.norm(z, **kwargs), z, order=2)
+    # d|z|_2 = Re(conj(z) dz) / |z|, so autograd's gradient is conj(z) / |z|
+    g = gl.grad(np.linalg.norm)(z[:, 0])
+    np.testing.assert_allclose(g, np.conj(z[:, 0]) / np.linalg.norm(z[:, 0]), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="real matrices only"):
+        gl.grad(lambda z: np.linalg.norm(z, "nuc"))(z)
+
+
 def test_complex_inv_solve_det_slogdet():
     c = A + 1j * well_conditioned(RNG, 3, 3) * 0.3
     b = RNG.normal(size=3) + 1j * RNG.normal(size=3)

@@ -451,6 +451,7 @@ def _matrix_norm(x, ord, axes, keepdims):
     if ord in (None, "fro", "f"):
         out = sqrt(sum_(_abs2(x), axis=axes))
     elif ord in (2, -2, "nuc"):
+        _real_only(x, "norm(ord=2/-2/'nuc')")
         s = svdvals_p(moveaxis(x, axes, (-2, -1)))
         out = {2: max_, -2: min_, "nuc": sum_}[ord](s, axis=-1)
     elif ord in (1, -1, np.inf, -np.inf):
