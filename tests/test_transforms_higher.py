@@ -49,6 +49,14 @@ def test_jacrev_and_jacfwd_match_finite_differences():
                                fd_jacobian(lambda m: np.sin(m) @ X, m), rtol=1e-7)
 
 
+def test_jacobians_with_one_direction_have_numpy_layout():
+    np.testing.assert_allclose(gl.jacfwd(lambda t: np.sin(t) * A[0])(0.5), np.cos(0.5) * A[0])
+    np.testing.assert_allclose(gl.jacfwd(lambda v: v * A[1])(np.array([2.0])), A[1][:, None])
+    assert gl.jacrev(scalar_fun)(X).shape == (3,)
+    np.testing.assert_allclose(gl.jacrev(scalar_fun)(X), gl.grad(scalar_fun)(X), rtol=1e-14)
+    assert gl.hessian(lambda x: x ** 3)(2.0) == pytest.approx(12.0)
+
+
 def test_jacobians_of_pytrees():
     params = {"w": RNG.normal(size=(3,)), "b": np.array(0.5)}
 

@@ -47,11 +47,11 @@ def _basis(shape, dtype):
     return np.eye(n, dtype=dtype).reshape((n,) + tuple(shape))
 
 
-def _unstack(oshape, rows):
-    """``(size(oshape),) + in_shape`` rows as ``oshape + in_shape``."""
+def _unstack(oshape, lead, rows):
+    """Rows ``lead + in_shape`` (``lead`` is ``(n,)`` or ``()``) as ``oshape + in_shape``."""
     from ..ops.shape import reshape
 
-    return reshape(rows, oshape + np.shape(rows)[1:])
+    return reshape(rows, oshape + np.shape(rows)[len(lead):])
 
 
 def jacrev(fun, argnum=0):
@@ -75,8 +75,11 @@ def jacrev(fun, argnum=0):
                 cts = [seed if j == k else _zeros_like(p) for j, p in enumerate(out_leaves)]
                 return backward(tree_unflatten(out_tree, cts))
 
-            rows = vmap(pull)(_basis(np.shape(o), _float_dtype(o)))
-            blocks.append(tree_map(functools.partial(_unstack, np.shape(o)), rows))
+            basis = _basis(np.shape(o), _float_dtype(o))
+            # One output direction (a scalar loss: the gradient) needs no batch level.
+            rows = pull(basis[0]) if len(basis) == 1 else vmap(pull)(basis)
+            lead = () if len(basis) == 1 else (len(basis),)
+            blocks.append(tree_map(functools.partial(_unstack, np.shape(o), lead), rows))
         return tree_unflatten(out_tree, blocks)
 
     return jac
@@ -112,11 +115,16 @@ def jacfwd(fun, argnum=0):
         def push(*ts):
             return jvp(of_leaves, tuple(leaves), ts)[1]
 
+        if n == 1:  # one input direction: a plain JVP, no batch level
+            return tree_map(lambda c: tree_unflatten(tree, [reshape(
+                c, np.shape(c) + np.shape(leaves[0]))]), push(*(b[0] for b in basis)))
         cols = vmap(push)(*basis)  # output structure, leaves (n,) + out_shape
 
         def split(c):
             oshape = np.shape(c)[1:]
             c = moveaxis(c, 0, -1)
+            if len(leaves) == 1:
+                return tree_unflatten(tree, [reshape(c, oshape + np.shape(leaves[0]))])
             parts, start = [], 0
             for x, s in zip(leaves, sizes):
                 parts.append(reshape(c[..., start:start + s], oshape + np.shape(x)))
