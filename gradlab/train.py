@@ -94,7 +94,7 @@ def _batches(data):
     """A function ``step -> batch`` from a callable, a fixed batch or an iterable."""
     if callable(data):
         return data
-    if isinstance(data, (tuple, list, dict, np.ndarray)):
+    if isinstance(data, (tuple, dict, np.ndarray)):  # one fixed batch (a list iterates)
         return lambda step: data
     iterator = iter(data)
     return lambda step: next(iterator)
@@ -177,7 +177,9 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
       ``loss_fn(params, state, *batch)`` and returns ``(loss, new_state[, metrics])``.
       ``params`` reaches it with ``frozen``/``tied`` entries resolved.
     - ``data`` is a fixed batch (a tuple of arrays, passed every step), a function
-      ``step -> batch`` (see ``minibatches``), or an iterable of batches.
+      ``step -> batch`` (see ``minibatches``), or an iterable of batches (a list too).
+    - ``optimizer`` has ``init(params)`` and ``update(grads, state, params)`` (any
+      ``gradlab.optim`` optimizer); ``opt_state`` is a dict.
     - ``opt_state`` resumes from a saved optimizer state (its step count included).
     - ``log_every=k`` prints ``[name] step N  loss L`` (mean over the last k steps).
     - ``plot`` saves the loss curve to that path (needs matplotlib).
@@ -187,7 +189,8 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
     batch_of = _batches(data)
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     history: dict = {}
-    stopped, window, start = None, [], int(opt_state["step"])
+    schedule = getattr(optimizer, "schedule", None)  # gradlab.optim's; others may lack it
+    stopped, window, start = None, [], int(opt_state.get("step", 0))
     bar = _Progress(progress, steps, name)
     try:
         for i in range(steps):
@@ -204,7 +207,7 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
                 stopped = _divergence(step, loss, norm)
                 warnings.warn(stopped, DivergenceWarning, stacklevel=2)
                 break
-            lr = float(optimizer.schedule(int(opt_state["step"])))
+            lr = float(schedule(int(opt_state.get("step", step)))) if schedule else math.nan
             params, opt_state = optimizer.update(grads, opt_state, params)
             state = new_state if state is not None else None
             _record(history, step, loss, lr, dict(metrics, grad_norm=norm))

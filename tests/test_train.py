@@ -159,3 +159,19 @@ def test_plot_needs_matplotlib_or_writes_a_png(tmp_path, monkeypatch):
     else:
         plot_history(history, tmp_path / "loss.png")
         assert (tmp_path / "loss.png").stat().st_size > 0
+
+
+def test_a_list_is_an_iterable_of_batches_and_any_init_update_optimizer_works():
+    class HalfStep:  # not a gradlab.optim optimizer: no schedule attribute
+        def init(self, params):
+            return {"step": 0}
+
+        def update(self, grads, state, params):
+            new = gl.tree_map(lambda p, g: p - 0.05 * g, params, grads)
+            return new, {"step": state["step"] + 1}
+
+    batches = [(X[:48], Y[:48]), (X[48:], Y[48:])]
+    res = gl.train(mse_loss, {"w": np.zeros(3), "b": np.array(0.0)}, batches, 5, HalfStep(),
+                   progress=False)
+    assert res.steps == 2 and res.opt_state == {"step": 2}
+    assert np.isnan(res.history["lr"]).all() and res.history["loss"][1] < res.history["loss"][0]
