@@ -231,6 +231,16 @@ assert "gradlab.scipy" in sys.modules
 print("ok")
 """
 
+_SCRIPT_LAZY_UFUNC = """
+import sys
+import gradlab as gl
+import scipy.special as sc
+exec("def f(x):\\n    return sc.expit(x)\\n")  # no source: reaches the ufunc protocol
+assert float(gl.grad(f)(0.0)) == 0.25
+assert "gradlab.scipy" in sys.modules
+print("ok")
+"""
+
 _SCRIPT_NO_SCIPY = """
 import sys
 sys.modules["scipy"] = None  # as if scipy were not installed
@@ -244,7 +254,8 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("script", [_SCRIPT_LAZY, _SCRIPT_NO_SCIPY], ids=["lazy", "no_scipy"])
+@pytest.mark.parametrize("script", [_SCRIPT_LAZY, _SCRIPT_LAZY_UFUNC, _SCRIPT_NO_SCIPY],
+                         ids=["lazy", "lazy_ufunc", "no_scipy"])
 def test_import_behaviour_in_a_fresh_interpreter(tmp_path, script):
     path = tmp_path / "script.py"
     path.write_text(textwrap.dedent(script))

@@ -59,6 +59,11 @@ def _len(self):
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """numpy's ufunc protocol: ``ndarray + tracer`` or a ufunc in un-instrumented code."""
     entry = NUMPY_TABLE.get(ufunc) if method == "__call__" else None
+    if entry is None and method == "__call__":
+        from ..intercept.lazy_rules import load_rules_for
+
+        if load_rules_for(ufunc):  # a scipy.special ufunc: SciPy's rules load on first use
+            entry = NUMPY_TABLE.get(ufunc)
     if entry is None:
         raise NoRuleError(
             f"np.{ufunc.__name__}{'.' + method if method != '__call__' else ''} has no "
