@@ -89,3 +89,19 @@ def test_multi_head_attention_cross_attention_shape_and_error():
     assert out.shape == (3, 6)
     with pytest.raises(ValueError, match="model dimension 6 is not divisible by num_heads=4"):
         nn.multi_head_attention(np.ones((3, 6)), p, 4)
+
+
+def test_per_example_gradients_of_an_attention_model_match_a_loop():
+    table = RNG.normal(size=(7, 8)) * 0.3
+    p = nn.init_mha(gl.random.key(2), 8)
+    ids, targets = RNG.integers(0, 7, size=(3, 5)), RNG.integers(0, 7, size=(3, 5))
+
+    def loss(prm, i, t):
+        x = nn.layer_norm(nn.embedding(i, table))
+        return nn.cross_entropy(nn.multi_head_attention(x, prm, 2, causal=True) @ table.T, t)
+
+    per_example = gl.vmap(gl.grad(loss), in_axes=(None, 0, 0))(p, ids, targets)
+    for n in range(3):
+        expected = gl.grad(loss)(p, ids[n], targets[n])
+        for name in ("wq", "wo", "bv"):
+            np.testing.assert_allclose(per_example[name][n], expected[name], atol=1e-12)

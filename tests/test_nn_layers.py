@@ -112,3 +112,11 @@ def test_dropout_is_deterministic_per_key_scales_and_is_identity_in_eval():
     gl.check_grads(lambda v: nn.dropout(v, k1, 0.5), RNG.normal(size=(3, 4)))
     with pytest.raises(ValueError, match=r"dropout rate must be in \[0, 1\), got 1.0"):
         nn.dropout(x, k1, 1.0)
+
+
+def test_embedding_and_layer_norm_batch_under_vmap():
+    table = RNG.normal(size=(5, 3))
+    ids = np.array([[0, 1], [4, 4], [2, 3]])
+    np.testing.assert_array_equal(gl.vmap(lambda i: nn.embedding(i, table))(ids), table[ids])
+    x = RNG.normal(size=(4, 6))
+    np.testing.assert_allclose(gl.vmap(nn.layer_norm)(x), nn.layer_norm(x), atol=1e-14)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import random as _random
 from ..core.shapes import normalize_axes
+from ..core.trace import Tracer
 from ..ops import elementwise as E
 from ..ops import index as I
 from ..ops import linalg as L
@@ -46,7 +47,8 @@ def embedding(ids, table):
     >>> gl.nn.embedding(np.array([2, 0]), np.arange(6.0).reshape(3, 2)).tolist()
     [[4.0, 5.0], [0.0, 1.0]]
     """
-    ids = np.asarray(ids)
+    if not isinstance(ids, Tracer):  # traced ids (under vmap) are gathered as they are
+        ids = np.asarray(ids)
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"embedding needs integer ids, got dtype {ids.dtype}")
     return I.getitem(table, (ids,))
