@@ -66,6 +66,8 @@ CASES = {
     "ifftshift_axis": (np.fft.ifftshift, (_r(5, 4),), {"axes": 0}),
     "fftshift_complex": (np.fft.fftshift, (_z(7),), {"axes": (-1,)}),
     "composed": (_fft_n, (_r(3, 5),), {}),
+    "hfft": (np.fft.hfft, (_z(4),), {"n": 7, "norm": "ortho"}),
+    "ihfft": (np.fft.ihfft, (_r(3, 6),), {"axis": 0}),
 }
 
 

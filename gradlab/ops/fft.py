@@ -1,4 +1,4 @@
-"""FFTs: four 1-D primitives (``fft``, ``ifft``, ``rfft``, ``irfft``); the rest compose them.
+"""FFTs: four 1-D primitives (fft, ifft, rfft, irfft); the rest (n-D, hfft, shifts) compose.
 
 numpy's own ``fftn``/``rfftn``/``irfftn`` are loops of 1-D transforms over the axes,
 so gradlab's compositions repeat numpy's loop exactly (same values, bit for bit)
@@ -229,6 +229,18 @@ def rfft(a, n=None, axis=-1, norm=None, out=None):
 def irfft(a, n=None, axis=-1, norm=None, out=None):
     """``np.fft.irfft``."""
     return _one_d(irfft_p, a, n, axis, norm)
+
+
+@implements(np.fft.hfft, examples=_one_d_examples())
+def hfft(a, n=None, axis=-1, norm=None, out=None):
+    """``np.fft.hfft``: numpy's own definition, ``irfft(conj(a))`` with the swapped norm."""
+    return _one_d(irfft_p, conj(a), n, axis, _DUAL_NORM[norm])
+
+
+@implements(np.fft.ihfft, examples=_one_d_examples(real_input=True))
+def ihfft(a, n=None, axis=-1, norm=None, out=None):
+    """``np.fft.ihfft``: ``conj(rfft(a))`` with the swapped norm."""
+    return conj(_one_d(rfft_p, a, n, axis, _DUAL_NORM[norm]))
 
 
 def _cook(a, s, axes, invreal=False):
