@@ -178,3 +178,12 @@ def test_vmap_inconsistent_sizes_and_bad_axes_raise():
         gl.vmap(lambda a: a, out_axes=None)(XS)
     with pytest.raises(ValueError, match="does not match the structure"):
         gl.vmap(lambda d: d, in_axes=({"a": 0},))({"b": XS})
+
+
+def test_vmap_elementwise_keeps_batch_axis_and_aligns_when_needed():
+    a = RNG.normal(size=(3, 4))  # batched on axis 1: per-example shape (3,)
+    np.testing.assert_allclose(gl.vmap(lambda x: x * np.ones(3), in_axes=1)(a), a.T)
+    np.testing.assert_allclose(gl.vmap(lambda x, y: x + y, in_axes=(1, 0))(a, a.T), 2 * a.T)
+    m = RNG.normal(size=(2, 3))  # unbatched and of higher rank than the batched operand
+    np.testing.assert_allclose(gl.vmap(lambda x: x * m, in_axes=1)(a),
+                               np.stack([a[:, i] * m for i in range(4)]))

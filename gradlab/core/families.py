@@ -95,6 +95,19 @@ class Elementwise(Family):
         from ..ops.shape import moveaxis, reshape
 
         ranks = [np.ndim(a) - (d is not None) for a, d in zip(args, dims)]
+        # Fast path: every batched operand has the batch on one axis ``d`` and one rank,
+        # and no unbatched operand reaches that axis: numpy broadcasts as it is.
+        d0 = r0 = None
+        for d, r in zip(dims, ranks):
+            if d is not None:
+                if d0 is None:
+                    d0, r0 = d, r
+                elif (d, r) != (d0, r0):
+                    d0 = -1
+                    break
+        if d0 is not None and d0 >= 0 and all(
+                d is not None or r <= r0 - d0 for d, r in zip(dims, ranks)):
+            return prim(*args, **params), d0
         rank = max(ranks)
         aligned = []
         for a, d, r in zip(args, dims, ranks):
