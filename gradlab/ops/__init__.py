@@ -19,6 +19,7 @@ from . import (  # noqa: F401
     manip,
     misc,
     operators,
+    pybuiltins,
     reduce,
     shape,
     sorting,
