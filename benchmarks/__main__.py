@@ -23,8 +23,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("keys", nargs="*", help="workloads to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="shorter budgets, smaller G")
     parser.add_argument("--threads", type=int, default=1, help="threads per peer (default 1)")
-    parser.add_argument("--budget", type=float, default=8.0,
-                        help="seconds of timed rounds per workload (default 8)")
+    parser.add_argument("--budget", type=float, default=6.0,
+                        help="seconds of timed rounds per workload (default 6)")
     parser.add_argument("--results", metavar="PATH", help="also write the tables as markdown")
     parser.add_argument("--verbose", action="store_true", help="print peers' tracebacks")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")

@@ -31,7 +31,7 @@ class Config:
     """
 
     quick: bool = False
-    budget: float = 8.0
+    budget: float = 6.0
     verbose: bool = False
     min_rounds: int = 5
     max_rounds: int = 151
