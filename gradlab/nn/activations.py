@@ -158,8 +158,8 @@ def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x)))`` along ``axis`` without overflow.
 
     >>> import numpy as np, gradlab as gl
-    >>> float(gl.nn.logsumexp(np.array([1e4, 1e4])) - 1e4) == float(np.log(2))
-    True
+    >>> round(float(gl.nn.logsumexp(np.array([1e4, 1e4]))), 6)
+    10000.693147
     """
     m = _shift(x, axis)
     out = E.log(R.sum(E.exp(x - m), axis=axis, keepdims=True)) + m

@@ -235,8 +235,8 @@ def normal(key, shape, std=0.01, dtype=np.float64):
     """Normal samples with standard deviation ``std``.
 
     >>> import gradlab as gl
-    >>> gl.nn.normal(gl.random.key(0), (2,), std=0.0).tolist()
-    [0.0, 0.0]
+    >>> gl.nn.normal(gl.random.key(0), (1000,), std=0.5).std().round(1)
+    np.float64(0.5)
     """
     return (_random.normal(key, shape, dtype) * std).astype(dtype)
 
