@@ -133,10 +133,10 @@ class _Progress:
         self.bar, self.enabled, self.total, self.name = None, enabled, total, name
         if enabled:
             try:
-                from tqdm.auto import tqdm
+                from tqdm import tqdm  # plain text bar: tqdm.auto warns without ipywidgets
             except ImportError:
                 return
-            self.bar = tqdm(total=total, desc=name or "train", leave=False, file=sys.stderr)
+            self.bar = tqdm(total=total, desc=name or "train", file=sys.stderr)
 
     def update(self, step, loss):
         if self.bar is not None:
