@@ -152,3 +152,8 @@ def test_optimizers_minimise_a_quadratic():
             g = gl.grad(lambda q: np.sum((q["w"] - target) ** 2))(p)
             p, s = opt.update(g, s, p)
         np.testing.assert_allclose(p["w"], target, atol=0.05, err_msg=repr(opt))
+
+
+def test_repr_shows_the_hyperparameters():
+    assert repr(optim.SGD(0.1, momentum=0.9)) == (
+        "SGD(lr=0.1, clip_norm=None, momentum=0.9, nesterov=False, weight_decay=0.0)")

@@ -82,7 +82,8 @@ class Optimizer:
         self.clip_norm = clip_norm
 
     def __repr__(self):
-        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "schedule")
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
+                           if k not in ("schedule", "slots"))
         return f"{type(self).__name__}({fields})"
 
     def init(self, params) -> dict:
