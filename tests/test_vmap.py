@@ -187,3 +187,16 @@ def test_vmap_elementwise_keeps_batch_axis_and_aligns_when_needed():
     m = RNG.normal(size=(2, 3))  # unbatched and of higher rank than the batched operand
     np.testing.assert_allclose(gl.vmap(lambda x: x * m, in_axes=1)(a),
                                np.stack([a[:, i] * m for i in range(4)]))
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [
+    ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((2, 3), (3, 4)), ((3,), (5, 3, 4)),
+    ((5, 2, 3), (3,)), ((2, 1), (1, 4)), ((1,), (1, 4)), ((2, 1), (1,))])
+@pytest.mark.parametrize("batched", ["a", "b", "both"])
+def test_vmap_matmul_every_operand_layout(a_shape, b_shape, batched):
+    a = RNG.normal(size=(4,) + a_shape) if batched != "b" else RNG.normal(size=a_shape)
+    b = RNG.normal(size=(4,) + b_shape) if batched != "a" else RNG.normal(size=b_shape)
+    axes = (0 if batched != "b" else None, 0 if batched != "a" else None)
+    got = gl.vmap(lambda x, y: x @ y, in_axes=axes)(a, b)
+    want = loop(lambda x, y: x @ y, a, b, in_axes=axes)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

@@ -57,6 +57,11 @@ def _batch_matmul(prim, args, dims, params):
         a = moveaxis(a, da, 0)
     if db is not None:
         b = moveaxis(b, db, 0)
+    # Batched vectors against a shared matrix are one 2-D product (one BLAS call).
+    if db is None and ra == 1 and rb == 2:
+        return matmul(a, b), 0
+    if da is None and ra == 2 and rb == 1:
+        return matmul(b, swapaxes(a, -1, -2)), 0
     if ra == 1:
         a = expand_dims(a, -2)
     if rb == 1:
@@ -66,7 +71,9 @@ def _batch_matmul(prim, args, dims, params):
         a = _pad_after_batch(a, rank - max(ra, 2))
     if db is not None:
         b = _pad_after_batch(b, rank - max(rb, 2))
-    out = matmul(a, b)
+    # A contraction over one element (outer products, as in a vector's VJP) is a
+    # broadcast multiply: stacks of 1-deep matrix products are slow in np.matmul.
+    out = multiply(a, b) if np.shape(a)[-1] == 1 else matmul(a, b)
     if ra == 1:
         out = squeeze(out, -2)
     if rb == 1:
