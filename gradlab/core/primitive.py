@@ -23,7 +23,7 @@ import os
 from typing import Callable
 
 from .errors import user_location
-from .trace import Tracer, bind
+from .trace import Tracer, bind, shape_error
 
 PRIMITIVES: dict[str, "Primitive"] = {}
 VARIADIC = "variadic"  # ``nin`` of a primitive taking any number of operands
@@ -110,8 +110,14 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == self.nin:
-            return bind(self, *args)  # the common case: operands only
+        if not kwargs and len(args) == self.nin:  # the common case: operands only
+            for a in args:
+                if isinstance(a, Tracer):
+                    return bind(self, *args)
+            try:  # bind's no-transform fast path, inlined: rules call primitives a lot
+                return self.impl(*args)
+            except ValueError as exc:
+                raise shape_error(self, args, {}, exc) from exc
         nin = self.nin
         if nin is not VARIADIC and len(args) > nin:
             extra = args[nin:]

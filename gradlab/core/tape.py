@@ -111,7 +111,8 @@ class ReverseTrace(Trace):
                 continue
             value = var.value
             vjps = var.prim.vjps
-            complex_out = _is_complex(value)
+            dtype = getattr(value, "dtype", None)  # inline: this loop runs once per node
+            complex_out = dtype.kind == "c" if dtype is not None else isinstance(value, complex)
             for i, parent in enumerate(parents):
                 if parent is None:
                     continue
