@@ -28,6 +28,11 @@ def _array(x):
 
 
 def _matmul_vjp_a(g, ans, a, b):
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 1 and nb <= 2:  # vector . vector, vector @ matrix: one op each
+        return g * b if nb == 1 else matmul(b, g)
+    if na == 2 and nb == 1:  # matrix @ vector: an outer product
+        return expand_dims(g, -1) * b
     if np.ndim(a) >= 2 and np.ndim(b) >= 2:
         # The common case, written with methods and operators: plain numpy for plain
         # arrays, gradlab ops for the tracers of an enclosing transform.
@@ -40,6 +45,11 @@ def _matmul_vjp_a(g, ans, a, b):
 
 
 def _matmul_vjp_b(g, ans, a, b):
+    na, nb = np.ndim(a), np.ndim(b)
+    if nb == 1 and na <= 2:  # vector . vector, matrix @ vector: one op each
+        return g * a if na == 1 else matmul(g, a)
+    if na == 1 and nb == 2:  # vector @ matrix: an outer product
+        return expand_dims(a, -1) * g
     if np.ndim(a) >= 2 and np.ndim(b) >= 2:
         return unbroadcast(_array(a).swapaxes(-1, -2) @ g, np.shape(b))
     a2, b2, g2 = _promote(a, b, g)
