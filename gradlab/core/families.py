@@ -92,8 +92,6 @@ class Elementwise(Family):
 
     @staticmethod
     def batch(prim, args, dims, params):
-        from ..ops.shape import moveaxis, reshape
-
         ranks = [np.ndim(a) - (d is not None) for a, d in zip(args, dims)]
         # Fast path: every batched operand has the batch on one axis ``d`` and one rank,
         # and no unbatched operand reaches that axis: numpy broadcasts as it is.
@@ -108,6 +106,8 @@ class Elementwise(Family):
         if d0 is not None and d0 >= 0 and all(
                 d is not None or r <= r0 - d0 for d, r in zip(dims, ranks)):
             return prim(*args, **params), d0
+        from ..ops.shape import moveaxis, reshape
+
         rank = max(ranks)
         aligned = []
         for a, d, r in zip(args, dims, ranks):
