@@ -15,6 +15,10 @@ from gradlab import nn
 from gradlab.examples.text import load_text, next_char_accuracy
 from gradlab.examples.training import fit
 
+# Example models are written as a user writes them: gradlab instruments this module
+# even though it ships inside the package (see docs/interception.md).
+__gradlab_instrument__ = True
+
 NAME = "transformer (chars)"
 CONTEXT, DIM, HEADS = 32, 64, 4
 STEPS, QUICK_STEPS = 500, 150

@@ -12,6 +12,10 @@ from gradlab.examples.common import load_digits_split
 from gradlab.examples.training import fit
 from gradlab.train import minibatches
 
+# Example models are written as a user writes them: gradlab instruments this module
+# even though it ships inside the package (see docs/interception.md).
+__gradlab_instrument__ = True
+
 NAME = "cnn"
 EPOCHS, QUICK_EPOCHS = 25, 8
 BATCH = 64

@@ -13,6 +13,10 @@ import numpy as np
 
 import gradlab as gl
 
+# Example models are written as a user writes them: gradlab instruments this module
+# even though it ships inside the package (see docs/interception.md).
+__gradlab_instrument__ = True
+
 Params = dict[str, np.ndarray]
 
 

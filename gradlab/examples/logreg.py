@@ -6,6 +6,10 @@ import numpy as np
 
 from gradlab.examples.common import Config, fit_classifier, load_digits_split, softmax_cross_entropy
 
+# Example models are written as a user writes them: gradlab instruments this module
+# even though it ships inside the package (see docs/interception.md).
+__gradlab_instrument__ = True
+
 NAME = "logistic regression"
 CONFIG = Config(epochs=20, quick_epochs=6, lr=0.05, log_every=25)
 WEIGHT_DECAY = 1e-4

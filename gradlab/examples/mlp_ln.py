@@ -13,6 +13,10 @@ from gradlab.examples.common import load_digits_split
 from gradlab.examples.training import fit, with_step_keys
 from gradlab.train import minibatches
 
+# Example models are written as a user writes them: gradlab instruments this module
+# even though it ships inside the package (see docs/interception.md).
+__gradlab_instrument__ = True
+
 NAME = "mlp + layernorm + dropout"
 HIDDEN, DROPOUT = 128, 0.2
 EPOCHS, QUICK_EPOCHS = 30, 10

@@ -22,6 +22,10 @@ import numpy as np
 
 from gradlab.train import minibatches
 
+# Example models are written as a user writes them: gradlab instruments this module
+# even though it ships inside the package (see docs/interception.md).
+__gradlab_instrument__ = True
+
 
 def zen_of_python() -> str:
     """The text of ``import this``, decoded with ROT13, without printing it."""

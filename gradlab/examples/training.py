@@ -17,6 +17,10 @@ import numpy as np
 
 import gradlab as gl
 
+# Example models are written as a user writes them: gradlab instruments this module
+# even though it ships inside the package (see docs/interception.md).
+__gradlab_instrument__ = True
+
 
 def with_step_keys(data: Callable, key) -> Callable:
     """``step -> (*batch, key_for_step)``: a fresh dropout key per step, reproducibly."""

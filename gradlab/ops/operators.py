@@ -104,7 +104,7 @@ _METHODS = {
         self, axis=axis, ddof=ddof, keepdims=keepdims),
     "std": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.std(
         self, axis=axis, ddof=ddof, keepdims=keepdims),
-    "reshape": lambda self, *shape: S.reshape(self, _shape_arg(shape)),
+    "reshape": lambda self, *shape, order="C": S.reshape(self, _shape_arg(shape), order=order),
     "transpose": lambda self, *axes: S.transpose(self, _shape_arg(axes) if axes else None),
     "swapaxes": lambda self, a, b: S.swapaxes(self, a, b),
     "squeeze": lambda self, axis=None: S.squeeze(self, axis),
