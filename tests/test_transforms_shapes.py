@@ -42,6 +42,15 @@ def test_eval_shape_of_huge_indexing_computes_nothing(no_impl_runs):
         gl.eval_shape(lambda a: a.at[rows].set(np.ones(5)), big)
 
 
+def test_eval_shape_through_checkpoint_and_custom_rules(no_impl_runs):
+    big = S((100_000, 100_000), np.float64)
+    block = gl.checkpoint(lambda a, b: np.tanh(a @ b))
+    clip = gl.custom_vjp(lambda a: a[:, :10])
+    clip.defvjp(lambda a: (a[:, :10], None), lambda res, g: (None,))
+    out = gl.eval_shape(lambda a, b: clip(block(a, b)).sum(axis=1), big, big)
+    assert out == S((100_000,), np.dtype(np.float64))
+
+
 def test_eval_shape_follows_numpy_shapes_and_dtypes():
     x32 = S((8, 3), np.dtype(np.float32))
     cases = [

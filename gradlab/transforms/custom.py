@@ -127,7 +127,7 @@ class CustomRules:
         self.prim = Primitive(
             name, self._impl, family=Structural, nin=VARIADIC,
             vjp=PerOperand(self._vjp_rule if reverse else self._transposed_jvp_rule),
-            jvp=PerOperand(self._jvp_rule), batch=self._batch_rule,
+            jvp=PerOperand(self._jvp_rule), batch=self._batch_rule, shape=self._shape_rule,
             doc=f"The user-defined function {name}.")
         del PRIMITIVES[name]  # user functions are not library primitives (nor registry cases)
 
@@ -171,6 +171,11 @@ class CustomRules:
     def _transposed_jvp_rule(self, i, g, ans, *leaves, static, memo):
         rule = functools.partial(self._jvp_rule, i)
         return _transpose(rule, leaves[i], g, ans, leaves, {"static": static, "memo": memo})
+
+    def _shape_rule(self, prim, avals, params):
+        from .shapes import eval_shape  # the function itself, evaluated abstractly
+
+        return eval_shape(lambda *leaves: self.call(leaves, params["static"]), *avals)
 
     def _batch_rule(self, prim, vals, dims, params):
         from ..ops.shape import expand_dims, moveaxis
