@@ -120,3 +120,11 @@ def test_summary_prints_parameter_table():
     assert lines[3].split() == ["out[0]", "(8,", "1)", "float64", "8"]
     assert lines[4].split() == ["total", "48"]
     assert lines[5] == "output: float64[32,1]"
+
+
+def test_every_structural_primitive_states_its_shape_rule():
+    """The family default runs ``impl`` on full-size stand-ins: fine for maps, not for these."""
+    missing = sorted(name for name, prim in PRIMITIVES.items()
+                     if prim.family.name not in ("elementwise", "reduction")
+                     and prim.shape_rule is None)
+    assert missing == [], f"declare shape=... for {missing} (eval_shape would compute them)"
