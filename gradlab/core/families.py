@@ -11,11 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .primitive import Primitive
-from .shapes import ShapeDtypeStruct, normalize_axes, reduced_shape
+from .shapes import ShapeDtypeStruct, normalize_axes, reduced_shape, shape_of
 
-
-def _shape(x):
-    return x.shape if hasattr(x, "shape") else np.shape(x)
+_shape = shape_of
 
 
 class Family:

@@ -208,10 +208,14 @@ def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
     """What traced code calls in place of ``original``: numpy itself unless a tracer is in."""
     if isinstance(gradlab_fn, Primitive):
         # Primitives take arrays as operands, never lists: a flat scan suffices.
+        prim, nin = gradlab_fn, gradlab_fn.nin
+
         def entry(*args, **kwargs):
             for a in args:
                 if isinstance(a, Tracer):
-                    return gradlab_fn(*args, **kwargs)
+                    if not kwargs and len(args) == nin:
+                        return bind(prim, *args)
+                    return prim(*args, **kwargs)
             if kwargs and _has_tracer((), kwargs):
                 return gradlab_fn(*args, **kwargs)
             return original(*args, **kwargs)

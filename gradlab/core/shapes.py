@@ -22,6 +22,22 @@ class ShapeDtypeStruct(NamedTuple):
         return int(np.prod(self.shape, dtype=np.int64))
 
 
+def shape_of(x) -> tuple:
+    """``np.shape(x)`` without numpy's dispatch overhead (rules call this a lot)."""
+    try:
+        return x.shape
+    except AttributeError:
+        return np.shape(x)
+
+
+def ndim_of(x) -> int:
+    """``np.ndim(x)`` without numpy's dispatch overhead."""
+    try:
+        return x.ndim
+    except AttributeError:
+        return np.ndim(x)
+
+
 def normalize_axes(axis, ndim: int) -> tuple:
     """``axis`` (None, int or tuple, possibly negative) as a sorted tuple of axes."""
     if axis is None:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
-from ..core.shapes import ShapeDtypeStruct
+from ..core.shapes import ShapeDtypeStruct, ndim_of, shape_of
 from .elementwise import multiply
 from .shape import expand_dims, moveaxis, reshape, squeeze, swapaxes
 
@@ -28,35 +28,35 @@ def _array(x):
 
 
 def _matmul_vjp_a(g, ans, a, b):
-    na, nb = np.ndim(a), np.ndim(b)
+    na, nb = ndim_of(a), ndim_of(b)
     if na == 1 and nb <= 2:  # vector . vector, vector @ matrix: one op each
         return g * b if nb == 1 else matmul(b, g)
     if na == 2 and nb == 1:  # matrix @ vector: an outer product
         return expand_dims(g, -1) * b
-    if np.ndim(a) >= 2 and np.ndim(b) >= 2:
+    if ndim_of(a) >= 2 and ndim_of(b) >= 2:
         # The common case, written with methods and operators: plain numpy for plain
         # arrays, gradlab ops for the tracers of an enclosing transform.
-        return unbroadcast(g @ _array(b).swapaxes(-1, -2), np.shape(a))
+        return unbroadcast(g @ _array(b).swapaxes(-1, -2), shape_of(a))
     a2, b2, g2 = _promote(a, b, g)
     ga = matmul(g2, swapaxes(b2, -1, -2))
-    if np.ndim(a) == 1:
+    if ndim_of(a) == 1:
         ga = squeeze(ga, -2)
-    return unbroadcast(ga, np.shape(a))
+    return unbroadcast(ga, shape_of(a))
 
 
 def _matmul_vjp_b(g, ans, a, b):
-    na, nb = np.ndim(a), np.ndim(b)
+    na, nb = ndim_of(a), ndim_of(b)
     if nb == 1 and na <= 2:  # vector . vector, matrix @ vector: one op each
         return g * a if na == 1 else matmul(g, a)
     if na == 1 and nb == 2:  # vector @ matrix: an outer product
         return expand_dims(a, -1) * g
-    if np.ndim(a) >= 2 and np.ndim(b) >= 2:
-        return unbroadcast(_array(a).swapaxes(-1, -2) @ g, np.shape(b))
+    if ndim_of(a) >= 2 and ndim_of(b) >= 2:
+        return unbroadcast(_array(a).swapaxes(-1, -2) @ g, shape_of(b))
     a2, b2, g2 = _promote(a, b, g)
     gb = matmul(swapaxes(a2, -1, -2), g2)
-    if np.ndim(b) == 1:
+    if ndim_of(b) == 1:
         gb = squeeze(gb, -1)
-    return unbroadcast(gb, np.shape(b))
+    return unbroadcast(gb, shape_of(b))
 
 
 def _batch_matmul(prim, args, dims, params):
