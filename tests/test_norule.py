@@ -19,7 +19,8 @@ UNSUPPORTED = [
     (np.unwrap, ()), (np.frexp, ()), (np.modf, ()), (np.spacing, ()), (np.nextafter, (1.0,)),
     (np.isin, ([1.5],)), (np.intersect1d, (X,)), (np.setdiff1d, (X,)), (np.trim_zeros, ()),
     (np.resize, ((2, 3),)), (np.sort_complex, ()), (np.histogram_bin_edges, ()),
-    (np.lexsort, ()), (np.logspace, (3.0,)), (np.union1d, (X,)), (np.ediff1d, ()),
+    (np.lexsort, ()), (np.logspace, (3.0,)), (np.union1d, (X,)),
+    (np.piecewise, ([X > 1.0], [0.0, 1.0])),
 ]
 
 

@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     linalg_solve,
     manip,
     misc,
+    numeric,
     operators,
     pybuiltins,
     reduce,

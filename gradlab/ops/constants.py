@@ -4,7 +4,8 @@ A numpy function here never carries a derivative. There are three kinds, and
 ``docs/ops.md`` (generated) lists every member of each:
 
 * ``PASS_THROUGH``: called exactly as written even with traced arguments, because
-  they read only a value's shape or dtype (``np.shape``, ``np.ndim``...).
+  they read only a value's shape or dtype (``np.shape``, ``np.ndim``...), or take no
+  array data at all (``np.arange``, ``np.eye``, ``np.zeros``...: ``CONSTRUCTORS``).
 * Zero-derivative primitives (``differentiable=False``): integer- or bool-valued
   functions of array data (``argmax``, ``isnan``, ``isclose``, ``all``...). They are
   primitives so that ``vmap`` batches them; under ``grad``/``jvp`` they return plain
@@ -15,8 +16,8 @@ A numpy function here never carries a derivative. There are three kinds, and
   Python bool), which read the concrete value: fine under ``grad``/``jvp``, a
   ``ConcretizationError`` under ``vmap``.
 
-Array constructors that take no array data (``np.arange``, ``np.eye``, ``np.zeros``,
-``np.random.*``...) are ordinary numpy calls; with a traced argument they raise.
+Random numbers (``np.random.*``) are ordinary numpy calls on constant arguments.
+``np.linspace`` is differentiable in traced endpoints (``numeric.py``).
 
 >>> import numpy as np, gradlab as gl
 >>> float(gl.grad(lambda x: x[np.argmax(x)] * 2)(np.array([1.0, 3.0, 2.0]))[1])
@@ -32,9 +33,18 @@ from ..core.primitive import Primitive, implements
 from ..core.trace import Tracer, concrete
 from .misc import astype, dtype_of
 
-# numpy functions that read only a traced value's shape or dtype: called as written.
+# Array constructors and dtype utilities that take no array data. A traced argument
+# (a traced size, say) makes numpy itself raise TracerConversionError: never silent.
+CONSTRUCTORS = frozenset({
+    np.arange, np.eye, np.identity, np.zeros, np.ones, np.empty, np.tri, np.indices,
+    np.diag_indices, np.diag_indices_from, np.tril_indices, np.triu_indices,
+    np.tril_indices_from, np.triu_indices_from, np.mask_indices, np.unravel_index,
+    np.ravel_multi_index, np.ix_, np.hamming, np.hanning, np.bartlett, np.blackman, np.kaiser,
+    np.broadcast_shapes, np.promote_types, np.can_cast, np.min_scalar_type, np.issubdtype,
+    np.isdtype, np.iterable, np.mintypecode, np.common_type, np.fft.fftfreq, np.fft.rfftfreq})
+# Called as written even with traced arguments: they read only a shape or dtype.
 PASS_THROUGH = frozenset({np.shape, np.ndim, np.size, np.isscalar, np.iscomplexobj,
-                          np.isrealobj, np.result_type})
+                          np.isrealobj, np.result_type}) | CONSTRUCTORS
 
 
 # --- zero-derivative primitives --------------------------------------------------

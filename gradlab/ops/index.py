@@ -340,7 +340,8 @@ def _in_place(name, instead):
             f"(at {user_location()}).\nUse the functional form: {instead}.")
 
     refuse.__name__ = name
-    refuse.__doc__ = f"``np.{name}`` mutates in place: use {instead} (it returns a new array)."
+    refuse.__gradlab_kind__ = "in place"  # docs/ops.md lists these apart
+    refuse.__doc__ = f"Mutates in place; the functional form: ``{instead}``."
     return refuse
 
 

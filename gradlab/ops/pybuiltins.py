@@ -126,6 +126,8 @@ def math_isclose(a, b, *, rel_tol=1e-09, abs_tol=0.0):
                         rel_tol=rel_tol, abs_tol=abs_tol)
 
 
+math_isclose.__gradlab_kind__ = builtin_round.__gradlab_kind__ = "constant"  # docs/ops.md
+
 # math functions that are primitives already (a table entry, like a ``numpy=`` field).
 for _fn, _prim in {math.floor: E.floor, math.ceil: E.ceil, math.trunc: E.trunc,
                    math.isnan: isnan, math.isinf: isinf, math.isfinite: isfinite}.items():

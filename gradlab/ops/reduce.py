@@ -277,3 +277,6 @@ def nanargmin(a, axis=None, out=None, *, keepdims=False):
     from .constants import argmin
 
     return argmin(where(_nan_mask(a), np.inf, a), axis=axis, keepdims=keepdims)
+
+
+nanargmax.__gradlab_kind__ = nanargmin.__gradlab_kind__ = "constant"  # for docs/ops.md
