@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .primitive import Primitive
-from .shapes import ShapeDtypeStruct, normalize_axes, reduced_shape, shape_of
+from .shapes import ShapeDtypeStruct, ndim_of, normalize_axes, reduced_shape, shape_of
 
 _shape = shape_of
 
@@ -34,7 +34,7 @@ class Family:
         """Vectorise by a Python loop over the batch: correct, slow; families do better."""
         from ..ops.shape import moveaxis, stack
 
-        size = next(np.shape(a)[d] for a, d in zip(args, dims) if d is not None)
+        size = next(shape_of(a)[d] for a, d in zip(args, dims) if d is not None)
         outs = []
         for b in range(size):
             sliced = [a if d is None else moveaxis(a, d, 0)[b] for a, d in zip(args, dims)]
@@ -46,7 +46,7 @@ class Family:
         """Shape rule by running ``impl`` on zero-stride stand-ins (no real memory)."""
         stand_ins = [np.broadcast_to(np.zeros((), a.dtype), a.shape) for a in avals]
         out = prim.impl(*stand_ins, **params)
-        return ShapeDtypeStruct(np.shape(out), np.result_type(out))
+        return ShapeDtypeStruct(shape_of(out), np.result_type(out))
 
     @staticmethod
     def examples(prim, rng):
@@ -90,7 +90,7 @@ class Elementwise(Family):
 
     @staticmethod
     def batch(prim, args, dims, params):
-        ranks = [np.ndim(a) - (d is not None) for a, d in zip(args, dims)]
+        ranks = [ndim_of(a) - (d is not None) for a, d in zip(args, dims)]
         # Fast path: every batched operand has the batch on one axis ``d`` and one rank,
         # and no unbatched operand reaches that axis: numpy broadcasts as it is.
         d0 = r0 = None
@@ -146,7 +146,7 @@ class Reduction(Family):
 
         (x,), (d,) = args, dims
         x = moveaxis(x, d, 0) if d != 0 else x
-        axes = normalize_axes(params.get("axis"), np.ndim(x) - 1)
+        axes = normalize_axes(params.get("axis"), ndim_of(x) - 1)
         params = dict(params, axis=tuple(a + 1 for a in axes))
         return prim(x, **params), 0
 
@@ -172,12 +172,12 @@ class Structural(Family):
 
 
 def _broadcast_to_vjp(g, ans, x, *, shape):
-    return unbroadcast(g, np.shape(x))
+    return unbroadcast(g, shape_of(x))
 
 
 def _unbroadcast_impl(x, *, shape):
     shape = tuple(shape)
-    xs = np.shape(x)
+    xs = shape_of(x)
     if xs == shape:
         return x
     lead = len(xs) - len(shape)
@@ -200,7 +200,7 @@ broadcast_to_p = Primitive(
 
 unbroadcast_p = Primitive(
     "unbroadcast", _unbroadcast_impl, family=Structural, params=("shape",),
-    vjp=lambda g, ans, x, *, shape: broadcast_to_p(g, shape=np.shape(x)),
+    vjp=lambda g, ans, x, *, shape: broadcast_to_p(g, shape=shape_of(x)),
     jvp=lambda t, ans, x, *, shape: unbroadcast_p(t, shape=shape),
     batch=lambda prim, args, dims, params: _batch_unbroadcast(args, dims, params),
     shape=lambda prim, avals, params: ShapeDtypeStruct(tuple(params["shape"]), avals[0].dtype),
@@ -229,11 +229,11 @@ def _batch_broadcast_to(args, dims, params):
     (x,), (d,) = args, dims
     x = moveaxis(x, d, 0)
     shape = tuple(params["shape"])
-    size = np.shape(x)[0]
-    pad = len(shape) - (np.ndim(x) - 1)
+    size = shape_of(x)[0]
+    pad = len(shape) - (ndim_of(x) - 1)
     from ..ops.shape import reshape
 
-    x = reshape(x, (size,) + (1,) * pad + np.shape(x)[1:])
+    x = reshape(x, (size,) + (1,) * pad + shape_of(x)[1:])
     return broadcast_to_p(x, shape=(size,) + shape), 0
 
 
@@ -242,9 +242,9 @@ def _batch_unbroadcast(args, dims, params):
 
     (x,), (d,) = args, dims
     x = moveaxis(x, d, 0)
-    size = np.shape(x)[0]
+    size = shape_of(x)[0]
     shape = tuple(params["shape"])
-    per = np.shape(x)[1:]
+    per = shape_of(x)[1:]
     lead = len(per) - len(shape)
     axes = tuple(range(1, 1 + lead)) + tuple(
         1 + lead + i for i, n in enumerate(shape) if n == 1 and per[lead + i] != 1)

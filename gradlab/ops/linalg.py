@@ -13,10 +13,10 @@ from .shape import expand_dims, moveaxis, reshape, squeeze, swapaxes
 
 def _promote(a, b, g):
     """Matrices for 1-D operands (as matmul promotes them), and the cotangent to match."""
-    if np.ndim(a) == 1:
+    if ndim_of(a) == 1:
         a = expand_dims(a, 0)
-        g = expand_dims(g, -2 if np.ndim(b) != 1 else 0)
-    if np.ndim(b) == 1:
+        g = expand_dims(g, -2 if ndim_of(b) != 1 else 0)
+    if ndim_of(b) == 1:
         b = expand_dims(b, -1)
         g = expand_dims(g, -1)
     return a, b, g
@@ -62,7 +62,7 @@ def _matmul_vjp_b(g, ans, a, b):
 def _batch_matmul(prim, args, dims, params):
     """Batch by aligning the per-example batch axes of both operands after the vmap axis."""
     (a, b), (da, db) = args, dims
-    ra, rb = np.ndim(a) - (da is not None), np.ndim(b) - (db is not None)
+    ra, rb = ndim_of(a) - (da is not None), ndim_of(b) - (db is not None)
     if da is not None:
         a = moveaxis(a, da, 0)
     if db is not None:
@@ -83,7 +83,7 @@ def _batch_matmul(prim, args, dims, params):
         b = _pad_after_batch(b, rank - max(rb, 2))
     # A contraction over one element (outer products, as in a vector's VJP) is a
     # broadcast multiply: stacks of 1-deep matrix products are slow in np.matmul.
-    out = multiply(a, b) if np.shape(a)[-1] == 1 else matmul(a, b)
+    out = multiply(a, b) if shape_of(a)[-1] == 1 else matmul(a, b)
     if ra == 1:
         out = squeeze(out, -2)
     if rb == 1:
@@ -92,7 +92,7 @@ def _batch_matmul(prim, args, dims, params):
 
 
 def _pad_after_batch(x, n):
-    shape = np.shape(x)
+    shape = shape_of(x)
     return reshape(x, shape[:1] + (1,) * n + shape[1:]) if n else x
 
 
@@ -130,10 +130,10 @@ matmul = Primitive(
     ((rng.normal(size=(2, 2, 3)), rng.normal(size=(3,))), {})])
 def dot(a, b):
     """``np.dot``: scalars multiply, up to 2-D it is ``matmul``, N-D contracts a[-1], b[-2]."""
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
+    if ndim_of(a) == 0 or ndim_of(b) == 0:
         return multiply(a, b)
-    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+    if ndim_of(a) <= 2 and ndim_of(b) <= 2:
         return matmul(a, b)
     from .contract import tensordot
 
-    return tensordot(a, b, axes=([-1], [-2 if np.ndim(b) > 1 else 0]))
+    return tensordot(a, b, axes=([-1], [-2 if ndim_of(b) > 1 else 0]))

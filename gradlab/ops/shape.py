@@ -7,13 +7,13 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
-from ..core.shapes import ShapeDtypeStruct, normalize_axes
+from ..core.shapes import ShapeDtypeStruct, ndim_of, normalize_axes, shape_of
 
 
 def _batch_reshape(prim, args, dims, params):
     (x,), (d,) = args, dims
     x = moveaxis(x, d, 0)
-    size = np.shape(x)[0]
+    size = shape_of(x)[0]
     newshape = params["newshape"]
     newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
     return reshape(x, (size,) + newshape), 0
@@ -37,8 +37,8 @@ def _reshape_impl(x, *, newshape):
 
 reshape_p = Primitive(
     "reshape", _reshape_impl, family=Structural, params=("newshape",),
-    vjp=lambda g, ans, x, *, newshape: reshape_p(g, newshape=np.shape(x)),
-    jvp=lambda t, ans, x, *, newshape: reshape_p(t, newshape=np.shape(ans)),
+    vjp=lambda g, ans, x, *, newshape: reshape_p(g, newshape=shape_of(x)),
+    jvp=lambda t, ans, x, *, newshape: reshape_p(t, newshape=shape_of(ans)),
     batch=_batch_reshape, shape=_reshape_shape,
     examples=lambda rng: [((rng.normal(size=(2, 3)),), {"newshape": (3, 2)}),
                           ((rng.normal(size=(2, 3)),), {"newshape": (-1,)})])
@@ -54,7 +54,7 @@ def reshape(a, newshape=None, order="C", *, shape=None):
     if isinstance(newshape, (int, np.integer)):
         newshape = (newshape,)
     newshape = tuple(int(n) for n in newshape)
-    if np.shape(a) == newshape:
+    if shape_of(a) == newshape:
         return a
     return reshape_p(a, newshape=newshape)
 
@@ -80,7 +80,7 @@ transpose_p = Primitive(
 @implements(np.transpose)
 def transpose(a, axes=None):
     """``np.transpose``: reverse the axes, or permute them by ``axes``."""
-    ndim = np.ndim(a)
+    ndim = ndim_of(a)
     axes = tuple(range(ndim))[::-1] if axes is None else tuple(int(x) % ndim for x in axes)
     if axes == tuple(range(ndim)):
         return a
@@ -90,7 +90,7 @@ def transpose(a, axes=None):
 @implements(np.moveaxis)
 def moveaxis(a, source, destination):
     """``np.moveaxis`` as a transpose."""
-    ndim = np.ndim(a)
+    ndim = ndim_of(a)
     source = normalize_axes(source, ndim) if not isinstance(source, (int, np.integer)) else (
         int(source) % ndim,)
     if isinstance(destination, (int, np.integer)):
@@ -108,7 +108,7 @@ def moveaxis(a, source, destination):
 @implements(np.swapaxes)
 def swapaxes(a, axis1, axis2):
     """``np.swapaxes`` as a transpose."""
-    order = list(range(np.ndim(a)))
+    order = list(range(ndim_of(a)))
     order[axis1], order[axis2] = order[axis2], order[axis1]
     return transpose(a, order)
 
@@ -116,7 +116,7 @@ def swapaxes(a, axis1, axis2):
 @implements(np.expand_dims)
 def expand_dims(a, axis):
     """``np.expand_dims`` as a reshape."""
-    shape = list(np.shape(a))
+    shape = list(shape_of(a))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out_ndim = len(shape) + len(axes)
     for ax in sorted(int(x) % out_ndim for x in axes):
@@ -127,7 +127,7 @@ def expand_dims(a, axis):
 @implements(np.squeeze)
 def squeeze(a, axis=None):
     """``np.squeeze`` as a reshape."""
-    shape = np.shape(a)
+    shape = shape_of(a)
     if axis is None:
         axes = tuple(i for i, n in enumerate(shape) if n == 1)
     else:
@@ -144,32 +144,32 @@ def ravel(a, order="C"):
 
 
 def _concatenate_vjp(i, g, ans, *xs, axis):
-    start = int(builtin_sum(np.shape(x)[axis] for x in xs[:i]))
-    index = [slice(None)] * np.ndim(g)
-    index[axis] = slice(start, start + np.shape(xs[i])[axis])
+    start = int(builtin_sum(shape_of(x)[axis] for x in xs[:i]))
+    index = [slice(None)] * ndim_of(g)
+    index[axis] = slice(start, start + shape_of(xs[i])[axis])
     from .index import getitem
 
     return getitem(g, tuple(index))
 
 
 def _batch_concatenate(prim, args, dims, params):
-    size = next(np.shape(a)[d] for a, d in zip(args, dims) if d is not None)
+    size = next(shape_of(a)[d] for a, d in zip(args, dims) if d is not None)
     moved = []
     for a, d in zip(args, dims):
         if d is None:
             from ..core.families import broadcast_to_p
 
-            a = broadcast_to_p(a, shape=(size,) + tuple(np.shape(a)))
+            a = broadcast_to_p(a, shape=(size,) + tuple(shape_of(a)))
         else:
             a = moveaxis(a, d, 0)
         moved.append(a)
-    axis = params["axis"] % (np.ndim(moved[0]) - 1)
+    axis = params["axis"] % (ndim_of(moved[0]) - 1)
     return concatenate_p(*moved, axis=axis + 1), 0
 
 
 def _concatenate_jvp(i, t, ans, *xs, axis):
     dtype = np.result_type(t.dtype if hasattr(t, "dtype") else t)
-    parts = [t if j == i else np.zeros(np.shape(x), dtype) for j, x in enumerate(xs)]
+    parts = [t if j == i else np.zeros(shape_of(x), dtype) for j, x in enumerate(xs)]
     return concatenate_p(*parts, axis=axis)
 
 
@@ -201,7 +201,7 @@ def concatenate(arrays, axis=0):
     arrays = tuple(arrays)
     if axis is None:
         arrays, axis = tuple(ravel(a) for a in arrays), 0
-    axis = int(axis) % np.ndim(arrays[0])
+    axis = int(axis) % ndim_of(arrays[0])
     return concatenate_p(*arrays, axis=axis)
 
 
@@ -209,6 +209,6 @@ def concatenate(arrays, axis=0):
 def stack(arrays, axis=0):
     """``np.stack``: expand each array at ``axis`` and concatenate."""
     arrays = tuple(arrays)
-    ndim = np.ndim(arrays[0]) + 1
+    ndim = ndim_of(arrays[0]) + 1
     axis = int(axis) % ndim
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)

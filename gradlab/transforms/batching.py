@@ -21,6 +21,7 @@ import functools
 import numpy as np
 
 from ..core.errors import ConcretizationError, user_location
+from ..core.shapes import ndim_of, shape_of
 from ..core.trace import Trace, Tracer, bind, new_trace
 from ..core.tree import _node, tree_flatten, tree_unflatten
 from ..intercept import instrument
@@ -42,12 +43,12 @@ class BatchTracer(Tracer):
 
     @property
     def shape(self):
-        shape = np.shape(self.val)
+        shape = shape_of(self.val)
         return shape[:self.bdim] + shape[self.bdim + 1:]
 
     @property
     def ndim(self):
-        return np.ndim(self.val) - 1
+        return ndim_of(self.val) - 1
 
     def __bool__(self):
         raise ConcretizationError(
@@ -94,7 +95,7 @@ class BatchTrace(Trace):
             return type(out)(self._box(o, d) for o, d in zip(out, dims))
         if out_dim is None:
             return out
-        return BatchTracer(self, out, out_dim % np.ndim(out))
+        return BatchTracer(self, out, out_dim % ndim_of(out))
 
 
 def _axes_for_leaves(axes, value_tree, what):
@@ -128,11 +129,11 @@ def _batch_size(leaves, axes, axis_size):
     for i, (x, ax) in enumerate(zip(leaves, axes)):
         if ax is None:
             continue
-        nd = np.ndim(x)
+        nd = ndim_of(x)
         if not -nd <= ax < nd:
             raise ValueError(f"vmap in_axes={ax} is out of range for input leaf {i} of shape "
-                             f"{np.shape(x)}")
-        sizes.setdefault(np.shape(x)[ax], []).append(i)
+                             f"{shape_of(x)}")
+        sizes.setdefault(shape_of(x)[ax], []).append(i)
     if axis_size is not None:
         sizes.setdefault(axis_size, [])
     if len(sizes) > 1:
@@ -155,12 +156,12 @@ def _to_output(trace, x, out_axis, size):
             raise ValueError(
                 "vmap out_axes=None for an output that depends on the batched inputs: "
                 "only an output that is the same for every example can be unbatched")
-        return moveaxis(x.val, x.bdim, out_axis % np.ndim(x.val))
+        return moveaxis(x.val, x.bdim, out_axis % ndim_of(x.val))
     if out_axis is None:
         return x
-    nd = np.ndim(x) + 1
+    nd = ndim_of(x) + 1
     out_axis %= nd
-    shape = np.shape(x)
+    shape = shape_of(x)
     target = shape[:out_axis] + (size,) + shape[out_axis:]
     if isinstance(x, Tracer):
         return broadcast_to_p(expand_dims(x, out_axis), shape=target)
@@ -200,7 +201,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         axes = _axes_for_leaves(spec, tree, "in_axes")
         size = _batch_size(leaves, axes, axis_size)
         with new_trace(BatchTrace, size) as trace:
-            boxed = [x if ax is None else BatchTracer(trace, _as_array(x), ax % np.ndim(x))
+            boxed = [x if ax is None else BatchTracer(trace, _as_array(x), ax % ndim_of(x))
                      for x, ax in zip(leaves, axes)]
             out = f(*tree_unflatten(tree, boxed))
             out_leaves, out_tree = tree_flatten(out)

@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 
+from ..core.shapes import ndim_of, shape_of
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import Tracer, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
@@ -41,7 +42,7 @@ def _as_array(x):
 
 def zeros_like_value(x):
     """A zero array of ``x``'s shape and dtype (``x`` may be traced)."""
-    return np.zeros(np.shape(x), _dtype(x))
+    return np.zeros(shape_of(x), _dtype(x))
 
 
 def _lower(trace, x):
@@ -133,10 +134,10 @@ def make_vjp(fun, argnum=0):
 
 def _scalar_seed(out, name):
     dtype = _dtype(out)
-    if np.ndim(out) != 0:
+    if ndim_of(out) != 0:
         raise TypeError(
             f"{name} requires a scalar output, but the function returned shape "
-            f"{np.shape(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
+            f"{shape_of(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
     if dtype.kind not in "fc":
         raise TypeError(f"{name} requires a float output, got {dtype}")
@@ -187,7 +188,7 @@ def elementwise_grad(fun, argnum=0):
         f = functools.partial(fun, **kwargs) if kwargs else fun
         out, _, backward, out_tree = _reverse(f, args, argnum, False, retain=False)
         return _structured(backward, out_tree)(
-            tree_map(lambda o: np.ones(np.shape(o), _dtype(o)), out))
+            tree_map(lambda o: np.ones(shape_of(o), _dtype(o)), out))
 
     return egrad
 
@@ -199,7 +200,7 @@ def jacobian(fun, argnum=0):
     def jac(*args, **kwargs):
         f = functools.partial(fun, **kwargs) if kwargs else fun
         out, _, backward, _ = _reverse(f, args, argnum, False, retain=True)
-        out_shape, x = np.shape(out), args[argnum]
+        out_shape, x = shape_of(out), args[argnum]
         rows = []
         for i in range(int(np.prod(out_shape, dtype=np.int64))):
             seed = np.zeros(int(np.prod(out_shape, dtype=np.int64)), _dtype(out))
@@ -208,7 +209,7 @@ def jacobian(fun, argnum=0):
         from ..ops.shape import reshape, stack
 
         if not rows:
-            return np.zeros(out_shape + np.shape(x), _dtype(x))
-        return reshape(stack(rows), out_shape + np.shape(x))
+            return np.zeros(out_shape + shape_of(x), _dtype(x))
+        return reshape(stack(rows), out_shape + shape_of(x))
 
     return jac
