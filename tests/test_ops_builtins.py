@@ -81,3 +81,25 @@ LAMBDAS = [
 def test_a_lambda_ending_a_multiline_list_is_instrumented():
     # getsource returns "    lambda x: np.ptp(x)]" for the last one: a partial statement
     np.testing.assert_array_equal(gl.grad(LAMBDAS[1])(np.array([1.0, 3.0, 2.0])), [-1, 1, 0])
+
+
+def test_array_methods_on_traced_values():
+    x = np.array([[1.0, 4.0], [3.0, 2.0]])
+
+    def f(a):
+        assert a.argmax() == 1 and a.argmin(axis=0).tolist() == [0, 1]
+        assert a.all() and not (a > 3).all(axis=1).any()
+        total = a.cumsum(axis=1)[:, -1].sum() + a.cumprod()[-1] + a.diagonal().sum()
+        total = total + a.trace() + a.take([0, 3]).sum() + a.repeat(2, axis=0).sum()
+        return total + a.round(0).sum()
+
+    np.testing.assert_allclose(gl.grad(f)(x), 1 + np.array([[24, 6], [8, 12]]) + 2 * np.eye(2)
+                               + np.array([[1, 0], [0, 1]]) + 2)
+
+
+def test_in_place_methods_and_item_refuse():
+    with pytest.raises(gl.InPlaceMutationError, match=r"x.sort\(...\) mutates .* x = np.sort"):
+        gl.grad(lambda a: (a.sort(), np.sum(a))[1])(np.ones(3))
+    with pytest.raises(TracerConversionError, match=r"a Python scalar \(x.item\(\)\)"):
+        gl.grad(lambda a: a.item() * a)(1.0)
+    assert gl.grad(lambda a: math.floor(a) * a)(2.5) == 2.0

@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     linalg_decomp,
     linalg_solve,
     manip,
+    methods,
     misc,
     numeric,
     operators,
