@@ -187,6 +187,13 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
     [1.0, 2.0]
     """
     f = instrument(fun)
+    cached = functools.lru_cache(maxsize=64)(_axes_for_leaves)  # per argument structure
+
+    def axes_for(spec, tree, what):
+        try:
+            return cached(spec, tree, what)
+        except TypeError:  # an axes spec holding a dict is unhashable: compute it afresh
+            return _axes_for_leaves(spec, tree, what)
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
@@ -198,14 +205,14 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
             raise ValueError(f"vmap in_axes has {len(spec)} entries but the function was "
                              f"called with {len(args)} positional arguments")
         leaves, tree = tree_flatten(args)
-        axes = _axes_for_leaves(spec, tree, "in_axes")
+        axes = axes_for(spec, tree, "in_axes")
         size = _batch_size(leaves, axes, axis_size)
         with new_trace(BatchTrace, size) as trace:
             boxed = [x if ax is None else BatchTracer(trace, _as_array(x), ax % ndim_of(x))
                      for x, ax in zip(leaves, axes)]
             out = f(*tree_unflatten(tree, boxed))
             out_leaves, out_tree = tree_flatten(out)
-            oaxes = _axes_for_leaves(out_axes, out_tree, "out_axes")
+            oaxes = axes_for(out_axes, out_tree, "out_axes")
             results = [_to_output(trace, o, ax, size) for o, ax in zip(out_leaves, oaxes)]
         return tree_unflatten(out_tree, results)
 
