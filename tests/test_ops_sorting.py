@@ -74,3 +74,25 @@ def test_vmap_of_order_statistics_matches_loop(f):
     if np.issubdtype(np.result_type(f(xs[0])), np.floating):
         h = gl.grad(lambda a: np.sum(np.sin(f(a))))
         np.testing.assert_allclose(gl.vmap(h)(xs), np.stack([h(x) for x in xs]))
+
+
+def test_quantile_over_several_axes_and_nan_propagation_match_numpy():
+    x = RNG.normal(size=(2, 3, 4))
+    for kwargs in [{"axis": (0, 2)}, {"axis": (0, 2), "keepdims": True}, {"axis": None}]:
+        got = gl.vjp(lambda a, kw=kwargs: np.quantile(a, [0.3, 0.8], **kw), x)[0]
+        np.testing.assert_allclose(got, np.quantile(x, [0.3, 0.8], **kwargs))
+    gl.check_grads(lambda a: np.median(a, axis=(1, 2)), x)
+    y = np.array([[1.0, np.nan, 3.0], [1.0, 2.0, 3.0]])
+    got = gl.vjp(lambda a: np.median(a, axis=1), y)[0]
+    np.testing.assert_array_equal(got, np.median(y, axis=1))  # [nan, 2.0]
+
+
+def test_vmap_searchsorted_over_a_batch_of_sorted_rows():
+    rows = np.sort(RNG.normal(size=(4, 6)), axis=1)
+    v = RNG.normal(size=(4, 3))
+    for side in ("left", "right"):
+        got = gl.vmap(lambda a, b, s=side: np.searchsorted(a, b, side=s))(rows, v)
+        want = np.stack([np.searchsorted(a, b, side=side) for a, b in zip(rows, v)])
+        np.testing.assert_array_equal(got, want)
+    got = gl.vmap(lambda a: np.searchsorted(a, 0.1), in_axes=0)(rows)
+    np.testing.assert_array_equal(got, [np.searchsorted(a, 0.1) for a in rows])

@@ -17,12 +17,12 @@ import numpy as np
 
 from ..core.families import Structural, broadcast_to_p
 from ..core.primitive import Primitive, implements
-from ..core.shapes import ShapeDtypeStruct
+from ..core.shapes import ShapeDtypeStruct, normalize_axes
 from ..core.trace import Tracer
 from .cumulative import batch_axis_param
 from .index import take_along_axis
 from .misc import convert, dtype_of
-from .shape import expand_dims, moveaxis, ravel, squeeze
+from .shape import expand_dims, moveaxis, ravel, reshape, squeeze, transpose
 
 
 def _index_shape(prim, avals, params):
@@ -72,9 +72,21 @@ def _searchsorted_impl(a, v, *, side="left", sorter=None):
 
 def _batch_searchsorted(prim, args, dims, params):
     (a, v), (da, dv) = args, dims
-    if da is None and params.get("sorter") is None:  # elementwise in v
+    if params.get("sorter") is not None:
+        return Structural.batch(prim, args, dims, params)
+    if da is None:  # elementwise in v
         return prim(a, v, **params), dv
-    return Structural.batch(prim, args, dims, params)
+    # A batch of sorted rows: the insertion index is the count of entries before v.
+    from .constants import count_nonzero
+    from .elementwise import less, less_equal
+
+    a = moveaxis(a, da, 0)
+    v = moveaxis(v, dv, 0) if dv is not None else expand_dims(v, 0)
+    per_v = np.shape(v)[1:]
+    rows = reshape(a, (np.shape(a)[0],) + (1,) * len(per_v) + (-1,))
+    before = (less if params.get("side", "left") == "left" else less_equal)(
+        rows, expand_dims(v, -1))
+    return count_nonzero(before, axis=-1), 0
 
 
 searchsorted = Primitive(
@@ -168,7 +180,7 @@ def _interpolate(s, pos):
 
 def _quantile(a, q, axis, method, keepdims, ignore_nan):
     from .constants import count_nonzero, isnan, logical_not
-    from .shape import reshape, stack
+    from .shape import stack
 
     if isinstance(q, (list, tuple)) and any(isinstance(v, Tracer) for v in q):
         q = stack(q)
@@ -176,22 +188,23 @@ def _quantile(a, q, axis, method, keepdims, ignore_nan):
         q = np.asarray(q, dtype=np.float64)
         if np.any(q < 0) or np.any(q > 1):
             raise ValueError("Quantiles must be in the range [0, 1]")
-    if axis is None:
-        kept = (1,) * np.ndim(a)
-        a, axis = ravel(a), 0
-    else:
-        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-        if len(axes) != 1:
-            raise NotImplementedError("quantile over several axes: reshape them into one first")
-        axis = int(axes[0]) % np.ndim(a)
-        kept = tuple(1 if i == axis else n for i, n in enumerate(np.shape(a)))
-    a = moveaxis(a, axis, -1)
+    axes = normalize_axes(axis, np.ndim(a))
+    kept = tuple(1 if i in axes else n for i, n in enumerate(np.shape(a)))
+    rest = [i for i in range(np.ndim(a)) if i not in axes]
+    a = transpose(a, rest + list(axes))  # the reduced axes, last and merged into one
+    a = reshape(a, np.shape(a)[:len(rest)] + (-1,))
     s = sort(a, axis=-1)  # NaNs sort to the end, after the valid entries
     last = np.shape(a)[-1] - 1
     if ignore_nan:
         last = count_nonzero(logical_not(isnan(a)), axis=-1) - 1
     levels = [q] if np.ndim(q) == 0 else list(reshape(q, (-1,)))
     outs = [_interpolate(s, _round_positions(last * qi, method)) for qi in levels]
+    if not ignore_nan:  # as numpy: a NaN anywhere in a slice makes its quantiles NaN
+        from .constants import any_
+        from .elementwise import where
+
+        has_nan = any_(isnan(a), axis=-1)
+        outs = [where(has_nan, np.nan, o) for o in outs]
     out = outs[0] if np.ndim(q) == 0 else reshape(stack(outs, axis=0), np.shape(q) + np.shape(
         outs[0]))
     if keepdims:
