@@ -9,7 +9,7 @@ reduction, so ties split the gradient like ``np.max`` and they work under ``vmap
 conversion would cut the value off from its derivative.
 
 >>> import gradlab as gl
->>> gl.grad(lambda x: max(x, 2.0 * x, 1.0))(3.0)
+>>> float(gl.grad(lambda x: max(x, 2.0 * x, 1.0))(3.0))
 2.0
 """
 

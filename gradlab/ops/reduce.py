@@ -1,4 +1,14 @@
-"""Reductions over ``axis`` with ``keepdims``; ties in ``max``/``min`` split the gradient."""
+"""Reductions over ``axis`` with ``keepdims``; ties in ``max``/``min`` split the gradient.
+
+``prod``'s derivatives are exact where the input has zeros; the ``nan*`` forms treat
+NaNs as missing (no gradient flows to them).
+
+>>> import numpy as np, gradlab as gl
+>>> gl.grad(np.max)(np.array([1.0, 3.0, 3.0])).tolist()
+[0.0, 0.5, 0.5]
+>>> gl.grad(np.prod)(np.array([2.0, 0.0, 3.0])).tolist()
+[0.0, 6.0, 0.0]
+"""
 
 from __future__ import annotations
 

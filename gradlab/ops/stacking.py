@@ -4,7 +4,7 @@ All are compositions of ``reshape``, ``broadcast_to``, ``concatenate`` and basic
 slicing, so their derivatives and batching come from those primitives.
 
 >>> import numpy as np, gradlab as gl
->>> gl.grad(lambda x: np.sum(np.array([[x, 2.0], [3.0, x * x]])))(3.0)
+>>> float(gl.grad(lambda x: np.sum(np.array([[x, 2.0], [3.0, x * x]])))(3.0))
 7.0
 """
 
