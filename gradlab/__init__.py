@@ -11,65 +11,77 @@
 from . import ops  # noqa: F401  (declares every primitive; must precede interception)
 from .check import check_grads
 from .core.errors import (
-                          ConcretizationError,
-                          InPlaceMutationError,
-                          NoRuleError,
-                          ShapeError,
-                          TracerConversionError,
+    ConcretizationError,
+    InPlaceMutationError,
+    NoRuleError,
+    ShapeError,
+    TracerConversionError,
 )
 from .core.primitive import Primitive, implements, primitive
 from .core.shapes import ShapeDtypeStruct
 from .core.tape import Var
 from .core.tree import (
-                          register_dataclass,
-                          register_pytree,
-                          tree_flatten,
-                          tree_leaves,
-                          tree_map,
-                          tree_structure,
-                          tree_unflatten,
+    register_dataclass,
+    register_pytree,
+    tree_flatten,
+    tree_leaves,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
 )
 from .ops.index import at, put_along_axis
 from .ops.misc import stop_gradient
-from .transforms.batching import vmap
-from .transforms.checkpoint import checkpoint, checkpoint_policies, no_grad
-from .transforms.custom import custom_jvp, custom_vjp
 from .transforms.forward import deriv, jvp, make_jvp
-from .transforms.higher import (
-                          hessian,
-                          hessian_vector_product,
-                          hvp,
-                          jacfwd,
-                          jacrev,
-                          linearize,
-                          make_ggnvp,
-                          make_hvp,
-                          tensor_jacobian_product,
-)
 from .transforms.reverse import elementwise_grad, grad, jacobian, make_vjp, value_and_grad, vjp
-from .transforms.shapes import eval_shape, summary
+
+# The rest of the API is imported on first use (PEP 562), so that ``import gradlab``
+# costs little more than ``import numpy``: public name -> (module, attribute or None for
+# the module itself).
+_LAZY = {
+    "vmap": (".transforms.batching", "vmap"),
+    "checkpoint": (".transforms.checkpoint", "checkpoint"),
+    "checkpoint_policies": (".transforms.checkpoint", "checkpoint_policies"),
+    "no_grad": (".transforms.checkpoint", "no_grad"),
+    "custom_jvp": (".transforms.custom", "custom_jvp"),
+    "custom_vjp": (".transforms.custom", "custom_vjp"),
+    "eval_shape": (".transforms.shapes", "eval_shape"),
+    "summary": (".transforms.shapes", "summary"),
+    **{name: (".transforms.higher", name) for name in (
+        "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize",
+        "make_ggnvp", "make_hvp", "tensor_jacobian_product")},
+    # Models and training. ``gl.train`` is the training function; its module, with
+    # ``minibatches`` and ``TrainResult``, is ``gradlab.training``.
+    "nn": (".nn", None),
+    "optim": (".optim", None),
+    "random": (".random", None),
+    "train": (".training", "train"),
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gradlab' has no attribute {name!r}")
+    import importlib
+
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name, __name__)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
     "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",
     "ShapeError", "TracerConversionError", "Var", "at", "check_grads", "deriv", "elementwise_grad",
     "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",
-    "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten", "tree_leaves",
-    "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
+    "put_along_axis", "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten",
+    "tree_leaves", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
+    *_LAZY,
 ]
-__all__ += [
-    "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize", "make_ggnvp",
-    "make_hvp", "tensor_jacobian_product", "vmap", "checkpoint", "checkpoint_policies",
-    "no_grad", "custom_jvp", "custom_vjp", "eval_shape", "summary",
-]
-__all__ += ["put_along_axis"]
-
-# Models and training. ``gl.train`` is the training function (its module, with
-# ``minibatches`` and ``TrainResult``, is importable as ``gradlab.train``).
-from . import nn, optim, random  # noqa: E402
-from .train import train  # noqa: E402
-
-__all__ += ["nn", "optim", "random", "train"]
 
 
 def load_ipython_extension(shell):

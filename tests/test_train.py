@@ -9,7 +9,7 @@ import pytest
 
 import gradlab as gl
 from gradlab import nn, optim
-from gradlab.train import DivergenceWarning, minibatches, plot_history
+from gradlab.training import DivergenceWarning, minibatches, plot_history
 
 RNG = np.random.default_rng(6)
 X = RNG.normal(size=(96, 3))

@@ -23,7 +23,7 @@ from types import ModuleType
 MODELS: list[str] = [
     "gradlab.examples.logreg",
     "gradlab.examples.mlp",
-    # Models built from gradlab.nn and trained with gradlab.train:
+    # Models built from gradlab.nn and trained with gl.train:
     "gradlab.examples.mlp_ln",
     "gradlab.examples.cnn",
     "gradlab.examples.char_transformer",

@@ -10,7 +10,7 @@ import gradlab as gl
 from gradlab import nn
 from gradlab.examples.common import load_digits_split
 from gradlab.examples.training import fit
-from gradlab.train import minibatches
+from gradlab.training import minibatches
 
 # Example models are written as a user writes them: gradlab instruments this module
 # even though it ships inside the package (see docs/interception.md).

@@ -11,7 +11,7 @@ import gradlab as gl
 from gradlab import nn
 from gradlab.examples.common import load_digits_split
 from gradlab.examples.training import fit, with_step_keys
-from gradlab.train import minibatches
+from gradlab.training import minibatches
 
 # Example models are written as a user writes them: gradlab instruments this module
 # even though it ships inside the package (see docs/interception.md).

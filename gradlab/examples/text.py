@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradlab.train import minibatches
+from gradlab.training import minibatches
 
 # Example models are written as a user writes them: gradlab instruments this module
 # even though it ships inside the package (see docs/interception.md).

@@ -2,7 +2,7 @@
 
 The models built with ``gradlab.nn`` (MLP with LayerNorm + Dropout, CNN, Transformer,
 GRU) all run through ``fit``: it checks the reverse-mode gradient against central
-differences on a tiny batch, trains with ``gradlab.train`` (printing the mean loss
+differences on a tiny batch, trains with ``gl.train`` (printing the mean loss
 every ``log_every`` steps) and prints train and held-out accuracy in the format the
 demo's test parses.
 """

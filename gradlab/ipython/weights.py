@@ -54,7 +54,7 @@ class Weights(Mapping):
 
     ``weights[name]`` is the current value (``frozen`` entries as their array, ``tied``
     ones as the entry they share); ``weights.tree`` is the underlying parameter tree,
-    ready for ``gradlab.optim`` and ``gradlab.train``. A ``Weights`` is a pytree whose
+    ready for ``gradlab.optim`` and ``gl.train``. A ``Weights`` is a pytree whose
     leaves are the trainable arrays.
 
     >>> import numpy as np
@@ -205,12 +205,12 @@ register_pytree(Weights, lambda w: ([w._tree], None), lambda _, children: Weight
 
 
 def train(weights: Weights, objective, steps: int, optimizer, *, data=(), **kwargs):
-    """Train ``weights`` in place for ``steps`` steps; returns ``gradlab.train``'s result.
+    """Train ``weights`` in place for ``steps`` steps; returns ``gl.train``'s result.
 
     ``objective(*batch)`` reads the weights by name and returns a scalar loss (or
-    ``(loss, metrics)``); ``data`` is what ``gradlab.train`` takes (a fixed batch, a
+    ``(loss, metrics)``); ``data`` is what ``gl.train`` takes (a fixed batch, a
     function ``step -> batch``; by default no arguments). Other keywords (``progress``,
-    ``log_every``, ``plot``, ...) go to ``gradlab.train``.
+    ``log_every``, ``plot``, ...) go to ``gl.train``.
 
     >>> import numpy as np, gradlab as gl
     >>> w = Weights({"x": np.array([3.0, -1.0])})
@@ -219,7 +219,7 @@ def train(weights: Weights, objective, steps: int, optimizer, *, data=(), **kwar
     >>> np.round(w["x"], 3).tolist(), r.steps
     ([1.0, 1.0], 200)
     """
-    from ..train import train as train_tree
+    from ..training import train as train_tree
 
     if not isinstance(weights, Weights):
         raise TypeError("train(weights, objective, steps, optimizer): weights must be the "

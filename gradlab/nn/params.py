@@ -9,7 +9,7 @@ Two markers change how an entry takes part in training:
   its own; ``resolve(params)`` substitutes the entry it points to, so both uses add
   their gradients into that one entry.
 
-Call ``resolve(params)`` at the top of a loss function (``gradlab.train`` does it for
+Call ``resolve(params)`` at the top of a loss function (``gl.train`` does it for
 you) to turn the markers into arrays.
 
 >>> import numpy as np, gradlab as gl
