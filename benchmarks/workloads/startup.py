@@ -35,10 +35,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODULES = ("numpy", "gradlab", "autograd", "torch", "jax")
 
 
+# As after any install: modules load from cached bytecode. An environment that forbids
+# writing bytecode (PYTHONDONTWRITEBYTECODE, set in some sandboxes) would make every import
+# of an editable checkout compile its source, which no installed package does.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def import_seconds(statement: str) -> float | None:
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", statement], cwd=ROOT,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=_ENV)
     seconds = time.perf_counter() - start
     return seconds if proc.returncode == 0 else None
 
