@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml setup.cfg
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check gradlab tests
+	$(VENV)/bin/ruff check gradlab tests benchmarks scripts
 
 # The wheel smoke test runs first so that pytest's summary is the closing line.
 test: lint

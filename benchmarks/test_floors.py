@@ -1,6 +1,6 @@
 """pytest view of :mod:`benchmarks.selftest`: every floor against finite differences.
 
-Not collected by the main suite (testpaths = tests); run
+Collected by the main suite (pyproject testpaths), so a wrong floor fails CI; or run
 ``python -m pytest benchmarks`` or ``python -m benchmarks --selftest``.
 """
 
