@@ -14,17 +14,18 @@ from .trace import Trace, Tracer, bind, shape_error
 
 
 class Var(Tracer):
-    """A value on a reverse-mode tape: ``value`` plus how it was computed."""
+    """A value on a reverse-mode tape: ``value`` plus how it was computed.
 
-    __slots__ = ("value", "prim", "args", "params", "parents", "__weakref__")
+    ``node`` is ``(prim, operand values, params, parent Vars)``, or ``None`` for an
+    input (and for a node the backward walk has visited and released).
+    """
 
-    def __init__(self, trace, value, prim=None, args=(), params=None, parents=()):
+    __slots__ = ("value", "node", "__weakref__")
+
+    def __init__(self, trace, value, node=None):
         self._trace = trace
         self.value = value
-        self.prim = prim
-        self.args = args
-        self.params = params
-        self.parents = parents
+        self.node = node
 
     @property
     def aval(self):
@@ -75,10 +76,16 @@ class ReverseTrace(Trace):
                 raise shape_error(prim, vals, params, exc) from exc
         else:
             out = bind(prim, *vals, **params)
+        if not traced:
+            return out
+        return self.record(prim, vals, params, parents, out)
+
+    def record(self, prim, vals, params, parents, out):
+        """Append the node that made ``out`` to the tape (if a derivative flows through)."""
         vjps = prim.vjps if prim.vjps is not None else prim.vjp_rules()
-        if not traced or vjps is None:
+        if vjps is None:
             return out  # no derivative flows through (e.g. comparisons, argmax)
-        var = Var(self, out, prim, vals, params, parents)
+        var = Var(self, out, (prim, vals, params, parents))
         self.tape.append(var)
         return var
 
@@ -99,18 +106,18 @@ class ReverseTrace(Trace):
         take = grads.get if retain else grads.pop
         for n in range(len(tape) - 1, -1, -1):
             var = tape[n]
+            node = var.node
             if not retain:
+                # The output Vars the caller holds reach every node through its parents:
+                # release a visited node so its activations really are freed now.
                 tape[n] = None
+                var.node = None
             g = take(id(var), None)
-            args, params, parents = var.args, var.params, var.parents
-            if not retain:
-                # The output Vars the caller holds reach every node through ``parents``:
-                # cut a visited node's links so its activations really are freed now.
-                var.args, var.params, var.parents = (), None, ()
             if g is None:
                 continue
+            prim, args, params, parents = node
             value = var.value
-            vjps = var.prim.vjps
+            vjps = prim.vjps
             dtype = getattr(value, "dtype", None)  # inline: this loop runs once per node
             complex_out = dtype.kind == "c" if dtype is not None else isinstance(value, complex)
             for i, parent in enumerate(parents):

@@ -110,12 +110,9 @@ class _ReplayTrace(ReverseTrace):
             self.saved.clear()  # the replay took another path: recompute everything from here
             return super().process(prim, args, params)
         parents = [a if isinstance(a, Var) and a._trace is self else None for a in args]
-        vjps = prim.vjps if prim.vjps is not None else prim.vjp_rules()
-        if vjps is None or all(p is None for p in parents):
+        if all(p is None for p in parents):
             return out
-        var = Var(self, out, prim, tuple(vals), params, tuple(parents))
-        self.tape.append(var)
-        return var
+        return self.record(prim, vals, params, parents, out)
 
 
 def _recompute_vjp(fn, g, leaves, saved, policy):
