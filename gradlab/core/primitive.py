@@ -213,9 +213,11 @@ def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
         def entry(*args, **kwargs):
             for a in args:
                 if isinstance(a, Tracer):
-                    if not kwargs and len(args) == nin:
-                        return bind(prim, *args)
-                    return prim(*args, **kwargs)
+                    if kwargs or len(args) != nin:
+                        return prim(*args, **kwargs)
+                    if nin == 1:  # one operand: its own level processes it, no scan needed
+                        return a._trace.process(prim, args, {})
+                    return bind(prim, *args)
             if kwargs and _has_tracer((), kwargs):
                 return gradlab_fn(*args, **kwargs)
             return original(*args, **kwargs)

@@ -20,17 +20,33 @@ from . import reduce as R
 from . import shape as S
 
 
+_NO_PARAMS: dict = {}  # shared and never mutated: operators take no parameters
+
+
 def _op(prim):
-    """A binary operator method: straight to ``bind`` (operators are the hottest path)."""
-    return lambda self, other: bind(prim, self, other)
+    """A binary operator method. With a constant on the other side the tracer's own level
+    processes it directly (bind's scan for the top level is needed only between tracers):
+    operators are the hottest path there is."""
+
+    def method(self, other):
+        if isinstance(other, Tracer):
+            return bind(prim, self, other)
+        return self._trace.process(prim, (self, other), _NO_PARAMS)
+
+    return method
 
 
 def _rop(prim):
-    return lambda self, other: bind(prim, other, self)
+    def method(self, other):
+        if isinstance(other, Tracer):
+            return bind(prim, other, self)
+        return self._trace.process(prim, (other, self), _NO_PARAMS)
+
+    return method
 
 
 def _unop(prim):
-    return lambda self: bind(prim, self)
+    return lambda self: self._trace.process(prim, (self,), _NO_PARAMS)
 
 
 def _shape_arg(args):
