@@ -64,13 +64,24 @@ class Elementwise(Family):
             return rule  # a unary map's cotangent already has its operand's shape
 
         def unbroadcasting_vjp(g, ans, *args, **params):
-            ct = rule(g, ans, *args, **params)
+            ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
             try:  # the common case, operand and cotangent of one shape, costs one compare
                 if ct.shape == args[i].shape:
                     return ct
             except AttributeError:
                 pass
             return unbroadcast(ct, _shape(args[i]))
+
+        if prim.nin == 2:  # binary maps are most of the tape: no argument packing for them
+            def unbroadcasting_vjp(g, ans, x, y, **params):  # noqa: F811
+                ct = rule(g, ans, x, y, **params) if params else rule(g, ans, x, y)
+                operand = y if i else x
+                try:
+                    if ct.shape == operand.shape:
+                        return ct
+                except AttributeError:
+                    pass
+                return unbroadcast(ct, _shape(operand))
 
         unbroadcasting_vjp.__name__ = f"{prim.name}_vjp{i}"
         return unbroadcasting_vjp
