@@ -111,3 +111,10 @@ def test_matches_hips_autograd_convention():
     z0 = 0.7 - 1.3j
     for ours, theirs in fns:
         assert complex(gl.grad(ours)(z0)) == pytest.approx(complex(ag.grad(theirs)(z0)))
+
+
+def test_variance_of_complex_data_is_real_like_numpy():
+    z = np.array([1.0 + 2.0j, -0.5 + 0.1j, 0.3 - 1.0j])
+    np.testing.assert_allclose(gl.jvp(np.var, (z,), (z,))[0], np.var(z))
+    np.testing.assert_allclose(gl.jvp(np.std, (z,), (z,))[0], np.std(z))
+    gl.check_grads(lambda z: np.var(z), z, modes=("fwd", "rev"), order=2)

@@ -153,7 +153,13 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     if dtype is not None:
         a = convert(a, dtype)
     centered = a - mean(a, axis=axis, keepdims=True)
-    return sum(centered * centered, axis=axis, keepdims=keepdims) / (_count(a, axis) - ddof)
+    if dtype_of(centered).kind == "c":  # numpy's variance of complex data is real: |x - m|^2
+        from .complex import conj, real
+
+        squares = real(centered * conj(centered))
+    else:
+        squares = centered * centered
+    return sum(squares, axis=axis, keepdims=keepdims) / (_count(a, axis) - ddof)
 
 
 @implements(np.std, examples=lambda rng: _examples(rng) + [
