@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from typing import Callable
 
 from .errors import user_location
@@ -101,6 +102,7 @@ class Primitive:
         self.domain = domain
         self.numpy = tuple(numpy)
         self.__doc__ = doc or f"gradlab primitive {name!r}."
+        self.declared_in = _declaring_module()
         # A re-declaration (a re-run notebook cell) replaces the earlier one.
         PRIMITIVES[name] = self
         for fn in self.numpy:
@@ -174,6 +176,14 @@ class Primitive:
             self.vjps = tuple(None if r is None else self.family.wrap_vjp(
                 self, i, vjp_from_jvp(self, i)) for i, r in enumerate(self.jvps))
         return self.vjps
+
+
+def _declaring_module() -> str:
+    """The module whose code declared the primitive being built."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
 def _register_entry(original: Callable, gradlab_fn: Callable) -> None:

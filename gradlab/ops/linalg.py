@@ -67,11 +67,16 @@ def _batch_matmul(prim, args, dims, params):
         a = moveaxis(a, da, 0)
     if db is not None:
         b = moveaxis(b, db, 0)
-    # Batched vectors against a shared matrix are one 2-D product (one BLAS call).
-    if db is None and ra == 1 and rb == 2:
+    # Batched vectors against a shared vector or matrix are one 2-D product (one BLAS
+    # call): (B, k) @ (k,) is every example's dot product, (B, k) @ (k, m) its row.
+    if db is None and ra == 1 and rb in (1, 2):
         return matmul(a, b), 0
-    if da is None and ra == 2 and rb == 1:
-        return matmul(b, swapaxes(a, -1, -2)), 0
+    if da is None and rb == 1 and ra in (1, 2):
+        return matmul(b, a if ra == 1 else swapaxes(a, -1, -2)), 0
+    if da is not None and db is not None and ra == 1 and rb == 1:
+        from .reduce import sum as sum_  # per-example dot products: multiply and add
+
+        return sum_(a * b, axis=-1), 0
     if ra == 1:
         a = expand_dims(a, -2)
     if rb == 1:
