@@ -12,6 +12,7 @@ import numpy as np
 
 from .primitive import Primitive
 from .shapes import ShapeDtypeStruct, ndim_of, normalize_axes, reduced_shape, shape_of
+from .trace import bind
 
 _shape = shape_of
 
@@ -101,20 +102,27 @@ class Elementwise(Family):
 
     @staticmethod
     def batch(prim, args, dims, params):
-        ranks = [ndim_of(a) - (d is not None) for a, d in zip(args, dims)]
-        # Fast path: every batched operand has the batch on one axis ``d`` and one rank,
-        # and no unbatched operand reaches that axis: numpy broadcasts as it is.
+        # Fast path: every batched operand has the batch on one axis ``d0`` and one rank
+        # ``r0``, and no unbatched operand reaches that axis: numpy broadcasts as it is.
+        ranks = []
         d0 = r0 = None
-        for d, r in zip(dims, ranks):
+        aligned = True
+        for a, d in zip(args, dims):
+            r = ndim_of(a) - (d is not None)
+            ranks.append(r)
             if d is not None:
                 if d0 is None:
                     d0, r0 = d, r
-                elif (d, r) != (d0, r0):
-                    d0 = -1
+                elif d != d0 or r != r0:
+                    aligned = False
+        if aligned:
+            limit = r0 - d0
+            for d, r in zip(dims, ranks):
+                if d is None and r > limit:
+                    aligned = False
                     break
-        if d0 is not None and d0 >= 0 and all(
-                d is not None or r <= r0 - d0 for d, r in zip(dims, ranks)):
-            return prim(*args, **params), d0
+            if aligned:
+                return bind(prim, *args, **params), d0
         from ..ops.shape import moveaxis, reshape
 
         rank = max(ranks)

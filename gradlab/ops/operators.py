@@ -19,7 +19,6 @@ from . import misc as M
 from . import reduce as R
 from . import shape as S
 
-
 _NO_PARAMS: dict = {}  # shared and never mutated: operators take no parameters
 
 
