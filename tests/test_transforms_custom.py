@@ -179,7 +179,64 @@ def test_custom_rules_are_not_library_primitives():
     assert softplus.__name__ == "softplus"
 
 
-def test_custom_functions_must_return_one_array():
+def test_checkpointed_functions_must_return_one_array():
     pair = gl.checkpoint(lambda x: (x, 2 * x))
     with pytest.raises(TypeError, match=r"checkpoint:.* returned tuple: .* must return one array"):
         gl.grad(lambda x: pair(x)[0])(1.0)
+
+
+def _with_pytree_output():
+    @gl.custom_vjp
+    def f(x, y):
+        return np.sin(x) * y, {"s": x + y}
+
+    def f_fwd(x, y):
+        return f(x, y), (x, y)
+
+    def f_bwd(res, g):
+        (x, y), (g_prod, g_dict) = res, g
+        return (g_prod * np.cos(x) * y + g_dict["s"], g_prod * np.sin(x) + g_dict["s"])
+
+    f.defvjp(f_fwd, f_bwd)
+    return f
+
+
+def test_custom_vjp_with_a_pytree_output_matches_plain_code():
+    f = _with_pytree_output()
+
+    def loss(x, y, fn):
+        prod, d = fn(x, y)
+        return np.sum(prod ** 2) + np.sum(d["s"] * 3.0)
+
+    def plain(x, y):
+        return np.sin(x) * y, {"s": x + y}
+
+    x, y = np.array([0.3, 1.2]), np.array([2.0, -1.0])
+    got = gl.grad(loss, argnum=(0, 1))(x, y, f)
+    want = gl.grad(loss, argnum=(0, 1))(x, y, plain)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    gl.check_grads(lambda x, y: loss(x, y, f), x, y, modes=("rev",), order=2)
+    X, Y = np.stack([x, 2 * x]), np.stack([y, y])
+    per_example = gl.vmap(gl.grad(lambda x, y: loss(x, y, f)))(X, Y)
+    loop = np.stack([gl.grad(lambda x, y: loss(x, y, plain))(a, b) for a, b in zip(X, Y)])
+    np.testing.assert_allclose(per_example, loop, rtol=1e-12)
+    shapes = gl.eval_shape(f, gl.ShapeDtypeStruct((2,), np.float64),
+                           gl.ShapeDtypeStruct((2,), np.float64))
+    assert shapes[0].shape == (2,) and shapes[1]["s"].shape == (2,)
+
+
+def test_custom_jvp_with_a_tuple_output_in_both_modes():
+    @gl.custom_jvp
+    def exp_and_sin(x):
+        return np.exp(x), np.sin(x)
+
+    exp_and_sin.defjvp(lambda p, t: (exp_and_sin(p[0]),
+                                     (np.exp(p[0]) * t[0], np.cos(p[0]) * t[0])))
+
+    def k(x):
+        e, s = exp_and_sin(x)
+        return np.sum(e * s)
+
+    x = np.array([0.3, -0.7])
+    np.testing.assert_allclose(gl.grad(k)(x), np.exp(x) * (np.sin(x) + np.cos(x)), rtol=1e-12)
+    gl.check_grads(k, x, modes=("fwd", "rev"), order=2)

@@ -76,12 +76,16 @@ class _Memo:
 
 
 class Static:
-    """What a call passes besides its differentiable leaves: structure and fixed arguments."""
+    """What a call passes besides its differentiable leaves: structure and fixed arguments.
 
-    __slots__ = ("tree", "nargs", "nondiff")
+    ``out`` describes a pytree output once the function has run (see ``pack``).
+    """
+
+    __slots__ = ("tree", "nargs", "nondiff", "out")
 
     def __init__(self, tree, nargs, nondiff):
         self.tree, self.nargs, self.nondiff = tree, nargs, nondiff  # nondiff: {pos: value}
+        self.out = None
 
     def args(self, leaves):
         """The full positional arguments, rebuilt from the leaves."""
@@ -93,6 +97,46 @@ class Static:
 
     def nondiff_values(self):
         return [self.nondiff[i] for i in sorted(self.nondiff)]
+
+
+def pack(out, static):
+    """A pytree output as one flat array (a primitive has one output); ``unpack`` inverts it.
+
+    One array passes as it is. A tuple/dict/... of arrays is raveled and concatenated in
+    a common dtype, its structure recorded on the call's ``static``. Both directions are
+    gradlab ops, so derivatives, batching and shapes flow through them like any code.
+    """
+    leaves, tree = tree_flatten(out)
+    if tree.kind is None:
+        return out
+    if not leaves:
+        raise TypeError("a function under custom_vjp or custom_jvp must return at least "
+                        "one array")
+    from ..ops.misc import convert, dtype_of
+    from ..ops.shape import concatenate, reshape
+
+    dtypes = [dtype_of(x) for x in leaves]
+    static.out = (tree, [tuple(np.shape(x)) for x in leaves], dtypes)
+    common = np.result_type(*dtypes)
+    return concatenate([reshape(convert(x, common), (-1,)) for x in leaves])
+
+
+def unpack(flat, static):
+    """The pytree ``pack`` flattened (``flat`` itself for a one-array output)."""
+    if static.out is None:
+        return flat
+    from ..ops.index import getitem
+    from ..ops.misc import convert, dtype_of
+    from ..ops.shape import reshape
+
+    tree, shapes, dtypes = static.out
+    parts, start = [], 0
+    for shape, dtype in zip(shapes, dtypes):
+        size = int(np.prod(shape, dtype=np.int64))
+        part = reshape(getitem(flat, (slice(start, start + size),)), shape)
+        parts.append(part if dtype_of(part) == dtype else convert(part, dtype))
+        start += size
+    return tree_unflatten(tree, parts)
 
 
 def split_call(args, nondiff_argnums, name):
@@ -139,9 +183,9 @@ class CustomRules:
 
     def check_output(self, out):
         if isinstance(out, (tuple, list, dict)) or out is None:
-            raise TypeError(f"{self.name} returned {type(out).__name__}: a function under "
-                            "custom_vjp, custom_jvp or checkpoint must return one array "
-                            "(split it into one function per output)")
+            raise TypeError(f"{self.name} returned {type(out).__name__}: a checkpointed "
+                            "function must return one array (split it into one function "
+                            "per output)")
         return out
 
     def _cotangents(self, g, leaves, static, memo):
@@ -233,7 +277,8 @@ class custom_vjp:  # noqa: N801 - the decorator's conventional name
     ``fwd(*args) -> (out, residuals)``; ``bwd(*nondiff_args, residuals, g)`` returns a
     tuple with one cotangent (or ``None`` for zero) per differentiable argument.
     Arguments listed in ``nondiff_argnums`` are fixed values (not differentiated).
-    ``out`` must be one array.
+    ``out`` is an array or a pytree of arrays (the cotangent ``bwd`` receives has the
+    same structure).
 
     >>> import numpy as np, gradlab as gl
     >>> @gl.custom_vjp
@@ -256,7 +301,7 @@ class custom_vjp:  # noqa: N801 - the decorator's conventional name
         fun, fwd_i, bwd_i = instrument(self.fun), instrument(fwd), instrument(bwd)
 
         def call(leaves, static):
-            return fun(*static.args(leaves))
+            return pack(fun(*static.args(leaves)), static)
 
         def forward(leaves, static):
             result = fwd_i(*static.args(leaves))
@@ -265,7 +310,7 @@ class custom_vjp:  # noqa: N801 - the decorator's conventional name
             return result
 
         def backward(res, g, leaves, static):
-            cts = bwd_i(*static.nondiff_values(), res, g)
+            cts = bwd_i(*static.nondiff_values(), res, unpack(g, static))
             return _check_cotangents(name, cts, static, leaves)
 
         no_jvp = (f"{name} defines only a reverse-mode rule (custom_vjp), so forward mode "
@@ -279,7 +324,7 @@ class custom_vjp:  # noqa: N801 - the decorator's conventional name
             raise TypeError(f"custom_vjp function {self.__qualname__} has no rule yet: call "
                             f"{self.__name__}.defvjp(fwd, bwd) before using it")
         leaves, static = split_call(args, self.nondiff_argnums, self.rules.name)
-        return self.rules.bind(leaves, static)
+        return unpack(self.rules.bind(leaves, static), static)
 
 
 class custom_jvp:  # noqa: N801
@@ -311,14 +356,14 @@ class custom_jvp:  # noqa: N801
         fun, rule_i = instrument(self.fun), instrument(rule)
 
         def call(leaves, static):
-            return fun(*static.args(leaves))
+            return pack(fun(*static.args(leaves)), static)
 
         def push(leaves, tangents, static):
             result = rule_i(*static.nondiff_values(), static.diff_args(leaves),
                             static.diff_args(tangents))
             if not isinstance(result, tuple) or len(result) != 2:
                 raise TypeError(f"{name}: the jvp rule must return a pair (out, tangent_out)")
-            return result[1]
+            return pack(result[1], static)
 
         self.rules = CustomRules(name, call, jvp=push)
 
@@ -327,4 +372,4 @@ class custom_jvp:  # noqa: N801
             raise TypeError(f"custom_jvp function {self.__qualname__} has no rule yet: call "
                             f"{self.__name__}.defjvp(rule) before using it")
         leaves, static = split_call(args, self.nondiff_argnums, self.rules.name)
-        return self.rules.bind(leaves, static)
+        return unpack(self.rules.bind(leaves, static), static)
