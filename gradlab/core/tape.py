@@ -57,17 +57,25 @@ class ReverseTrace(Trace):
         return x.value if isinstance(x, Var) and x._trace is self else x
 
     def process(self, prim, args, params):
-        parents = []
-        vals = []
-        traced = False
-        for a in args:
-            if type(a) is Var and a._trace is self:
-                parents.append(a)
-                vals.append(a.value)
-                traced = True
-            else:
-                parents.append(None)
-                vals.append(a)
+        if len(args) == 2:  # binary ops dominate every tape: unrolled
+            a, b = args
+            pa = a if type(a) is Var and a._trace is self else None
+            pb = b if type(b) is Var and b._trace is self else None
+            parents = [pa, pb]
+            vals = [a if pa is None else pa.value, b if pb is None else pb.value]
+            traced = pa is not None or pb is not None
+        else:
+            parents = []
+            vals = []
+            traced = False
+            for a in args:
+                if type(a) is Var and a._trace is self:
+                    parents.append(a)
+                    vals.append(a.value)
+                    traced = True
+                else:
+                    parents.append(None)
+                    vals.append(a)
         if self.level == 0:
             # No level below this one: the operands are plain values (skip bind's scan).
             try:
@@ -103,7 +111,8 @@ class ReverseTrace(Trace):
                 prev = grads.get(id(out))
                 grads[id(out)] = ct if prev is None else prev + ct
         tape = self.tape
-        take = grads.get if retain else grads.pop
+        get = grads.get
+        take = get if retain else grads.pop
         for n in range(len(tape) - 1, -1, -1):
             var = tape[n]
             node = var.node
@@ -130,7 +139,7 @@ class ReverseTrace(Trace):
                 if complex_out and not _is_complex(parent.value):
                     ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
                 key = id(parent)
-                prev = grads.get(key)
+                prev = get(key)
                 grads[key] = ct if prev is None else prev + ct
         if not retain:
             tape.clear()
