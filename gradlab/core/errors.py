@@ -6,15 +6,18 @@ import functools
 import linecache
 import os
 import sys
-import sysconfig
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Library code (the standard library, site-packages, gradlab itself): never "the user's
-# line" in an error message, and never instrumented.
-LIBRARY_DIRS = tuple(sorted({os.path.realpath(p) for p in (
-    sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib"),
-    sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib"),
-    _PACKAGE_DIR) if p}))
+@functools.lru_cache(maxsize=1)
+def library_dirs() -> tuple:
+    """Library code (the standard library, site-packages, gradlab itself): never "the
+    user's line" in an error message, and never instrumented."""
+    import sysconfig  # on first use: ``import gradlab`` stays cheap
+
+    paths = sysconfig.get_paths()
+    return tuple(sorted({os.path.realpath(p) for p in (
+        paths.get("stdlib"), paths.get("platstdlib"), paths.get("purelib"),
+        paths.get("platlib"), _PACKAGE_DIR) if p}))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -22,7 +25,7 @@ def is_library_file(filename: str) -> bool:
     """Whether ``filename`` belongs to library code rather than the user's."""
     if filename.startswith("<"):
         return filename.startswith("<frozen")
-    return os.path.realpath(filename).startswith(LIBRARY_DIRS)
+    return os.path.realpath(filename).startswith(library_dirs())
 
 
 class NoRuleError(TypeError):

@@ -12,7 +12,6 @@ flatten the same way whatever their insertion order; ``None`` is an empty subtre
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -32,6 +31,7 @@ def register_pytree(cls: type, flatten: Callable, unflatten: Callable) -> type:
 def register_dataclass(cls: type) -> type:
     """Register a dataclass whose fields are all pytree children (usable as a decorator).
 
+    >>> import dataclasses
     >>> @register_dataclass
     ... @dataclasses.dataclass
     ... class P:
@@ -40,6 +40,8 @@ def register_dataclass(cls: type) -> type:
     >>> tree_leaves(P(1.0, 2.0))
     [1.0, 2.0]
     """
+    import dataclasses  # here, not at import time: ``import gradlab`` stays cheap
+
     names = tuple(f.name for f in dataclasses.fields(cls))
     return register_pytree(
         cls,

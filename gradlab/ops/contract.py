@@ -17,7 +17,6 @@ so every derivative is a BLAS call.
 from __future__ import annotations
 
 import functools
-import string
 
 import numpy as np
 
@@ -30,7 +29,7 @@ from ..core.trace import Tracer
 from .misc import dtype_of
 from .shape import moveaxis, ravel, reshape, stack, transpose
 
-_LETTERS = string.ascii_letters
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # string.ascii_letters
 
 
 def _split(subscripts):
@@ -141,7 +140,7 @@ einsum_p = Primitive(
 def _interleaved(args):
     """``einsum(a, [0, 1], b, [1, 2], [0, 2])`` -> ``("AB,BC->AC", (a, b))``."""
     def letters(sub):  # numpy's mapping: 0-25 are A-Z, 26-51 are a-z
-        return "".join("..." if x is Ellipsis else (string.ascii_uppercase + string.ascii_lowercase)
+        return "".join("..." if x is Ellipsis else (_LETTERS[26:] + _LETTERS[:26])
                        [int(x)] for x in sub)
 
     out = None
