@@ -16,13 +16,62 @@ True
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+from .core.families import Structural
+from .core.primitive import Primitive
+from .core.shapes import ShapeDtypeStruct
+from .core.trace import Tracer
 
 __all__ = ["key", "split", "fold_in", "normal", "uniform", "bernoulli", "permutation",
            "randint", "categorical", "is_key"]
 
 # Distinct tags so that split, fold_in and sampling never derive the same child.
 _SPLIT, _FOLD, _SAMPLE = 0x5917, 0xF01D, 0x5A39
+
+
+def _per_key(k, *, fn, args, kwargs):
+    return fn(k, *args, **kwargs)
+
+
+def _batch_per_key(prim, vals, dims, params):
+    """A batch of keys: one call per key, stacked (each key's numbers are its own)."""
+    from .ops.shape import moveaxis, stack
+
+    keys = moveaxis(vals[0], dims[0], 0)
+    return stack([prim(keys[i], **params) for i in range(keys.shape[0])]), 0
+
+
+def _normal(k, shape):
+    return normal(k, shape)
+
+
+def _per_key_shape(prim, avals, params):
+    out = params["fn"](np.zeros(2, np.uint32), *params["args"], **params["kwargs"])
+    return ShapeDtypeStruct(np.shape(out), np.result_type(out))
+
+
+# A sampler applied to a traced key (under vmap: a batch of keys). Random numbers carry
+# no derivative; the primitive exists so that vmap maps a sampler over its keys.
+per_key = Primitive(
+    "random_per_key", _per_key, nin=1, family=Structural, differentiable=False,
+    batch=_batch_per_key, shape=_per_key_shape,
+    examples=lambda rng: [((np.array([0, 7], np.uint32),),
+                           {"fn": _normal, "args": ((2, 3),), "kwargs": {}})])
+
+
+def _maps_over_keys(fn):
+    """``fn(k, ...)`` as is for a concrete key; through ``per_key`` for a traced one."""
+
+    @functools.wraps(fn)
+    def sampler(k, *args, **kwargs):
+        if isinstance(k, Tracer):
+            return per_key(k, fn=fn, args=args, kwargs=kwargs)
+        return fn(k, *args, **kwargs)
+
+    return sampler
 
 
 def key(seed: int) -> np.ndarray:
@@ -53,6 +102,7 @@ def _check(k, fn: str) -> list[int]:
     return [int(k[0]), int(k[1])]
 
 
+@_maps_over_keys
 def split(k, num: int = 2) -> np.ndarray:
     """``num`` independent child keys, as an array of shape ``(num, 2)``.
 
@@ -67,6 +117,7 @@ def split(k, num: int = 2) -> np.ndarray:
     return state.reshape(int(num), 2)
 
 
+@_maps_over_keys
 def fold_in(k, data: int) -> np.ndarray:
     """A child key determined by ``k`` and the integer ``data`` (a step, a layer index).
 
@@ -89,6 +140,7 @@ def _shape(shape) -> tuple:
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
 
 
+@_maps_over_keys
 def normal(k, shape=(), dtype=np.float64) -> np.ndarray:
     """Standard normal samples of ``shape`` (float32 or float64).
 
@@ -98,6 +150,7 @@ def normal(k, shape=(), dtype=np.float64) -> np.ndarray:
     return _generator(k, "normal").standard_normal(_shape(shape), dtype=np.dtype(dtype))
 
 
+@_maps_over_keys
 def uniform(k, shape=(), dtype=np.float64, minval=0.0, maxval=1.0) -> np.ndarray:
     """Uniform samples in ``[minval, maxval)``.
 
@@ -108,6 +161,7 @@ def uniform(k, shape=(), dtype=np.float64, minval=0.0, maxval=1.0) -> np.ndarray
     return (u * (maxval - minval) + minval).astype(dtype, copy=False)
 
 
+@_maps_over_keys
 def bernoulli(k, p=0.5, shape=None) -> np.ndarray:
     """Boolean samples that are True with probability ``p`` (shape defaults to p's).
 
@@ -119,6 +173,7 @@ def bernoulli(k, p=0.5, shape=None) -> np.ndarray:
     return _generator(k, "bernoulli").random(shape) < p
 
 
+@_maps_over_keys
 def randint(k, shape, minval: int, maxval: int) -> np.ndarray:
     """Integers in ``[minval, maxval)``.
 
@@ -128,6 +183,7 @@ def randint(k, shape, minval: int, maxval: int) -> np.ndarray:
     return _generator(k, "randint").integers(minval, maxval, _shape(shape))
 
 
+@_maps_over_keys
 def permutation(k, x, axis: int = 0) -> np.ndarray:
     """A permutation of ``range(x)`` (int ``x``) or of ``x``'s entries along ``axis``.
 
@@ -141,6 +197,7 @@ def permutation(k, x, axis: int = 0) -> np.ndarray:
     return np.take(x, gen.permutation(x.shape[axis]), axis=axis)
 
 
+@_maps_over_keys
 def categorical(k, logits, axis: int = -1) -> np.ndarray:
     """Samples of class indices with probabilities ``softmax(logits)`` along ``axis``.
 

@@ -93,3 +93,26 @@ def test_errors_name_the_function_and_what_was_passed():
 
 def test_public_api_exposes_the_module():
     assert gl.random is gr
+
+
+def test_samplers_map_over_a_batch_of_keys_under_vmap():
+    keys = gl.random.split(gl.random.key(3), 4)
+    for sample in (lambda k: gl.random.normal(k, (2, 3)),
+                   lambda k: gl.random.uniform(k, (5,), minval=-1.0, maxval=2.0),
+                   lambda k: gl.random.bernoulli(k, 0.3, (6,)),
+                   lambda k: gl.random.permutation(k, 7),
+                   lambda k: gl.random.split(k, 3)):
+        batched = gl.vmap(sample)(keys)
+        np.testing.assert_array_equal(batched, np.stack([sample(k) for k in keys]))
+    # nested: a grid of keys, and keys that are derived inside the mapped function
+    grid = np.stack([gl.random.split(k, 2) for k in keys])
+    nested = gl.vmap(gl.vmap(lambda k: gl.random.normal(gl.random.fold_in(k, 1), (3,))))(grid)
+    assert nested.shape == (4, 2, 3)
+    np.testing.assert_array_equal(nested[2, 1],
+                                  gl.random.normal(gl.random.fold_in(grid[2, 1], 1), (3,)))
+
+
+def test_per_example_dropout_masks_differ_across_the_batch():
+    keys = gl.random.split(gl.random.key(0), 8)
+    masks = gl.vmap(lambda k: gl.random.bernoulli(k, 0.5, (16,)))(keys)
+    assert len({m.tobytes() for m in masks}) == 8

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import gradlab as gl
+import gradlab.nn  # noqa: F401  (load on first use: import them so their primitives are here)
+import gradlab.random  # noqa: F401
 from gradlab.core.families import Elementwise
 from gradlab.core.primitive import COMPOSITIONS, PRIMITIVES, VARIADIC
 from gradlab.core.shapes import ShapeDtypeStruct
