@@ -449,3 +449,13 @@ def test_dsl_in_a_real_jupyter_kernel():
     assert error["ename"] == "NameError"
     assert any("h = $ |> np.sqrt |> $ + not_defined" in line for line in error["traceback"])
     assert out[4][0]["ename"] == "SyntaxError"  # unloaded: |> is no longer Python
+
+
+def test_gradlab_error_messages_quote_the_dsl_line_as_written(dsl):
+    run(dsl, """
+        def rank_of(x):
+            return x |> np.linalg.matrix_rank
+    """)
+    with pytest.raises(gl.NoRuleError) as info:
+        run(dsl, "gl.grad(lambda x: np.sum(rank_of(np.outer(x, x)) * x))(np.ones(2))")
+    assert "return x |> np.linalg.matrix_rank" in str(info.value)

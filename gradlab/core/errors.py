@@ -58,13 +58,27 @@ def user_frame():
     return None
 
 
+# Callables ``(filename, lineno) -> str | None`` that know a line's text as the user wrote
+# it, where the interpreter ran a rewritten version (the IPython DSL registers one).
+SOURCE_LINE_HOOKS: list = []
+
+
+def source_line(filename: str, lineno: int) -> str:
+    """The user's own text of a line (a hook's, else what ``linecache`` holds)."""
+    for hook in SOURCE_LINE_HOOKS:
+        line = hook(filename, lineno)
+        if line is not None:
+            return line
+    return linecache.getline(filename, lineno)
+
+
 def user_location() -> str:
     """``file:line: source`` of the user's innermost frame, for error messages."""
     frame = user_frame()
     if frame is None:
         return "<unknown location>"
     fname, lineno = frame.f_code.co_filename, frame.f_lineno
-    src = linecache.getline(fname, lineno).strip()
+    src = source_line(fname, lineno).strip()
     return f"{fname}:{lineno}: {src}" if src else f"{fname}:{lineno}"
 
 

@@ -22,6 +22,7 @@ import traceback
 import warnings
 from collections import OrderedDict
 
+from ..core.errors import SOURCE_LINE_HOOKS
 from .lower import DSLSyntaxError, lower
 
 MAX_REMEMBERED_CELLS = 1000  # lowered cell text -> what the user wrote, for tracebacks
@@ -99,15 +100,29 @@ class _Extension:
                                     running_compiled_code=True)
         return None
 
+    def original_line(self, filename: str, lineno: int):
+        """The DSL text of a lowered cell's line, for gradlab's own error messages."""
+        entry = linecache.cache.get(filename)
+        if not entry or len(entry) != 4:
+            return None
+        original = self.originals.get(tuple("".join(entry[2]).splitlines()))
+        if original is None:
+            return None
+        lines = original.splitlines()
+        return lines[lineno - 1] if 0 < lineno <= len(lines) else None
+
     # load / unload ---------------------------------------------------------------------
 
     def load(self):
+        SOURCE_LINE_HOOKS.append(self.original_line)
         self.shell.input_transformers_post.append(self.transformer)
         if not self.shell.custom_exceptions:
             self.saved_custom_exc = (self.shell.custom_exceptions, self.shell.CustomTB)
             self.shell.set_custom_exc((Exception,), self.show_error)
 
     def unload(self):
+        if self.original_line in SOURCE_LINE_HOOKS:
+            SOURCE_LINE_HOOKS.remove(self.original_line)
         post = self.shell.input_transformers_post
         for i in reversed(range(len(post))):
             if post[i] is self.transformer:
