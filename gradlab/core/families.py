@@ -102,6 +102,8 @@ class Elementwise(Family):
 
     @staticmethod
     def batch(prim, args, dims, params):
+        if len(args) == 1:  # a unary map keeps the batch axis where it is
+            return bind(prim, args[0], **params), dims[0]
         # Fast path: every batched operand has the batch on one axis ``d0`` and one rank
         # ``r0``, and no unbatched operand reaches that axis: numpy broadcasts as it is.
         ranks = []

@@ -95,7 +95,7 @@ class BatchTrace(Trace):
             return type(out)(self._box(o, d) for o, d in zip(out, dims))
         if out_dim is None:
             return out
-        return BatchTracer(self, out, out_dim % ndim_of(out))
+        return BatchTracer(self, out, out_dim if out_dim >= 0 else out_dim % ndim_of(out))
 
 
 def _axes_for_leaves(axes, value_tree, what):
