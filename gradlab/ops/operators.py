@@ -23,13 +23,13 @@ _NO_PARAMS: dict = {}  # shared and never mutated: operators take no parameters
 
 
 def _op(prim):
-    """A binary operator method. With a constant on the other side the tracer's own level
-    processes it directly (bind's scan for the top level is needed only between tracers):
-    operators are the hottest path there is."""
+    """A binary operator method. With a constant or a tracer of the same level on the other
+    side, the tracer's own level processes it directly (bind's search for the top level is
+    needed only between levels): operators are the hottest path there is."""
 
     def method(self, other):
-        if isinstance(other, Tracer):
-            return bind(prim, self, other)
+        if isinstance(other, Tracer) and other._trace is not self._trace:
+            return bind(prim, self, other)  # two levels: the higher one processes it
         return self._trace.process(prim, (self, other), _NO_PARAMS)
 
     return method
@@ -37,7 +37,7 @@ def _op(prim):
 
 def _rop(prim):
     def method(self, other):
-        if isinstance(other, Tracer):
+        if isinstance(other, Tracer) and other._trace is not self._trace:
             return bind(prim, other, self)
         return self._trace.process(prim, (other, self), _NO_PARAMS)
 
