@@ -214,6 +214,9 @@ def _has_tracer(args, kwargs) -> bool:
     return False
 
 
+_NO_PARAMS: dict = {}  # shared by parameterless calls; never mutated
+
+
 def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
     """What traced code calls in place of ``original``: numpy itself unless a tracer is in."""
     if isinstance(gradlab_fn, Primitive):
@@ -226,7 +229,7 @@ def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
                     if kwargs or len(args) != nin:
                         return prim(*args, **kwargs)
                     if nin == 1:  # one operand: its own level processes it, no scan needed
-                        return a._trace.process(prim, args, {})
+                        return a._trace.process(prim, args, _NO_PARAMS)
                     return bind(prim, *args)
             if kwargs and _has_tracer((), kwargs):
                 return gradlab_fn(*args, **kwargs)
