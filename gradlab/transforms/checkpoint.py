@@ -63,11 +63,12 @@ class _SaveTracer(Tracer):
     def __init__(self, trace, val):
         self._trace, self.val = trace, val
 
-    shape = property(lambda self: np.shape(self.val))
-    ndim = property(lambda self: np.ndim(self.val))
-    size = property(lambda self: np.size(self.val))
-    dtype = property(lambda self: self.val.dtype if hasattr(self.val, "dtype")
-                     else np.result_type(self.val))
+    @property
+    def aval(self):  # shape, ndim, size and dtype follow from it (Tracer)
+        return self.val
+
+    def concrete_value(self, what):
+        return self.val
 
     def __bool__(self):
         return bool(self.val)
