@@ -187,3 +187,25 @@ def test_errors_point_past_numpy_to_the_users_line():
     with pytest.raises(gl.ConcretizationError) as info:
         gl.vmap(f)(np.ones((2, 3)))
     assert "return np.sum(np.nonzero(x)[0] * 1.0)" in str(info.value)
+
+
+def test_a_function_whose_file_changed_since_import_is_not_silently_replaced():
+    import importlib
+    import linecache
+    import os
+    import tempfile
+
+    resolve_module = importlib.import_module("gradlab.intercept.resolve")
+    resolve_module.clear_cache()
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "edited_module_for_test.py")
+    with open(path, "w") as fh:
+        fh.write("import numpy as np\n\ndef f(x):\n    return np.sum(np.sin(x))\n")
+    namespace: dict = {}
+    exec(compile(open(path).read(), path, "exec"), namespace)
+    with open(path, "w") as fh:  # edited after "import": a new local, another formula
+        fh.write("import numpy as np\n\ndef f(x):\n    y = np.cos(x)\n    return np.sum(y)\n")
+    linecache.checkcache(path)
+    with pytest.warns(RuntimeWarning, match="no longer matches the running code"):
+        g = gl.grad(namespace["f"])(X)
+    np.testing.assert_allclose(g, np.cos(X), rtol=1e-12)  # what is running: sin's gradient

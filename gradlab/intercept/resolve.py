@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import types
+import warnings
 from types import FunctionType, MethodType
 
 import numpy as np
@@ -139,16 +140,43 @@ def _instrument_function(fn: FunctionType):
             new_code = compile_instrumented(fn)
         except NoSourceError:
             return fn  # no source (exec'd code): ufuncs still dispatch via __array_ufunc__
+        if not _same_function(code, new_code):
+            warnings.warn(
+                f"gradlab: the source of {fn.__qualname__} ({code.co_filename}:"
+                f"{code.co_firstlineno}) no longer matches the running code (edited since "
+                "it was imported?); running it uninstrumented. Reload the module to fix.",
+                RuntimeWarning, stacklevel=3)
+            return fn
         _CODE_CACHE[code] = new_code
     cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
     cells[RESOLVER] = types.CellType(resolve)
     closure = tuple(cells[name] for name in new_code.co_freevars)
     new = FunctionType(new_code, fn.__globals__, fn.__name__, fn.__defaults__, closure)
     new.__kwdefaults__ = fn.__kwdefaults__
+    new.__annotations__ = fn.__annotations__
     new.__qualname__ = fn.__qualname__
     new.__dict__.update(fn.__dict__)
     new.__wrapped__ = fn
     return new
+
+
+def _same_function(code, new_code) -> bool:
+    """Whether re-read source compiled to the function that is running (the rewrite adds
+    only the resolver): a file edited after import must not silently run new code. The
+    check compares signatures and local names, so it catches most such edits, not all.
+
+    Names containing ``@`` are ignored: they are no Python identifier, only a compile-time
+    rewriter's (pytest's assertion rewriting adds ``@py_assert1``, ``@pytest_ar``).
+    """
+
+    def real(names):
+        return [n for n in names if "@" not in n]
+
+    # Global and attribute names are not compared: such rewriters also add helpers' names.
+    return (real(new_code.co_varnames) == real(code.co_varnames)
+            and new_code.co_argcount == code.co_argcount
+            and new_code.co_kwonlyargcount == code.co_kwonlyargcount
+            and set(code.co_freevars) <= set(new_code.co_freevars))
 
 
 def _is_numeric_library(fn) -> bool:
