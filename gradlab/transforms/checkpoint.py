@@ -24,7 +24,7 @@ import numpy as np
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import _STACK, Trace, Tracer, bind, new_trace
 from ..intercept import instrument
-from .custom import CustomRules, split_call
+from .custom import CustomRules, pack, split_call, unpack
 from .reverse import _vjp
 
 
@@ -146,7 +146,7 @@ def checkpoint(fun, policy=None, static_argnums=()):
 
     ``policy(prim) -> bool`` names results worth keeping (``checkpoint_policies``);
     by default nothing inside is kept. ``static_argnums`` are fixed (not traced)
-    arguments. ``fun`` must return one array.
+    arguments. ``fun`` returns an array or a pytree of arrays.
 
     >>> import numpy as np, gradlab as gl
     >>> layer = gl.checkpoint(lambda w, x: np.tanh(x @ w))
@@ -160,7 +160,7 @@ def checkpoint(fun, policy=None, static_argnums=()):
     keep = policy if policy is not None else checkpoint_policies.nothing_saveable
 
     def call(leaves, static):
-        return f(*static.args(leaves))
+        return pack(f(*static.args(leaves)), static)  # a pytree output: one flat array
 
     def impl(leaves, static, memo):
         if policy is None or any(isinstance(x, Tracer) for x in leaves):
@@ -187,7 +187,7 @@ def checkpoint(fun, policy=None, static_argnums=()):
     @functools.wraps(fun)
     def checkpointed(*args):
         leaves, static = split_call(args, static_argnums, name)
-        return rules.bind(leaves, static)
+        return unpack(rules.bind(leaves, static), static)
 
     checkpointed.rules = rules
     return checkpointed

@@ -110,8 +110,8 @@ def pack(out, static):
     if tree.kind is None:
         return out
     if not leaves:
-        raise TypeError("a function under custom_vjp or custom_jvp must return at least "
-                        "one array")
+        raise TypeError("a function under custom_vjp, custom_jvp or checkpoint must return "
+                        "at least one array")
     from ..ops.misc import convert, dtype_of
     from ..ops.shape import concatenate, reshape
 
@@ -183,9 +183,8 @@ class CustomRules:
 
     def check_output(self, out):
         if isinstance(out, (tuple, list, dict)) or out is None:
-            raise TypeError(f"{self.name} returned {type(out).__name__}: a checkpointed "
-                            "function must return one array (split it into one function "
-                            "per output)")
+            raise TypeError(f"{self.name} returned {type(out).__name__}, not an array: "
+                            "a pytree output must be packed first (custom.pack)")
         return out
 
     def _cotangents(self, g, leaves, static, memo):
