@@ -179,3 +179,30 @@ def test_transforms_per_call_helpers_are_not_cached():
     assert len(resolve_module._CACHE) == size
     gc.collect()
     assert all(r() is None for r in refs)
+
+
+def test_backward_computes_only_the_cotangents_that_are_needed():
+    calls = {"x": 0, "w": 0, "forward": 0}
+
+    def vjp_x(g, ans, x, w):
+        calls["x"] += 1
+        return g * w
+
+    def vjp_w(g, ans, x, w):
+        calls["w"] += 1
+        return g * x
+
+    scale = gl.primitive("scale_for_checkpoint_test", lambda x, w: x * w, vjp=(vjp_x, vjp_w))
+
+    def block(x, w):
+        calls["forward"] += 1
+        return np.tanh(scale(x, w))
+
+    ckpt = gl.checkpoint(block)
+    x, w = np.array([0.3, -0.2]), np.array([1.5, 0.5])
+    gx = gl.grad(lambda x: np.sum(ckpt(x, w)))(x)  # the weight is a constant here
+    np.testing.assert_allclose(gx, w * (1 - np.tanh(x * w) ** 2), rtol=1e-12)
+    assert calls == {"x": 1, "w": 0, "forward": 2}  # forward + one recomputation
+    gx, gw = gl.grad(lambda x, w: np.sum(ckpt(x, w)), argnum=(0, 1))(x, w)
+    np.testing.assert_allclose(gw, x * (1 - np.tanh(x * w) ** 2), rtol=1e-12)
+    assert calls == {"x": 2, "w": 1, "forward": 4}  # still one recomputation for both

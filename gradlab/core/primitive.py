@@ -76,7 +76,7 @@ class Primitive:
 
     def __init__(self, name: str, impl: Callable, *, vjp=None, jvp=None, family=None,
                  numpy=(), params=(), nin=None, batch=None, shape=None, examples=None,
-                 domain=(-2.0, 2.0), differentiable=True, doc=""):
+                 domain=(-2.0, 2.0), differentiable=True, saves=None, doc=""):
         from .families import Elementwise
 
         self.name = name
@@ -96,6 +96,15 @@ class Primitive:
         if self.jvps is not None and nin is not VARIADIC:
             self.jvps = tuple(None if r is None else self.family.wrap_jvp(self, i, r)
                               for i, r in enumerate(self.jvps))
+        # What the VJP rules read, so the tape keeps only that: ``saves=("ans",)`` (tanh,
+        # exp), ``saves=(0, 1)`` (matmul: operands, not its result), ``("operands",)`` (all
+        # of a variadic primitive's operands); None keeps everything.
+        if saves is None:
+            self.saves = None
+        elif "operands" in saves or nin is VARIADIC:
+            self.saves = ("ans" in saves, None)
+        else:
+            self.saves = ("ans" in saves, tuple(i in saves for i in range(nin)))
         self.batch_rule = batch
         self.shape_rule = shape
         self.examples = examples
@@ -149,6 +158,7 @@ class Primitive:
         self.vjps = tuple(None if r is None else self.family.wrap_vjp(self, i, r)
                           for i, r in enumerate(rules))
         self.differentiable = True
+        self.saves = None  # new rules may read anything
         return self
 
     def defjvp(self, *rules):

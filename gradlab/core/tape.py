@@ -10,19 +10,32 @@ themselves recorded by the enclosing level: that is all higher order needs.
 
 from __future__ import annotations
 
+from .rules import PerOperand
 from .trace import Trace, Tracer, bind, shape_error
+
+# A node is a tuple ``(prim, args, params, parents, ans, is_complex)``: how a value was
+# computed, holding only what the backward walk needs of it. ``args`` are the operands
+# (values of the level below) and ``ans`` the result, each kept only where the
+# primitive's VJP rules read it (``Primitive.saves``); ``parents`` lists the operands'
+# nodes (``None`` for constants). The value itself lives on the ``Var``: once user code
+# drops an intermediate that no rule reads, it is freed, as in PyTorch. A tuple because
+# one is made per recorded op; ``args`` and ``parents`` are lists so that the backward
+# walk can empty them (releasing what they hold) once a node is visited.
+
+
+def input_node(is_complex: bool) -> tuple:
+    # A fresh list makes each input's node a distinct object (a tuple of constants would
+    # be one shared constant, and nodes are told apart by identity).
+    return (None, None, None, [], None, is_complex)
 
 
 class Var(Tracer):
-    """A value on a reverse-mode tape: ``value`` plus how it was computed.
-
-    ``node`` is ``(prim, operand values, params, parent Vars)``, or ``None`` for an
-    input (and for a node the backward walk has visited and released).
-    """
+    """A value on a reverse-mode tape: ``value`` and the ``node`` that made it (an
+    input's node has no primitive)."""
 
     __slots__ = ("value", "node", "__weakref__")
 
-    def __init__(self, trace, value, node=None):
+    def __init__(self, trace, value, node):
         self._trace = trace
         self.value = value
         self.node = node
@@ -48,10 +61,10 @@ class ReverseTrace(Trace):
 
     def __init__(self):
         super().__init__()
-        self.tape: list[Var] = []
+        self.tape: list[tuple] = []  # nodes, in creation order
 
     def new_input(self, value) -> Var:
-        return Var(self, value)
+        return Var(self, value, input_node(_is_complex(value)))
 
     def lower(self, x):
         return x.value if isinstance(x, Var) and x._trace is self else x
@@ -59,10 +72,10 @@ class ReverseTrace(Trace):
     def process(self, prim, args, params):
         if len(args) == 2:  # binary ops dominate every tape: unrolled
             a, b = args
-            pa = a if type(a) is Var and a._trace is self else None
-            pb = b if type(b) is Var and b._trace is self else None
+            pa = a.node if type(a) is Var and a._trace is self else None
+            pb = b.node if type(b) is Var and b._trace is self else None
             parents = [pa, pb]
-            vals = [a if pa is None else pa.value, b if pb is None else pb.value]
+            vals = [a if pa is None else a.value, b if pb is None else b.value]
             traced = pa is not None or pb is not None
         else:
             parents = []
@@ -70,7 +83,7 @@ class ReverseTrace(Trace):
             traced = False
             for a in args:
                 if type(a) is Var and a._trace is self:
-                    parents.append(a)
+                    parents.append(a.node)
                     vals.append(a.value)
                     traced = True
                 else:
@@ -86,64 +99,89 @@ class ReverseTrace(Trace):
             out = bind(prim, *vals, **params)
         if not traced:
             return out
-        return self.record(prim, vals, params, parents, out)
+        return self._record(prim, vals, params, parents, out)
 
     def record(self, prim, vals, params, parents, out):
-        """Append the node that made ``out`` to the tape (if a derivative flows through)."""
+        """Append the node that made ``out`` to the tape (if a derivative flows through).
+
+        ``parents`` are the operands' ``Var``s of this level (``None`` for constants).
+        """
+        return self._record(prim, vals, params,
+                            [p if p is None else p.node for p in parents], out)
+
+    def _record(self, prim, vals, params, parents, out):
         vjps = prim.vjps if prim.vjps is not None else prim.vjp_rules()
         if vjps is None:
             return out  # no derivative flows through (e.g. comparisons, argmax)
-        var = Var(self, out, (prim, vals, params, parents))
-        self.tape.append(var)
-        return var
+        saves = prim.saves
+        if saves is None:
+            args, ans = vals, out
+        else:
+            reads_ans, reads = saves
+            args = vals if reads is None else [v if keep else None
+                                               for v, keep in zip(vals, reads)]
+            ans = out if reads_ans else None
+        dtype = getattr(out, "dtype", None)  # inline: once per recorded op
+        node = (prim, args, params, parents, ans,
+                dtype.kind == "c" if dtype is not None else isinstance(out, complex))
+        self.tape.append(node)
+        return Var(self, out, node)
 
     def backward(self, outputs, cotangents, inputs, retain=False):
         """Cotangents of ``inputs`` given those of ``outputs`` (``None`` = zero).
 
-        Walks the tape newest first. Unless ``retain``, each node is dropped from the
-        tape once visited, so activations are freed as the walk passes them.
-        Cotangents accumulate with ``+``, which is numpy's own add for plain arrays
-        and gradlab's for the tracers of an enclosing transform.
+        Walks the tape newest first. Unless ``retain``, each node is released once
+        visited, so activations are freed as the walk passes them. Cotangents
+        accumulate with ``+``, which is numpy's own add for plain arrays and gradlab's
+        for the tracers of an enclosing transform.
         """
         grads: dict[int, object] = {}
         for out, ct in zip(outputs, cotangents):
             if isinstance(out, Var) and out._trace is self and ct is not None:
-                prev = grads.get(id(out))
-                grads[id(out)] = ct if prev is None else prev + ct
+                key = id(out.node)
+                prev = grads.get(key)
+                grads[key] = ct if prev is None else prev + ct
         tape = self.tape
         get = grads.get
         take = get if retain else grads.pop
         for n in range(len(tape) - 1, -1, -1):
-            var = tape[n]
-            node = var.node
+            node = tape[n]
+            g = take(id(node), None)
+            if g is not None:
+                prim, args, params, parents, ans, complex_out = node
+                vjps = prim.vjps
+                joint = vjps.joint if type(vjps) is PerOperand else None
+                if joint is not None:  # one call for every operand that needs a cotangent
+                    vjps = joint([p is not None for p in parents], g, ans, *args, **params)
+                for i, parent in enumerate(parents):
+                    if parent is None:
+                        continue
+                    if joint is not None:
+                        ct = vjps[i]
+                        if ct is None:
+                            continue
+                    else:
+                        rule = vjps[i]
+                        if rule is None:
+                            continue
+                        ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+                    if complex_out and not parent[5]:
+                        ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
+                    key = id(parent)
+                    prev = get(key)
+                    grads[key] = ct if prev is None else prev + ct
+                # Locals outlive the iteration: drop this node's result and cotangents
+                # now, not when the next node (maybe a recomputed checkpoint) is done.
+                g = ans = args = ct = prev = None
             if not retain:
                 # The output Vars the caller holds reach every node through its parents:
-                # release a visited node so its activations really are freed now.
+                # empty a visited node so the activations it holds really are freed now.
                 tape[n] = None
-                var.node = None
-            g = take(id(var), None)
-            if g is None:
-                continue
-            prim, args, params, parents = node
-            value = var.value
-            vjps = prim.vjps
-            dtype = getattr(value, "dtype", None)  # inline: this loop runs once per node
-            complex_out = dtype.kind == "c" if dtype is not None else isinstance(value, complex)
-            for i, parent in enumerate(parents):
-                if parent is None:
-                    continue
-                rule = vjps[i]
-                if rule is None:
-                    continue
-                ct = rule(g, value, *args, **params) if params else rule(g, value, *args)
-                if complex_out and not _is_complex(parent.value):
-                    ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
-                key = id(parent)
-                prev = get(key)
-                grads[key] = ct if prev is None else prev + ct
+                node[1].clear()
+                node[3].clear()
         if not retain:
             tape.clear()
-        return [grads.get(id(x)) for x in inputs]
+        return [grads.get(id(x.node)) for x in inputs]
 
 
 def _is_complex(x) -> bool:

@@ -39,7 +39,7 @@ def _sigmoid_impl(x):
 sigmoid = Primitive(
     "sigmoid", _sigmoid_impl, family=Elementwise, domain=(-4.0, 4.0),
     vjp=lambda g, ans, x: g * (ans * (1.0 - ans)),
-    jvp=lambda t, ans, x: t * (ans * (1.0 - ans)),
+    jvp=lambda t, ans, x: t * (ans * (1.0 - ans)), saves=("ans",),
     doc="""The logistic function ``1 / (1 + exp(-x))``, exact and overflow-free for any x.
 
     >>> import numpy as np, gradlab as gl

@@ -12,6 +12,7 @@ primitives: they still batch under ``vmap``.
 
 from __future__ import annotations
 
+import dis
 import math
 
 import numpy as np
@@ -23,11 +24,26 @@ from .misc import convert, dtype_of
 
 
 def unary(name, impl, derivative, numpy=(), domain=(-2.0, 2.0), doc=""):
-    """Declare an elementwise unary primitive from its derivative ``derivative(ans, x)``."""
+    """Declare an elementwise unary primitive from its derivative ``derivative(ans, x)``.
+
+    What the tape keeps follows from the derivative's code: ``tanh``'s reads only its
+    result, ``sin``'s only its operand, so the other is not held for the backward pass.
+    """
     return Primitive(
         name, impl, family=Elementwise, numpy=numpy, domain=domain, doc=doc,
         vjp=lambda g, ans, x: g * derivative(ans, x),
-        jvp=lambda t, ans, x: t * derivative(ans, x))
+        jvp=lambda t, ans, x: t * derivative(ans, x),
+        saves=_reads(derivative))
+
+
+def _reads(derivative) -> tuple:
+    """Which of ``derivative(ans, x)``'s parameters its code reads: ``"ans"`` and/or 0."""
+    code = derivative.__code__
+    read = set(code.co_cellvars)  # captured by a nested function: count it as read
+    read.update(ins.argval for ins in dis.get_instructions(code)
+                if ins.opname.startswith("LOAD_FAST") or ins.opname == "LOAD_DEREF")
+    ans_name, x_name = code.co_varnames[:2]
+    return (("ans",) if ans_name in read else ()) + ((0,) if x_name in read else ())
 
 
 def nondiff(name, impl, numpy=(), nin=1, doc=""):

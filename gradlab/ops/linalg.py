@@ -118,7 +118,7 @@ def _matmul_shape(prim, avals, params):
 
 matmul = Primitive(
     "matmul", np.matmul, family=Structural, numpy=(np.matmul,),
-    vjp=(_matmul_vjp_a, _matmul_vjp_b),
+    vjp=(_matmul_vjp_a, _matmul_vjp_b), saves=(0, 1),  # the operands, never the product
     jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)),
     batch=_batch_matmul, shape=_matmul_shape,
     examples=lambda rng: [((rng.normal(size=(2, 3)), rng.normal(size=(3, 4))), {}),

@@ -116,9 +116,12 @@ class _ReplayTrace(ReverseTrace):
         return self.record(prim, vals, params, parents, out)
 
 
-def _recompute_vjp(fn, g, leaves, saved, policy):
-    """Cotangents of ``fn``'s float leaves: re-run it under a fresh reverse level."""
-    idx = [i for i, x in enumerate(leaves) if _differentiable(x)]
+def _recompute_vjp(fn, g, leaves, saved, policy, needed=None):
+    """Cotangents of ``fn``'s float leaves (those ``needed``, if given): re-run it under a
+    fresh reverse level. Leaves whose cotangent nobody wants stay constants, so their
+    gradients (a weight's, when only the input's is wanted) are never computed."""
+    idx = [i for i, x in enumerate(leaves)
+           if _differentiable(x) and (needed is None or needed[i])]
     full = list(leaves)
 
     def of_float_leaves(*xs):
@@ -171,10 +174,11 @@ def checkpoint(fun, policy=None, static_argnums=()):
         memo.saved = trace.saved
         return out
 
-    def vjp(g, leaves, static, memo=None):
+    def vjp(g, leaves, static, memo=None, needed=None):
         plain = not any(isinstance(x, Tracer) for x in leaves)
         saved = getattr(memo, "saved", None) if plain else None
-        return _recompute_vjp(functools.partial(call, static=static), g, leaves, saved, keep)
+        return _recompute_vjp(functools.partial(call, static=static), g, leaves, saved, keep,
+                              needed)
 
     def jvp(leaves, tangents, static):
         from .forward import jvp as forward
@@ -183,6 +187,7 @@ def checkpoint(fun, policy=None, static_argnums=()):
 
     rules = _CheckpointRules(name, call, vjp=vjp, jvp=jvp)
     rules.impl_with_memo = impl
+    rules.prim.vjps.joint = rules.joint_cotangents  # one recomputation per visit
 
     @functools.wraps(fun)
     def checkpointed(*args):
@@ -202,6 +207,10 @@ class _CheckpointRules(CustomRules):
         if self.impl_with_memo is None:  # the batched twin: no policy
             return self.check_output(self.call(leaves, static))
         return self.check_output(self.impl_with_memo(leaves, static, memo))
+
+    def joint_cotangents(self, needed, g, ans, *leaves, static, memo):
+        """The cotangents the backward walk needs, from one recomputation of the block."""
+        return self.vjp(g, leaves, static, memo, needed)
 
     def _cotangents(self, g, leaves, static, memo):
         key = (g, *leaves)
