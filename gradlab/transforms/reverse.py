@@ -64,14 +64,17 @@ def _reverse(fun, args, argnums, has_aux, retain):
     ``backward(cotangent_leaves)`` takes the output's cotangents as a flat list.
     """
     single, nums = _split_args(args, argnums)
-    leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
-    leaves = [_as_array(x) for x in leaves]
+    if all(type(args[n]) is np.ndarray for n in nums):
+        leaves, treedef = [args[n] for n in nums], None  # arrays: no pytree to walk
+    else:
+        leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
+        leaves = [_as_array(x) for x in leaves]
     check_differentiable(leaves)
     f = instrument(fun)
     with new_trace(ReverseTrace) as trace:
         inputs = [trace.new_input(x) for x in leaves]
         boxed = list(args)
-        for n, sub in zip(nums, tree_unflatten(treedef, inputs)):
+        for n, sub in zip(nums, inputs if treedef is None else tree_unflatten(treedef, inputs)):
             boxed[n] = sub
         result = f(*boxed)
         out, aux = result if has_aux else (result, None)
@@ -83,7 +86,7 @@ def _reverse(fun, args, argnums, has_aux, retain):
     def backward(ct_leaves):
         grads = trace.backward(out_leaves, ct_leaves, inputs, retain=retain)
         grads = [zeros_like_value(x) if g is None else g for g, x in zip(grads, leaves)]
-        tree = tree_unflatten(treedef, grads)
+        tree = grads if treedef is None else tree_unflatten(treedef, grads)
         return tree[0] if single else tuple(tree)
 
     return tree_unflatten(out_tree, out_values), aux, backward, out_tree
