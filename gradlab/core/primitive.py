@@ -101,8 +101,8 @@ class Primitive:
         # of a variadic primitive's operands); None keeps everything.
         if saves is None:
             self.saves = None
-        elif "operands" in saves or nin is VARIADIC:
-            self.saves = ("ans" in saves, None)
+        elif "operands" in saves or nin is VARIADIC or all(i in saves for i in range(nin)):
+            self.saves = ("ans" in saves, None)  # None: every operand
         else:
             self.saves = ("ans" in saves, tuple(i in saves for i in range(nin)))
         self.batch_rule = batch

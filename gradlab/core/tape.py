@@ -118,8 +118,12 @@ class ReverseTrace(Trace):
             args, ans = vals, out
         else:
             reads_ans, reads = saves
-            args = vals if reads is None else [v if keep else None
-                                               for v, keep in zip(vals, reads)]
+            if reads is None:
+                args = vals
+            elif len(reads) == 1:  # a unary op that reads only its result
+                args = [None]
+            else:
+                args = [v if keep else None for v, keep in zip(vals, reads)]
             ans = out if reads_ans else None
         dtype = getattr(out, "dtype", None)  # inline: once per recorded op
         node = (prim, args, params, parents, ans,
