@@ -60,11 +60,6 @@ class new_trace:  # noqa: N801 - used like a function: ``with new_trace(Cls) as 
         return False
 
 
-def transforms_live() -> int:
-    """How many transform levels are live (0 on the fast path)."""
-    return len(_STACK)
-
-
 class Tracer:
     """A value boxed by a transform. Operator overloading lives in ``gradlab.ops.operators``."""
 
@@ -173,12 +168,3 @@ def concrete(x, what: str = "this function"):
     while isinstance(x, Tracer):
         x = x.concrete_value(what)
     return x
-
-
-def find_top_trace(values):
-    """The highest-level trace among ``values`` (or ``None``)."""
-    top = None
-    for a in values:
-        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
-            top = a._trace
-    return top
