@@ -98,18 +98,15 @@ def _balanced_eq(x, ans, y):
     return convert(x == ans, dtype) / (convert(x == y, dtype) + 1)
 
 
-maximum = Primitive(
-    "maximum", np.maximum, numpy=(np.maximum,),
-    vjp=(lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
-         lambda g, ans, x, y: g * _balanced_eq(y, ans, x)),
-    jvp=(lambda t, ans, x, y: t * _balanced_eq(x, ans, y),
-         lambda t, ans, x, y: t * _balanced_eq(y, ans, x)))
-minimum = Primitive(
-    "minimum", np.minimum, numpy=(np.minimum,),
-    vjp=(lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
-         lambda g, ans, x, y: g * _balanced_eq(y, ans, x)),
-    jvp=(lambda t, ans, x, y: t * _balanced_eq(x, ans, y),
-         lambda t, ans, x, y: t * _balanced_eq(y, ans, x)))
+# maximum and minimum share their rules: the derivative flows to whichever operand won.
+_WINNER_TAKES = {
+    "vjp": (lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
+            lambda g, ans, x, y: g * _balanced_eq(y, ans, x)),
+    "jvp": (lambda t, ans, x, y: t * _balanced_eq(x, ans, y),
+            lambda t, ans, x, y: t * _balanced_eq(y, ans, x)),
+}
+maximum = Primitive("maximum", np.maximum, numpy=(np.maximum,), **_WINNER_TAKES)
+minimum = Primitive("minimum", np.minimum, numpy=(np.minimum,), **_WINNER_TAKES)
 
 # --- unary maps -----------------------------------------------------------------
 exp = unary("exp", np.exp, lambda ans, x: ans, numpy=(np.exp, math.exp))
