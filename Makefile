@@ -5,14 +5,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.gradlab-installed
 PYTHON3 ?= python3
 
-.PHONY: all venv test lint demo bench smoke clean distclean
+.PHONY: all venv browser test lint demo bench smoke clean distclean
 
 all: test
 
 $(STAMP): pyproject.toml setup.cfg
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip setuptools wheel
-	$(PY) -m pip install -e '.[test,examples]'
+	# torch==2.13.0 is the CPU wheel (any other version downloads gigabytes of CUDA).
+	$(PY) -m pip install 'torch==2.13.0'
+	$(PY) -m pip install -e '.[test,examples,all,typing]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -20,8 +22,15 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gradlab tests benchmarks scripts
 
+# Headless Chromium renders the soft-decision SVG in a test. Installed where that is
+# possible (root on Debian, as in CI); elsewhere that test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium is not installed: the SVG rendering test will skip"
+
 # The wheel smoke test runs first so that pytest's summary is the closing line.
-test: lint
+test: lint browser
 	PYTHON=$(PY) bash tests/smoke_wheel.sh
 	$(PY) -m pytest -n 2 -q
 
