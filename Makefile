@@ -32,7 +32,7 @@ browser:
 # The wheel smoke test runs first so that pytest's summary is the closing line.
 test: lint browser
 	PYTHON=$(PY) bash tests/smoke_wheel.sh
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 smoke: $(STAMP)
 	PYTHON=$(PY) bash tests/smoke_wheel.sh
@@ -43,6 +43,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -r benchmarks/requirements.txt
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.distributed
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .hypothesis .ruff_cache

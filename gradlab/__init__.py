@@ -51,6 +51,7 @@ _LAZY = {
         "make_ggnvp", "make_hvp", "tensor_jacobian_product")},
     # Models and training. ``gl.train`` is the training function; its module, with
     # ``minibatches`` and ``TrainResult``, is ``gradlab.training``.
+    "distributed": (".distributed", None),
     "nn": (".nn", None),
     "optim": (".optim", None),
     "random": (".random", None),
