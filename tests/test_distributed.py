@@ -22,7 +22,7 @@ HELPERS = Path(__file__).parent / "helpers"
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    gl.distributed.init(num_cpus=2)
+    gl.distributed.init(num_cpus=2, log_to_driver=False)  # workers' teardown noise
     yield
     gl.distributed.shutdown()
 
