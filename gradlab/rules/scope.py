@@ -401,3 +401,27 @@ def _check_keys(bound: BoundRule):
             raise RuleError(f"rule {m.name!r} draws random numbers and needs an explicit key: "
                             f"rules.use({m.name!r}, key=gradlab.random.key(seed), ...); the "
                             "same key gives the same draws, so runs are reproducible")
+
+
+class RuledOpPrimitive(RuledPrimitive):
+    """A primitive whose own derivative is a rule (``gl.nn.Activation``): scopes still
+    select it like any op, and replace its rule where they do."""
+
+
+def primitive_with_rule(name: str, impl, rule) -> RuledOpPrimitive:
+    """A unary elementwise primitive computing ``impl`` whose derivative is ``rule``.
+
+    >>> import numpy as np, gradlab as gl
+    >>> from gradlab.rules.scope import primitive_with_rule
+    >>> step = primitive_with_rule("step_doc_example", lambda x: np.heaviside(x, 0.0),
+    ...                            gl.rules.fast_sigmoid(slope=1.0))
+    >>> gl.grad(lambda x: np.sum(step(x)))(np.array([0.0, 1.0])).tolist()
+    [1.0, 0.25]
+    """
+    from ..core.primitive import PRIMITIVES
+
+    base = Primitive(name, impl, family=Elementwise, nin=1, differentiable=False)
+    if PRIMITIVES.get(name) is base:  # a user-level op, not a library primitive
+        del PRIMITIVES[name]
+    bound = as_bound(rule)
+    return RuledOpPrimitive(base, {0: compose(bound)}, f"its rule {bound!r}")
