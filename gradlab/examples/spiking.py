@@ -19,8 +19,13 @@ import time
 import numpy as np
 
 import gradlab as gl
-from gradlab.examples.common import Config, accuracy, count_params, load_digits_split
-from gradlab.examples.common import softmax_cross_entropy
+from gradlab.examples.common import (
+    Config,
+    accuracy,
+    count_params,
+    load_digits_split,
+    softmax_cross_entropy,
+)
 
 # Example models are written as a user writes them: gradlab instruments this module
 # even though it ships inside the package (see docs/interception.md).

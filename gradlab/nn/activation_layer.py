@@ -72,6 +72,7 @@ class Activation:
             from ..rules.scope import primitive_with_rule
 
             self.backward = as_bound(backward)
+            _refuse_traced_parameters(self.backward)
             self._primitive = primitive_with_rule(
                 f"activation:{forward}", self._function, self.backward)
 
@@ -83,3 +84,15 @@ class Activation:
         if self._primitive is None:
             return self._function(x)
         return self._primitive(x)
+
+
+def _refuse_traced_parameters(rule):
+    from ..core.trace import Tracer
+
+    for name, value in rule.params.items():
+        if isinstance(value, Tracer):
+            raise TypeError(
+                f"Activation(backward={rule.name}(...)): parameter {name!r} is a traced "
+                "value; an Activation's rule takes constants. For a learnable parameter, "
+                f"wrap the call in gl.rules.use({rule.name!r}, scope='activations', "
+                f"{name}=...), which differentiates it through the backward pass.")

@@ -234,11 +234,6 @@ def lowered_params(params: dict, level: int) -> dict:
     return out
 
 
-def top_level(*values) -> int:
-    """The highest level among ``values``' tracers (-1 when none is traced)."""
-    return max((v._trace.level for v in values if isinstance(v, Tracer)), default=-1)
-
-
 def per_op(bound: BoundRule, index: int) -> BoundRule:
     """``bound`` with every random member's key folded with ``index`` (one draw per op)."""
     if not bound.random:

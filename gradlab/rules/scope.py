@@ -44,7 +44,7 @@ from ..core.shapes import shape_of
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import Trace, Tracer, new_trace
 from ..transforms.forward import JVPTrace, JVPTracer
-from .registry import BoundRule, RuleError, as_bound, compose, per_op, top_level
+from .registry import BoundRule, RuleError, as_bound, compose, lowered_params, per_op
 
 ACTIVATION_PRIMITIVES = frozenset({
     "tanh", "sigmoid", "softplus", "heaviside", "sign", "maximum", "minimum", "where",
@@ -206,8 +206,11 @@ class _Hooks:
 def _consulting_scopes(original):
     def process(self, prim, args, params):
         scopes = _SCOPES.get()
-        if scopes and type(prim) is not RuledPrimitive:
-            prim = _rule_for(scopes, self, prim, args, params)
+        if scopes:
+            if type(prim) is not RuledPrimitive:
+                prim = _rule_for(scopes, self, prim, args, params)
+            elif prim.level != self.level:  # ruled above; this level records its own copy
+                prim = prim.at_level(self.level)
         return original(self, prim, args, params)
 
     process.__wrapped__ = original
@@ -235,14 +238,14 @@ def _rule_for(scopes, trace, prim, args, params):
                 break
     if not chain:
         return prim
-    return _ruled_primitive(prim, chain)
+    return _ruled_primitive(prim, chain, trace.level)
 
 
-def _ruled_primitive(prim, chain):
+def _ruled_primitive(prim, chain, level):
     """``prim`` recorded with the chain's rules (innermost first) on their operands."""
     inner = chain[0][0]
     random = any(scope.rule.random for scope, _ in chain)
-    key = (prim, tuple((id(s), p) for s, p in chain))
+    key = (prim, level, tuple((id(s), p) for s, p in chain))
     if not random and key in inner.cache:
         return inner.cache[key]
     per_operand = {}
@@ -255,7 +258,7 @@ def _ruled_primitive(prim, chain):
             per_operand.setdefault(i, []).append(bound)
     rules = {i: compose(*bs) for i, bs in per_operand.items()}
     where = " inside ".join(repr(s) for s, _ in chain)
-    ruled = RuledPrimitive(prim, rules, where)
+    ruled = RuledPrimitive(prim, rules, where, level)
     if not random:
         inner.cache[key] = ruled
     return ruled
@@ -263,11 +266,17 @@ def _ruled_primitive(prim, chain):
 
 class RuledPrimitive(Primitive):
     """A primitive recorded under a rule scope: the original's implementation, batching and
-    shape rules, with the rules' VJP (and JVP, for linear rules) on the ruled operands."""
+    shape rules, with the rules' VJP (and JVP, for linear rules) on the ruled operands.
 
-    def __init__(self, base: Primitive, rules: dict, where: str):  # noqa: D107
+    ``level`` is the level recording it: a rule parameter traced at that level (or above)
+    is a constant to its backward pass, so its derivative flows only to the transforms
+    that differentiate the backward pass itself (meta-gradients of a learnable slope).
+    """
+
+    def __init__(self, base: Primitive, rules: dict, where: str, level=None):  # noqa: D107
         self.__dict__.update(base.__dict__)
-        self.base, self.rules, self.where = base, rules, where
+        self.base, self.rules, self.where, self.level = base, rules, where, level
+        self._levels = {}
         self.differentiable = True
         self.saves = None  # a rule may read any operand
         vjps = base.vjps if base.vjps is not None else base.vjp_rules()
@@ -280,8 +289,25 @@ class RuledPrimitive(Primitive):
             self.vjps = tuple(self._vjp(i, vjps) for i in range(nin))
             self.jvps = tuple(self._jvp(i, jvps) for i in range(nin))
 
+    def at_level(self, level) -> "RuledPrimitive":
+        """The same rules, recorded by ``level``."""
+        ruled = self._levels.get(level)
+        if ruled is None:
+            ruled = self._levels[level] = RuledPrimitive(self.base, self.rules, self.where,
+                                                         level)
+        return ruled
+
     def __repr__(self):
         return f"<primitive {self.name} ruled by {self.where}>"
+
+    def _rule_at_level(self, rule: BoundRule, g, xs, transform: str) -> BoundRule:
+        """``rule`` with its parameters unboxed below the recording level, after refusing
+        a second derivative it does not support."""
+        if not rule.higher_order and any(isinstance(v, (Var, JVPTracer)) for v in (g, *xs)):
+            raise RuleError(f"rule {rule!r} does not support second derivatives: its "
+                            f"backward pass is being differentiated ({transform}); declare "
+                            "it with higher_order=True if its formula is differentiable")
+        return rule if self.level is None else _lowered(rule, self.level - 1)
 
     def _vjp(self, i, original_vjps):
         original = None if original_vjps is None else original_vjps[i]
@@ -291,7 +317,7 @@ class RuledPrimitive(Primitive):
         if rule.kind == "derivative":
             def vjp(g, ans, *xs, **params):
                 x = xs[i]
-                ct = _at_level(rule, g, ans, xs, "grad(grad)").apply(g, x)
+                ct = self._rule_at_level(rule, g, xs, "grad(grad)").apply(g, x)
                 return _fit(ct, shape_of(x))
             return vjp
         if original is None:
@@ -299,7 +325,7 @@ class RuledPrimitive(Primitive):
 
         def cotangent_vjp(g, ans, *xs, **params):
             ct = original(g, ans, *xs, **params)
-            return _at_level(rule, g, ans, xs, "grad(grad)").apply(ct, xs[i])
+            return self._rule_at_level(rule, g, xs, "grad(grad)").apply(ct, xs[i])
         return cotangent_vjp
 
     def _jvp(self, i, original_jvps):
@@ -319,7 +345,7 @@ class RuledPrimitive(Primitive):
             return refused
         if rule.kind == "derivative":
             def jvp(t, ans, *xs, **params):
-                out = _at_level(rule, t, ans, xs, "jvp(grad)").apply(t, xs[i])
+                out = self._rule_at_level(rule, t, xs, "jvp(grad)").apply(t, xs[i])
                 shape = shape_of(ans)
                 return out if shape_of(out) == shape else broadcast_to_p(out, shape=shape)
             return jvp
@@ -327,24 +353,12 @@ class RuledPrimitive(Primitive):
             return None
 
         def cotangent_jvp(t, ans, *xs, **params):
-            t = _at_level(rule, t, ans, xs, "jvp(grad)").apply(t, xs[i])
+            t = self._rule_at_level(rule, t, xs, "jvp(grad)").apply(t, xs[i])
             return original(t, ans, *xs, **params)
         return cotangent_jvp
 
 
-def _at_level(rule: BoundRule, g, ans, xs, transform: str) -> BoundRule:
-    """``rule`` with its parameters unboxed to the level its backward pass runs at, after
-    refusing a second derivative it does not support."""
-    if not rule.higher_order and any(isinstance(v, (Var, JVPTracer)) for v in (g, *xs)):
-        raise RuleError(f"rule {rule!r} does not support second derivatives: its backward "
-                        f"pass is being differentiated ({transform}); declare it with "
-                        "higher_order=True if its formula is differentiable")
-    return _lowered(rule, top_level(g, ans, *xs))
-
-
 def _lowered(rule: BoundRule, level: int) -> BoundRule:
-    from .registry import lowered_params
-
     members = getattr(rule.rule, "members", None)
     if members is not None:
         return compose(*(_lowered(m, level) for m in members))
