@@ -3,6 +3,9 @@ composition order and the declared semantics."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import numpy as np
 import pytest
 
@@ -133,3 +136,13 @@ def test_each_rule_declares_its_semantics():
     assert rules.fast_sigmoid.semantics["jvp"].startswith("supported")
     assert rules.centralize.semantics["jvp"].startswith("supported")
     assert repr(rules.fast_sigmoid(slope=2.0)) == "fast_sigmoid(slope=2.0)"
+
+
+@pytest.mark.parametrize("name", ["gradlab.rules", "gradlab.rules.registry",
+                                  "gradlab.rules.builtin", "gradlab.rules.scope",
+                                  "gradlab.nn.activation_layer"])
+def test_docstring_examples_pass(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} doctest examples failed"
+    assert result.attempted > 0, f"{name} has no docstring examples"

@@ -264,3 +264,16 @@ def test_heaviside_activation_uses_a_stated_surrogate_and_scopes_override_it():
     np.testing.assert_allclose(gl.grad(lambda v: np.sum(triangle(v)))(v), [2.0, 1.2])
     with pytest.raises(ValueError, match="Activation\\(forward='step'\\): choose one of relu"):
         gl.nn.Activation("step")
+
+
+def test_checkpoint_blocks_take_the_scope_inside_and_refuse_it_around():
+    def block(x):
+        with rules.use("d_linear", scope=["heaviside"]):
+            return np.heaviside(x, 0.0) * 2.0
+    inside = gl.checkpoint(block)
+    assert gl.grad(lambda x: np.sum(inside(x)))(np.array([-1.0, 1.0])).tolist() == [2.0, 2.0]
+    around = gl.checkpoint(lambda x: np.heaviside(x, 0.0))
+    with pytest.raises(rules.RuleError, match="a checkpointed block is recomputed in the "
+                                              "backward pass, after the scope has exited"):
+        with rules.use("d_linear", scope=["heaviside"]):
+            gl.grad(lambda x: np.sum(around(x)))(np.array([1.0]))

@@ -221,6 +221,11 @@ def _rule_for(scopes, trace, prim, args, params):
     traced = tuple(isinstance(a, Tracer) and a._trace is trace for a in args)
     if not any(traced):
         return prim
+    if prim.name.startswith("checkpoint:"):
+        raise RuleError(f"{scopes[-1]!r} is live around {prim.name}: a checkpointed block is "
+                        "recomputed in the backward pass, after the scope has exited, so its "
+                        "ops would miss the rule. Put the rules.use block inside the "
+                        "checkpointed function.")
     is_reverse = isinstance(trace, ReverseTrace)
     is_param = tuple(t and is_reverse and type(a) is Var and a.node[0] is None
                      for t, a in zip(traced, args))
