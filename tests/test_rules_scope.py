@@ -277,3 +277,21 @@ def test_checkpoint_blocks_take_the_scope_inside_and_refuse_it_around():
                                               "backward pass, after the scope has exited"):
         with rules.use("d_linear", scope=["heaviside"]):
             gl.grad(lambda x: np.sum(around(x)))(np.array([1.0]))
+
+
+def test_activation_batches_and_runs_forward_mode():
+    spike = gl.nn.Activation("heaviside", backward=rules.fast_sigmoid(slope=1.0))
+    v = np.array([[0.0, 1.0], [3.0, -1.0]])
+    batched = gl.vmap(gl.grad(lambda r: np.sum(spike(r))))(v)
+    np.testing.assert_allclose(batched, 1.0 / (1.0 + np.abs(v)) ** 2)
+    _, tangent = gl.jvp(spike, (v[0],), (np.array([2.0, 2.0]),))
+    np.testing.assert_allclose(tangent, [2.0, 0.5])
+
+
+def test_activation_refuses_a_traced_rule_parameter():
+    def f(slope):
+        act = gl.nn.Activation("heaviside", backward=rules.fast_sigmoid(slope=slope))
+        return np.sum(act(np.ones(2)))
+    with pytest.raises(TypeError, match="parameter 'slope' is a traced value; an Activation's "
+                                        "rule takes constants"):
+        gl.grad(f)(2.0)
