@@ -285,7 +285,7 @@ class RuledPrimitive(Primitive):
         self.differentiable = True
         self.saves = None  # a rule may read any operand
         vjps = base.vjps if base.vjps is not None else base.vjp_rules()
-        jvps = base.jvp_rules()
+        jvps = _BaseJVPs(base, vjps)
         nin = base.nin
         if nin is VARIADIC:
             self.vjps = PerOperand(lambda i, *a, **p: self._vjp(i, vjps)(*a, **p))
@@ -334,7 +334,7 @@ class RuledPrimitive(Primitive):
         return cotangent_vjp
 
     def _jvp(self, i, original_jvps):
-        original = None if original_jvps is None else original_jvps[i]
+        original = original_jvps[i]
         rule = self.rules.get(i)
         if rule is None:
             return original
@@ -361,6 +361,22 @@ class RuledPrimitive(Primitive):
             t = self._rule_at_level(rule, t, xs, "jvp(grad)").apply(t, xs[i])
             return original(t, ans, *xs, **params)
         return cotangent_jvp
+
+
+class _BaseJVPs:
+    """The base primitive's JVP rules; where it declares only VJPs, they are derived (by
+    transposition) when first called, not when an op is recorded."""
+
+    def __init__(self, base, vjps):
+        self.base, self.vjps = base, vjps
+
+    def __getitem__(self, i):
+        if self.base.jvps is not None:
+            return self.base.jvps[i]
+        if self.vjps is None or self.vjps[i] is None:
+            return None
+        base = self.base
+        return lambda *args, **params: base.jvp_rules()[i](*args, **params)
 
 
 def _lowered(rule: BoundRule, level: int) -> BoundRule:
