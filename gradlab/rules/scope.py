@@ -101,37 +101,44 @@ def _user_module() -> str:
 
 
 def _selector(scope):
-    """``(description, predicate over RecordedOp)`` for a ``scope=`` argument."""
+    """``(description, predicate over RecordedOp, prefilter over the primitive or None)``
+    for a ``scope=`` argument. The prefilter rejects most ops before a ``RecordedOp`` is
+    built, so a live scope costs the ops it does not select little."""
     if isinstance(scope, str):
         if scope == "all":
-            return "all", lambda op: True
+            return "all", lambda op: True, None
         if scope == "activations":
-            return "activations", _is_activation
+            return "activations", _is_activation, _is_activation_primitive
         if scope == "params":
-            return "params", lambda op: any(op.is_param)
+            return "params", lambda op: any(op.is_param), None
         if scope in _FAMILY_NAMES:
-            return scope, lambda op: op.family == scope
+            return scope, lambda op: op.family == scope, lambda p: p.family.name == scope
         path = scope
         return (f"module {path}",
-                lambda op: op.module == path or op.module.startswith(path + "."))
+                lambda op: op.module == path or op.module.startswith(path + "."), None)
     if isinstance(scope, type) and issubclass(scope, Family):
-        return scope.name, lambda op: isinstance(op.primitive.family, type) and issubclass(
-            op.primitive.family, scope)
+        def in_family(prim):
+            return isinstance(prim.family, type) and issubclass(prim.family, scope)
+        return scope.name, lambda op: in_family(op.primitive), in_family
     if isinstance(scope, (list, tuple, set, frozenset)):
         names = frozenset(scope)
         if not all(isinstance(n, str) for n in names):
             raise TypeError("scope= as a collection lists primitive names (strings)")
-        return f"primitives {sorted(names)}", lambda op: op.name in names
+        return (f"primitives {sorted(names)}", lambda op: op.name in names,
+                lambda p: p.name in names)
     if callable(scope):
-        return getattr(scope, "__name__", "predicate"), scope
+        return getattr(scope, "__name__", "predicate"), scope, None
     raise TypeError(f"scope= must be 'activations', 'params', 'all', a family, a list of "
                     f"primitive names, a module path or a predicate; got {scope!r}")
 
 
+def _is_activation_primitive(prim) -> bool:
+    name = prim.name
+    return name in ACTIVATION_PRIMITIVES or name.startswith("activation:")
+
+
 def _is_activation(op) -> bool:
-    name = op.name
-    return (name in ACTIVATION_PRIMITIVES or name.startswith("activation:")) and sum(
-        op.traced) == 1
+    return _is_activation_primitive(op.primitive) and sum(op.traced) == 1
 
 
 def _is_elementwise(prim) -> bool:
@@ -148,10 +155,13 @@ class RuleScope(Trace):
     def __init__(self, rule: BoundRule, scope, compose: bool):
         super().__init__()
         self.rule, self.compose = rule, compose
-        self.description, self.predicate = _selector(scope)
+        self.description, self.predicate, self.prefilter = _selector(scope)
         self.params_only = self.description == "params"
         self.count = 0  # ops ruled so far: folded into random rules' keys
         self.cache: dict = {}
+        # Primitives no scope of this one's nesting selects (decided from the primitive
+        # alone), so the levels pass them by at the cost of a set look-up.
+        self.unselected: set = set()
 
     def __repr__(self):
         return f"rules.use({self.rule!r}, scope={self.description!r})"
@@ -206,7 +216,7 @@ class _Hooks:
 def _consulting_scopes(original):
     def process(self, prim, args, params):
         scopes = _SCOPES.get()
-        if scopes:
+        if scopes and prim not in scopes[-1].unselected:
             if type(prim) is not RuledPrimitive:
                 prim = _rule_for(scopes, self, prim, args, params)
             elif prim.level != self.level:  # ruled above; this level records its own copy
@@ -218,20 +228,24 @@ def _consulting_scopes(original):
 
 
 def _rule_for(scopes, trace, prim, args, params):
-    traced = tuple(isinstance(a, Tracer) and a._trace is trace for a in args)
-    if not any(traced):
-        return prim
     if prim.name.startswith("checkpoint:"):
         raise RuleError(f"{scopes[-1]!r} is live around {prim.name}: a checkpointed block is "
                         "recomputed in the backward pass, after the scope has exited, so its "
                         "ops would miss the rule. Put the rules.use block inside the "
                         "checkpointed function.")
+    candidates = [s for s in reversed(scopes) if s.prefilter is None or s.prefilter(prim)]
+    if not candidates:
+        scopes[-1].unselected.add(prim)  # no live scope can select it: skip it from now on
+        return prim
+    traced = tuple(isinstance(a, Tracer) and a._trace is trace for a in args)
+    if not any(traced):
+        return prim
     is_reverse = isinstance(trace, ReverseTrace)
     is_param = tuple(t and is_reverse and type(a) is Var and a.node[0] is None
                      for t, a in zip(traced, args))
     op = RecordedOp(prim, args, params, traced, is_param)
     chain = []
-    for scope in reversed(scopes):
+    for scope in candidates:
         if scope.params_only and not is_reverse:
             raise RuleError(f"{scope!r}: scope='params' selects the inputs a reverse-mode "
                             f"transform (grad, vjp) differentiates; forward mode (jvp) has "
