@@ -340,3 +340,22 @@ def test_a_scope_is_local_to_its_thread():
     worker.join()
     np.testing.assert_allclose(result["g"], 1 - np.tanh(v) ** 2)  # the scope is not its
     np.testing.assert_allclose(inside, 100.0 * (1 - np.tanh(v) ** 2))  # tanh and sum
+
+
+def test_ops_computing_derivatives_are_never_ruled():
+    from gradlab.core.primitive import PRIMITIVES
+
+    cube = gl.primitive("cube_jvp_only_rules_test", lambda x: x ** 3,
+                        jvp=lambda t, ans, x: 3.0 * x * x * t)  # its VJP is a transposition
+    del PRIMITIVES["cube_jvp_only_rules_test"]
+    x = np.array([0.5, -2.0])
+    with rules.use("scale", scope="all", s=2.0):  # cube and sum ruled; the transposition not
+        g = gl.grad(lambda x: np.sum(cube(x)))(x)
+    np.testing.assert_allclose(g, 4.0 * 3.0 * x ** 2)
+    # grad(grad) entirely inside a scope: the surrogate's own formula (a tanh, itself an
+    # activation) is differentiated as it is, not through the surrogate
+    slope = 2.0
+    with rules.use("sigmoid_prime", scope=["heaviside", "tanh"], slope=slope):
+        second = gl.grad(lambda v: np.sum(gl.grad(lambda u: np.sum(np.heaviside(u, 0.0)))(v)))(x)
+    s = 1.0 / (1.0 + np.exp(-slope * x))
+    np.testing.assert_allclose(second, slope ** 2 * s * (1 - s) * (1 - 2 * s), rtol=1e-12)

@@ -185,31 +185,45 @@ class RuleScope(Trace):
 
 
 class _Hooks:
-    """The derivative levels' ``process`` wrapped to consult the live scopes, installed
-    while at least one scope is live in any thread (the rest of the time every op pays
-    nothing)."""
+    """What a live scope changes, installed while at least one scope is live in any thread
+    (the rest of the time every op pays nothing):
+
+    - the derivative levels' ``process`` consults the live scopes before recording;
+    - a backward walk, and a rule derived by transposition, run with the scopes masked:
+      rules apply to the ops of forward passes, never to the ops that compute
+      derivatives (a surrogate's own formula is not ruled by the scope it serves).
+    """
 
     lock = threading.Lock()
     live = 0
-    originals: dict = {}
+    originals: list = []
+
+    @staticmethod
+    def _targets():
+        from ..core import linear_transpose
+
+        return [(ReverseTrace, "process", _consulting_scopes),
+                (JVPTrace, "process", _consulting_scopes),
+                (ReverseTrace, "backward", _without_scopes),
+                (linear_transpose, "_transpose", _without_scopes)]
 
     @classmethod
     def acquire(cls):
         with cls.lock:
             cls.live += 1
             if cls.live == 1:
-                for trace_cls in (ReverseTrace, JVPTrace):
-                    original = trace_cls.__dict__["process"]
-                    cls.originals[trace_cls] = original
-                    trace_cls.process = _consulting_scopes(original)
+                for owner, name, wrap in cls._targets():
+                    original = vars(owner)[name]
+                    cls.originals.append((owner, name, original))
+                    setattr(owner, name, wrap(original))
 
     @classmethod
     def release(cls):
         with cls.lock:
             cls.live -= 1
             if cls.live == 0:
-                for trace_cls, original in cls.originals.items():
-                    trace_cls.process = original
+                for owner, name, original in cls.originals:
+                    setattr(owner, name, original)
                 cls.originals.clear()
 
 
@@ -225,6 +239,18 @@ def _consulting_scopes(original):
 
     process.__wrapped__ = original
     return process
+
+
+def _without_scopes(original):
+    def run(*args, **kwargs):
+        token = _SCOPES.set(())
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _SCOPES.reset(token)
+
+    run.__wrapped__ = original
+    return run
 
 
 def _rule_for(scopes, trace, prim, args, params):
