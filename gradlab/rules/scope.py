@@ -8,7 +8,8 @@ innermost scope that selects the op decides the rule, and the op is recorded as 
 *ruled* clone of its primitive (same implementation, batching and shape rules; the
 rule's VJP and JVP). So the rule in force is the one live when the op is **recorded**
 (the forward pass), not when the backward pass runs, for activations and parameters
-alike; a backward pass run inside a scope does not change ops recorded outside it.
+alike; a backward pass run inside a scope does not change ops recorded outside it, and
+the ops that compute derivatives (backward walks, transposed rules) are never ruled.
 
 What ``scope=`` selects (``RecordedOp`` is what a predicate receives):
 
