@@ -55,6 +55,7 @@ _LAZY = {
     "nn": (".nn", None),
     "optim": (".optim", None),
     "random": (".random", None),
+    "rules": (".rules", None),
     "train": (".training", "train"),
 }
 

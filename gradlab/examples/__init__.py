@@ -28,6 +28,8 @@ MODELS: list[str] = [
     "gradlab.examples.cnn",
     "gradlab.examples.char_transformer",
     "gradlab.examples.char_gru",
+    # A spiking network trained through a surrogate gradient (gradlab.rules):
+    "gradlab.examples.spiking",
 ]
 
 
