@@ -141,19 +141,27 @@ def _score_of_noise(z, kind):
     return z if kind == "normal" else 1.0 - np.exp(-z)
 
 
+def _dtype(theta):
+    dtype = np.result_type(theta)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
 def _samples(theta, fn, sigma, noise):
-    return np.stack([np.asarray(fn(theta + sigma * z), float) for z in noise])
+    """The solver at each perturbed input, in theta's float dtype: shape ``(m, *out)``."""
+    theta = np.asarray(theta)
+    dtype = _dtype(theta)
+    return np.stack([np.asarray(fn(theta + sigma * z.astype(dtype)), dtype) for z in noise])
 
 
 def _perturbed_impl(theta, *, fn, sigma, noise, kind):
-    return np.mean(_samples(np.asarray(theta, float), fn, sigma, noise), axis=0)
+    return np.mean(_samples(theta, fn, sigma, noise), axis=0)
 
 
 def _solver_samples(theta, fn, sigma, noise):
     """The solver's outputs at the perturbed inputs, flattened: shape ``(m, out_size)``.
     They are constants of theta (the solver is piecewise constant), so the rules below
     are linear in their cotangent/tangent with constant coefficients."""
-    ys = _samples(np.asarray(concrete(theta, "perturbed"), float), fn, sigma, noise)
+    ys = _samples(concrete(theta, "perturbed"), fn, sigma, noise)
     return np.reshape(ys, (noise.shape[0], -1))
 
 
@@ -162,7 +170,7 @@ def _perturbed_vjp(g, ans, theta, *, fn, sigma, noise, kind):
     from ..ops.shape import reshape
 
     ys = _solver_samples(theta, fn, sigma, noise)
-    dnu = np.reshape(_score_of_noise(noise, kind), (noise.shape[0], -1))
+    dnu = np.reshape(_score_of_noise(noise, kind), (noise.shape[0], -1)).astype(ys.dtype)
     per_sample = ys @ reshape(g, (-1,))
     return reshape(per_sample @ dnu, np.shape(theta)) / (noise.shape[0] * sigma)
 
@@ -172,7 +180,7 @@ def _perturbed_jvp(t, ans, theta, *, fn, sigma, noise, kind):
     from ..ops.shape import reshape
 
     ys = _solver_samples(theta, fn, sigma, noise)
-    dnu = np.reshape(_score_of_noise(noise, kind), (noise.shape[0], -1))
+    dnu = np.reshape(_score_of_noise(noise, kind), (noise.shape[0], -1)).astype(ys.dtype)
     per_sample = dnu @ reshape(t, (-1,))
     return reshape(per_sample @ ys, np.shape(ans)) / (noise.shape[0] * sigma)
 
@@ -187,8 +195,9 @@ def _batch_perturbed(prim, args, dims, params):
 
 def _perturbed_shape(prim, avals, params):
     (x,) = avals
-    probe = params["fn"](np.zeros(x.shape, float))
-    return ShapeDtypeStruct(np.shape(probe), np.dtype(np.float64))
+    dtype = _dtype(np.ones((), x.dtype))
+    probe = params["fn"](np.zeros(x.shape, dtype))
+    return ShapeDtypeStruct(np.shape(probe), dtype)
 
 
 def _examples(rng):
