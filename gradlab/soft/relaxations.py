@@ -318,16 +318,7 @@ def soft_max(x, tau=1.0, axis=None):
     >>> round(float(soft_max(np.array([1.0, 2.0]), tau=0.01)), 6)
     2.0
     """
-    out = tau * logsumexp(x / tau, axis=axis)
-    if active() is not None:
-        xv = _concrete_or_none(x)
-        flat = None if xv is None else (xv.reshape(-1) if axis is None else np.moveaxis(
-            xv, axis, -1))
-        w = None if flat is None else softmax(flat / tau, axis=-1)
-        hw = None if flat is None else _onehot_impl(flat)
-        note_selection("select", "soft_max", f"tau * logsumexp(x / tau), tau={tau:g}",
-                       "surrogate", tau, w, hw, out, None if flat is None else flat.max(-1))
-    return out
+    return _smooth_extreme(x, tau, axis, 1.0, "soft_max")
 
 
 def soft_min(x, tau=1.0, axis=None):
@@ -337,7 +328,21 @@ def soft_min(x, tau=1.0, axis=None):
     >>> round(float(soft_min(np.array([1.0, 2.0]), tau=0.01)), 6)
     1.0
     """
-    return -soft_max(-x, tau, axis)
+    return _smooth_extreme(x, tau, axis, -1.0, "soft_min")
+
+
+def _smooth_extreme(x, tau, axis, sign, name):
+    out = sign * tau * logsumexp(sign * x / tau, axis=axis)
+    if active() is not None:
+        xv = _concrete_or_none(x)
+        flat = None if xv is None else sign * (xv.reshape(-1) if axis is None else np.moveaxis(
+            xv, axis, -1))
+        w = None if flat is None else softmax(flat / tau, axis=-1)
+        hw = None if flat is None else _onehot_impl(flat)
+        note_selection("select", name, f"{sign:+g} * tau * logsumexp({sign:+g} * x / tau), "
+                       f"tau={tau:g}", "surrogate", tau, w, hw, out,
+                       None if flat is None else sign * flat.max(-1))
+    return out
 
 
 # --- sorting, ranking, top-k ---------------------------------------------------------
