@@ -158,7 +158,8 @@ def test_straight_through_step_derivatives_are_the_sigmoids():
     got = gl.elementwise_grad(lambda v: soft.straight_through_step(v, beta))(s)
     want = gl.elementwise_grad(lambda v: sigmoid(beta * v))(s)
     np.testing.assert_allclose(got, want, rtol=1e-12)
-    got2 = gl.elementwise_grad(gl.elementwise_grad(lambda v: soft.straight_through_step(v, beta)))(s)
+    step_grad = gl.elementwise_grad(lambda v: soft.straight_through_step(v, beta))
+    got2 = gl.elementwise_grad(step_grad)(s)
     want2 = gl.elementwise_grad(gl.elementwise_grad(lambda v: sigmoid(beta * v)))(s)
     np.testing.assert_allclose(got2, want2, rtol=1e-10)
     # forward mode agrees with reverse mode
