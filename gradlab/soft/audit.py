@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from ..core.trace import Tracer
 from ..core.tree import tree_leaves
 from .tracer import SOFT_HELPER, HardDecision, Session, run_traced, tracer
 
@@ -61,13 +62,25 @@ def _merged(decisions: list[HardDecision]) -> list[HardDecision]:
 
 
 def _float_positions(args) -> tuple:
+    """Arguments whose leaves are all plain floats (not already traced)."""
     def is_float(a):
         leaves = tree_leaves(a)
         return bool(leaves) and all(
-            not isinstance(x, (bool, np.bool_)) and np.issubdtype(np.result_type(x), np.inexact)
-            for x in leaves)
+            not isinstance(x, (bool, np.bool_, Tracer))
+            and np.issubdtype(np.result_type(x), np.inexact) for x in leaves)
 
     return tuple(i for i, a in enumerate(args) if is_float(a))
+
+
+def _run_differentiable(fn, args, kwargs, session, positions):
+    """``fn(*args)`` under the tracer, with ``args[positions]`` made differentiable (a
+    reverse level whose tape is dropped), so that decisions on them count as traced."""
+    from ..transforms.reverse import vjp
+
+    if not positions:
+        return run_traced(fn, args, kwargs, session)
+    value, _ = vjp(lambda *a: run_traced(fn, a, kwargs, session), *args, argnums=positions)
+    return value
 
 
 def audit(fn, argnums=None):
@@ -77,19 +90,13 @@ def audit(fn, argnums=None):
     in ``f`` and in the user functions it calls, each with file:line and what the
     gradient ignores. See the module docstring for an example.
     """
-    from ..transforms.reverse import vjp
-
     name = getattr(fn, "__name__", "f")
 
     def audited(*args, **kwargs):
         session = Session("audit", name)
         positions = _float_positions(args) if argnums is None else (
             (argnums,) if isinstance(argnums, int) else tuple(argnums))
-        if not positions:
-            value = run_traced(fn, args, kwargs, session)
-        else:
-            value, _ = vjp(lambda *a: run_traced(fn, a, kwargs, session), *args,
-                           argnums=positions)
+        value = _run_differentiable(fn, args, kwargs, session, positions)
         return AuditReport(_merged(session.decisions), value)
 
     return audited
@@ -124,7 +131,8 @@ def relax(fn, beta=1.0):
     test is one comparison ``a > b`` (``>=``, ``<``, ``<=``) and whose branches assign
     names becomes a ``soft_if`` blend of those names with score ``a - b`` (both branches
     run); ``max``/``min``/``sorted`` of traced values become ``soft_max``/``soft_min``/
-    ``soft_sort`` at temperature ``1 / beta``. Decisions on constants stay exact. The
+    ``soft_sort`` at temperature ``1 / beta``. Decisions that do not depend on a float
+    argument (loop counters, constants) stay exact. The
     rewrites are listed in ``relaxed.rewrites`` and in a live dual trace's ledger; an
     ``if`` that cannot be rewritten raises ``RelaxError`` naming its line and why.
 
@@ -142,8 +150,9 @@ def relax(fn, beta=1.0):
 
     def relaxed(*args, **kwargs):
         session = Session("relax", name, beta)
-        try:
-            return run_traced(fn, args, kwargs, session)
+        try:  # every float argument counts as differentiable, traced or not: the value
+            # is the soft program's whatever is being differentiated (and nothing is)
+            return _run_differentiable(fn, args, kwargs, session, _float_positions(args))
         finally:
             for r in session.rewrites:
                 if r not in relaxed.rewrites:

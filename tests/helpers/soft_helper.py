@@ -5,3 +5,7 @@ def clipped_excess(x, limit):
     if x > limit:
         return x - limit
     return 0.0 * x
+
+
+def is_above(x, limit):
+    return x > limit
