@@ -97,7 +97,7 @@ def test_ordinary_grad_never_enters_the_tracer():
 
 
 def test_grad_audit_warns_once_per_line_and_keeps_the_gradient():
-    from gradlab.soft.audit import _WARNED
+    from gradlab.soft.decisions import _WARNED
 
     _WARNED.clear()
     with warnings.catch_warnings(record=True) as caught:
@@ -178,7 +178,7 @@ def looping(x):
 
 
 def test_relax_warns_that_a_while_loop_stays_hard():
-    from gradlab.soft.audit import RelaxWarning
+    from gradlab.soft.decisions import RelaxWarning
 
     with pytest.warns(RelaxWarning, match="write it with gradlab.soft.bounded_loop"):
         assert gl.grad(soft.relax(looping))(0.75) == 4.0  # 0.75 -> 1.5 -> 3.0

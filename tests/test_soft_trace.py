@@ -175,3 +175,14 @@ def test_svg_renders_in_headless_chromium(tmp_path):
     # the first row's status colour is really drawn (red, amber or green)
     colours = {tuple(c) for c in pixels.reshape(-1, 3).astype(int)}
     assert colours & {(198, 40, 40), (249, 168, 37), (46, 125, 50)}
+
+
+@pytest.mark.parametrize("name", ["dual", "relaxations", "loops", "decisions", ""])
+def test_soft_module_docstring_examples(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module("gradlab.soft" + (f".{name}" if name else ""))
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+    assert callable(soft.audit) and callable(soft.relax)  # functions, not submodules

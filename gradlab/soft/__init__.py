@@ -40,12 +40,12 @@ from .relaxations import (
     straight_through_step,
 )
 
-_LAZY = {"audit": ".audit", "relax": ".audit", "AuditReport": ".audit", "RelaxError": ".audit",
-         "HardDecisionWarning": ".audit"}
+# audit/relax import pyccolo: loaded on first use, so the ordinary path never loads it.
+_LAZY = {name: ".decisions" for name in ("audit", "relax", "AuditReport", "RelaxError",
+                                          "RelaxWarning", "HardDecisionWarning")}
 
 
 def __getattr__(name):
-    # audit/relax import pyccolo: only on first use, so the ordinary path never loads it.
     if name not in _LAZY:
         raise AttributeError(f"module 'gradlab.soft' has no attribute {name!r}")
     import importlib
@@ -56,7 +56,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "AuditReport", "Decision", "HardDecisionWarning", "RelaxError", "SoftTrace", "audit",
+    "AuditReport", "Decision", "HardDecisionWarning", "RelaxError", "RelaxWarning",
+    "SoftTrace", "audit",
     "bounded_loop", "diff_if", "gumbel_softmax", "hybrid_loss", "perturbed", "relax",
     "soft_argmax", "soft_if", "soft_max", "soft_min", "soft_rank", "soft_select", "soft_sort",
     "soft_topk", "straight_through_onehot", "straight_through_step", "temperature_sweep",

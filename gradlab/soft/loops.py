@@ -52,8 +52,8 @@ def bounded_loop(init, steps, body, continue_score, beta=1.0, mode="survival"):
     Both become the hard loop as ``beta`` grows. ``state`` may be a pytree of arrays.
 
     >>> import numpy as np
-    >>> float(bounded_loop(np.array(0.0), 3, lambda s: s + 1.0, lambda s: 1.0 - s, 1e3))
-    1.0
+    >>> float(bounded_loop(np.array(0.0), 3, lambda s: s + 1.0, lambda s: 1.5 - s, 1e3))
+    2.0
     """
     if mode not in ("survival", "exit_distribution"):
         raise ValueError(f"bounded_loop: mode must be 'survival' or 'exit_distribution', "

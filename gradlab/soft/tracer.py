@@ -115,7 +115,7 @@ class DecisionTracer(pyc.BaseTracer):
         return filename in self.files
 
     def should_propagate_handler_exception(self, evt, exc) -> bool:
-        from .audit import RelaxError
+        from .decisions import RelaxError
 
         return isinstance(exc, RelaxError)
 
@@ -151,7 +151,7 @@ class DecisionTracer(pyc.BaseTracer):
         filename = frame.f_code.co_filename
         session.add(kind, filename, node.lineno)
         if session.mode == "relax":
-            from .audit import unrelaxed
+            from .decisions import unrelaxed
 
             unrelaxed(session, kind, filename, node.lineno)
         return None
@@ -183,7 +183,7 @@ class DecisionTracer(pyc.BaseTracer):
             if is_traced(args):
                 session.add(kind, filename, lineno)
                 if session.mode == "relax":
-                    from .audit import soft_order_builtin
+                    from .decisions import soft_order_builtin
 
                     return soft_order_builtin(kind, args, kwargs, session, filename, lineno)
             return fn(*args, **kwargs)
@@ -201,7 +201,7 @@ class DecisionTracer(pyc.BaseTracer):
             return fn
         cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
         if relax:
-            from .audit import blend_if
+            from .decisions import blend_if
 
             cells[SOFT_HELPER] = types.CellType(blend_if)
         closure = tuple(cells[name] for name in code.co_freevars)
@@ -227,7 +227,7 @@ class DecisionTracer(pyc.BaseTracer):
             target, name = _find_def(tree, code), code.co_name
             target.decorator_list = []
         if relax:
-            from .audit import IfBlendRewriter
+            from .decisions import IfBlendRewriter
 
             IfBlendRewriter(code.co_filename).visit(target)
         params = [v for v in code.co_freevars if v != "__class__"] + ([SOFT_HELPER] if relax

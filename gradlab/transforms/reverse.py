@@ -183,7 +183,7 @@ def grad(fun, argnum=0, has_aux=False, *, audit=False):
     [1.0, 1.0]
     """
     if audit:  # opt in: runs ``fun`` under gradlab.soft's pyccolo tracer (loaded only here)
-        from ..soft.audit import warning_auditor
+        from ..soft.decisions import warning_auditor
 
         fun = warning_auditor(fun)
     vg = value_and_grad(fun, argnum, has_aux)
