@@ -36,6 +36,7 @@ SMOOTH = {
     "soft_min": lambda x: soft.soft_min(x, 0.5),
     "soft_sort": lambda x: np.sum(soft.soft_sort(x, 0.5) ** 2 * W),
     "soft_sort_desc": lambda x: np.sum(soft.soft_sort(x, 0.5, descending=True) * W),
+    "soft_permutation": lambda x: np.sum(soft.soft_permutation(x, 0.5) @ W * W),
     "soft_rank": lambda x: np.sum(soft.soft_rank(x, 0.5) * x),
     "soft_topk": lambda x: np.sum(soft.soft_topk(x, 2, 0.5) * x),
     "gumbel_softmax": lambda x: np.sum(soft.gumbel_softmax(x, 0.5, key=1) * W),
@@ -80,6 +81,8 @@ def test_soft_relaxations_recover_hard_ops_as_temperature_falls():
     assert float(soft.soft_min(x, 1e-4)) == pytest.approx(-1.2, abs=1e-9)
     np.testing.assert_allclose(soft.soft_sort(x, 1e-4), np.sort(x), atol=1e-9)
     np.testing.assert_allclose(soft.soft_sort(x, 1e-4, descending=True), np.sort(x)[::-1],
+                               atol=1e-9)
+    np.testing.assert_allclose(soft.soft_permutation(x, 1e-4), np.eye(5)[np.argsort(x)],
                                atol=1e-9)
     np.testing.assert_allclose(soft.soft_rank(x, 1e-4), np.argsort(np.argsort(x)) + 1.0,
                                atol=1e-9)

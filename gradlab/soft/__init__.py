@@ -2,9 +2,9 @@
 trace that says what each gradient means, and plain Python ``if`` made visible.
 
 - relaxations: ``soft_if``, ``diff_if``, ``soft_argmax``, ``soft_select``, ``soft_max``,
-  ``soft_min``, ``soft_sort``, ``soft_rank``, ``soft_topk``, ``gumbel_softmax``,
-  ``bounded_loop``, ``perturbed`` (each checked to second order; each recovers the hard op
-  as the temperature goes to 0);
+  ``soft_min``, ``soft_sort``, ``soft_permutation``, ``soft_rank``, ``soft_topk``,
+  ``gumbel_softmax``, ``bounded_loop``, ``perturbed`` (each checked to second order;
+  each recovers the hard op as the temperature goes to 0);
 - the dual trace: ``with trace(fidelity=True) as tr:`` then ``tr.fidelity_report()``,
   ``tr.hard_path()``, ``tr.ledger()``, ``tr.to_json()``, ``tr.export_svg(path)``,
   ``tr.show()``; ``hybrid_loss`` and ``temperature_sweep``;
@@ -32,6 +32,7 @@ from .relaxations import (
     soft_if,
     soft_max,
     soft_min,
+    soft_permutation,
     soft_rank,
     soft_select,
     soft_sort,
@@ -59,7 +60,7 @@ __all__ = [
     "AuditReport", "Decision", "HardDecisionWarning", "RelaxError", "RelaxWarning",
     "SoftTrace", "audit",
     "bounded_loop", "diff_if", "gumbel_softmax", "hybrid_loss", "perturbed", "relax",
-    "soft_argmax", "soft_if", "soft_max", "soft_min", "soft_rank", "soft_select", "soft_sort",
-    "soft_topk", "straight_through_onehot", "straight_through_step", "temperature_sweep",
-    "trace",
+    "soft_argmax", "soft_if", "soft_max", "soft_min", "soft_permutation", "soft_rank",
+    "soft_select", "soft_sort", "soft_topk", "straight_through_onehot",
+    "straight_through_step", "temperature_sweep", "trace",
 ]

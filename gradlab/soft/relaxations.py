@@ -357,6 +357,19 @@ def _neuralsort(x, tau):
     return softmax(logits / tau, axis=-1)
 
 
+def soft_permutation(x, tau=1.0, descending=False):
+    """The NeuralSort relaxed permutation matrix of the last axis: row ``k`` is a softmax
+    over the items, becoming the one-hot of the ``k``-th smallest (largest if
+    ``descending``) as ``tau -> 0``. ``soft_permutation(s) @ y`` sorts ``y`` by ``s``.
+
+    >>> import numpy as np
+    >>> soft_permutation(np.array([3.0, 1.0, 2.0]), tau=1e-3).round(6).tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    """
+    p = _neuralsort(x, tau)
+    return p if descending else p[..., ::-1, :]
+
+
 def soft_sort(x, tau=1.0, descending=False):
     """A relaxed ``np.sort`` of the last axis: ``P @ x`` with ``P`` the NeuralSort relaxed
     permutation matrix (rows are softmaxes; each becomes one-hot as ``tau -> 0``).
@@ -365,9 +378,7 @@ def soft_sort(x, tau=1.0, descending=False):
     >>> soft_sort(np.array([3.0, 1.0, 2.0]), tau=1e-3).round(6).tolist()
     [1.0, 2.0, 3.0]
     """
-    p = _neuralsort(x, tau)
-    if not descending:
-        p = p[..., ::-1, :]
+    p = soft_permutation(x, tau, descending)
     out = R.sum(p * x[..., None, :], axis=-1)
     if active() is not None:
         xv = _concrete_or_none(x)
