@@ -186,3 +186,17 @@ def test_soft_module_docstring_examples(name):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
     assert callable(soft.audit) and callable(soft.relax)  # functions, not submodules
+
+
+def test_soft_decisions_example_learns_each_hard_program(capsys):
+    from gradlab.examples import MODELS, soft_decisions
+
+    assert "gradlab.examples.soft_decisions" in MODELS
+    metrics = soft_decisions.train(quick=True)
+    assert metrics["test_acc"] > 0.95 and abs(metrics["threshold"] - 0.7) < 0.1
+    assert metrics["tree_move_acc"] >= 0.85
+    assert metrics["sort_pair_acc"] > 0.95
+    assert metrics["path_acc"] >= 0.75
+    out = capsys.readouterr().out
+    losses = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if " loss " in line]
+    assert losses[-1] < 0.5 * losses[0] and "gradient check passed" in out

@@ -28,6 +28,8 @@ MODELS: list[str] = [
     "gradlab.examples.cnn",
     "gradlab.examples.char_transformer",
     "gradlab.examples.char_gru",
+    # Hard decisions made differentiable (gradlab.soft):
+    "gradlab.examples.soft_decisions",
 ]
 
 
