@@ -209,3 +209,17 @@ def test_relax_value_is_the_soft_program_whatever_is_differentiated():
     assert float(gl.grad(relaxed, 0)(1.0, 0.5)) == pytest.approx(3.0 * gate - (1 - gate))
     # a decision on a loop counter stays exact
     assert float(soft.relax(counting)(np.array(2.0))) == 2.0
+
+
+def test_import_and_ordinary_grad_never_load_pyccolo():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, gradlab as gl, gradlab.soft as soft\n"
+            "gl.grad(lambda x: soft.soft_if(x, x, -x) if x > 0 else x)(1.0)\n"
+            "assert 'pyccolo' not in sys.modules, 'pyccolo loaded'\n"
+            "soft.audit(lambda x: x)(1.0)\n"
+            "assert 'pyccolo' in sys.modules\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
