@@ -177,7 +177,7 @@ def test_svg_renders_in_headless_chromium(tmp_path):
     assert colours & {(198, 40, 40), (249, 168, 37), (46, 125, 50)}
 
 
-@pytest.mark.parametrize("name", ["dual", "relaxations", "loops", "decisions", ""])
+@pytest.mark.parametrize("name", ["dual", "relaxations", "loops", "decisions", "watch", ""])
 def test_soft_module_docstring_examples(name):
     import doctest
     import importlib
@@ -200,3 +200,46 @@ def test_soft_decisions_example_learns_each_hard_program(capsys):
     out = capsys.readouterr().out
     losses = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if " loss " in line]
     assert losses[-1] < 0.5 * losses[0] and "gradient check passed" in out
+
+
+def _hard_program(x, t):
+    y = np.where(x > t, x ** 2, 0.0)
+    return np.sum(y) + x[np.argmax(x)] + np.sum(np.floor(x))
+
+
+def test_watch_records_hard_ops_and_keeps_the_program():
+    x = np.array([0.2, 0.9, 1.4])
+    with soft.trace() as tr:
+        watched = tr.watch(_hard_program)
+        g = gl.grad(watched)(x, 0.5)
+        g = gl.grad(watched)(x, 0.5)
+    np.testing.assert_allclose(g, gl.grad(_hard_program)(x, 0.5))
+    assert float(watched(x, 0.5)) == pytest.approx(_hard_program(x, 0.5))
+    names = [(d.kind, d.name, d.status) for d in tr.decisions]
+    assert names[:3] == [("op", "greater", "hard"), ("op", "argmax", "hard"),
+                         ("op", "floor", "hard")]
+    first = _hard_program.__code__.co_firstlineno
+    assert tr.decisions[0].where.endswith(f"test_soft_trace.py:{first + 1}")
+    assert tr.decisions[0].contract == "exact-selected-path"
+    # vmap and second-order derivatives go through the level unchanged
+    batch = np.stack([x, 2 * x])
+    np.testing.assert_allclose(gl.vmap(watched, in_axes=(0, None))(batch, 0.5),
+                               [_hard_program(b, 0.5) for b in batch])
+    gl.check_grads(lambda v: tr.watch(lambda z: np.sum(soft.soft_sort(z, 0.5) * z))(v), x,
+                   order=2)
+
+
+def test_relaxations_compose_with_checkpoint():
+    x = np.array([0.3, -1.2, 2.0, 0.5])
+
+    def block(v):
+        return soft.soft_sort(v, 0.5) * soft.soft_if(v, 1.0, v ** 2, beta=2.0)
+
+    def plain(v):
+        return np.sum(block(v) ** 2)
+
+    def checkpointed(v):
+        return np.sum(gl.checkpoint(block)(v) ** 2)
+
+    np.testing.assert_allclose(gl.grad(checkpointed)(x), gl.grad(plain)(x), rtol=1e-12)
+    gl.check_grads(checkpointed, x, order=2)

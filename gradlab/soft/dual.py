@@ -77,9 +77,11 @@ class Decision:
     @property
     def status(self) -> str:
         """``"agrees"`` (gap under 5% of the value's scale), ``"close"`` (under 25%),
-        ``"differs"``, or ``"unmeasured"`` without fidelity."""
+        ``"differs"``, ``"hard"`` for a hard op left as it is (``watch``), or
+        ``"unmeasured"`` without fidelity."""
         if self.gap is None:
-            return "unmeasured"
+            return "hard" if self.kind == "op" and self.surrogate.startswith("none") else \
+                "unmeasured"
         scale = max(1.0, float(np.max(np.abs(np.asarray(self.hard, float)))))
         rel = self.gap / scale
         return "agrees" if rel <= CLOSE else "close" if rel <= FAR else "differs"
@@ -156,6 +158,13 @@ class SoftTrace:
             entropy=entropy, gap=_gap(soft_v, hard_v), hard_choice=_plain(hard_choice),
             frames=list(frames), note=note))
         return self.decisions[-1]
+
+    def watch(self, fn):
+        """``fn`` run so that the hard ops it applies to its float arguments (``x > t``,
+        ``np.argmax``, ``np.floor`` ...) are recorded here too (``gradlab.soft.watch``)."""
+        from .watch import watch
+
+        return watch(self, fn)
 
     # --- reports ----------------------------------------------------------------
     def hard_path(self) -> list[tuple[str, object]]:

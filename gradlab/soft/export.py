@@ -10,7 +10,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 COLOURS = {"agrees": "#2e7d32", "close": "#f9a825", "differs": "#c62828",
-           "unmeasured": "#757575"}
+           "hard": "#1565c0", "unmeasured": "#757575"}
 ROW, WIDTH, BAR_X, BAR_W = 34, 920, 470, 220
 
 
@@ -56,7 +56,9 @@ def trace_svg(trace) -> str:
         f'<text x="12" y="40" font-size="11" fill="#333">bar = weight on the hard path; '
         f'gap = max |soft - hard|; <tspan fill="{COLOURS["agrees"]}">agrees</tspan> '
         f'(gap &lt; 5%), <tspan fill="{COLOURS["close"]}">close</tspan> (&lt; 25%), '
-        f'<tspan fill="{COLOURS["differs"]}">differs</tspan></text>',
+        f'<tspan fill="{COLOURS["differs"]}">differs</tspan>, '
+        f'<tspan fill="{COLOURS["hard"]}">hard</tspan> (not relaxed: no gradient through it)'
+        '</text>',
     ]
     if not rows:
         parts.append('<text x="12" y="70" font-size="12">no decision recorded</text>')
