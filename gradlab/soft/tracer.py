@@ -186,7 +186,7 @@ class DecisionTracer(pyc.BaseTracer):
                     from .decisions import soft_order_builtin
 
                     return soft_order_builtin(kind, args, kwargs, session, filename, lineno)
-            return fn(*args, **kwargs)
+            return resolve(fn)(*args, **kwargs)  # gradlab's own max/min, as without audit
 
         return watched
 
@@ -242,7 +242,9 @@ class DecisionTracer(pyc.BaseTracer):
         ast.fix_missing_locations(factory)
         self.files.add(code.co_filename)
         with self.tracing_disabled():
-            rewriter = self.make_ast_rewriter(code.co_filename)
+            # Only this tracer's events: another pyccolo tracer (the notebook DSL's) may
+            # be live, and must not be woven into code it never asked for.
+            rewriter = self.make_ast_rewriter(code.co_filename, tracers=[self])
             rewriter.gc_bookkeeping = False
             module = ast.Module(body=[rewriter.visit(factory)], type_ignores=[])
             ast.fix_missing_locations(module)
