@@ -230,3 +230,12 @@ def test_perturbed_vjp_and_jvp_are_adjoint_and_vmap_matches_loop():
     assert float(u @ tangent) == pytest.approx(float(back(u)[0] @ v), rel=1e-10)
     batch = np.stack([theta, theta[::-1], theta * 2])
     np.testing.assert_allclose(gl.vmap(smooth)(batch), np.stack([smooth(t) for t in batch]))
+
+
+def test_perturbed_recovers_the_solver_as_sigma_falls():
+    theta = np.array([0.2, 1.0, -0.5, 0.3])
+    for noise in ("normal", "gumbel"):
+        smooth = soft.perturbed(_onehot_argmax, 1e-6, 50, noise=noise, key=4)
+        np.testing.assert_array_equal(smooth(theta), _onehot_argmax(theta))
+    wide = soft.perturbed(_onehot_argmax, 5.0, 200, key=4)(theta)
+    assert wide.max() < 0.6 and abs(wide.sum() - 1.0) < 1e-12  # smoothed: no longer one-hot
