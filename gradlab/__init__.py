@@ -54,6 +54,7 @@ _LAZY = {
     "nn": (".nn", None),
     "optim": (".optim", None),
     "random": (".random", None),
+    "soft": (".soft", None),
     "train": (".training", "train"),
 }
 

@@ -223,3 +223,19 @@ def test_import_and_ordinary_grad_never_load_pyccolo():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def absolute_error(x, t):
+    return x - t if x > t else t - x
+
+
+def test_relax_blends_a_conditional_expression():
+    relaxed = soft.relax(absolute_error, beta=3.0)
+    gate = 1.0 / (1.0 + np.exp(-3.0 * 0.25))
+    want = gate * 0.25 + (1 - gate) * -0.25
+    assert float(relaxed(0.75, 0.5)) == pytest.approx(want)
+    gl.check_grads(relaxed, 0.75, 0.5, order=2)
+    assert relaxed.rewrites == [{"kind": "if -> soft_if",
+                                 "where": f"{__file__}:{_line(absolute_error, 'return')}",
+                                 "surrogate": "if -> soft_if on <expression>, beta=3"}]
+    assert soft.audit(absolute_error)(0.75, 0.5).kinds == ["compare"]

@@ -130,11 +130,12 @@ def relax(fn, beta=1.0):
     """``fn`` with its hard decisions on differentiable values made soft: an ``if`` whose
     test is one comparison ``a > b`` (``>=``, ``<``, ``<=``) and whose branches assign
     names becomes a ``soft_if`` blend of those names with score ``a - b`` (both branches
-    run); ``max``/``min``/``sorted`` of traced values become ``soft_max``/``soft_min``/
-    ``soft_sort`` at temperature ``1 / beta``. Decisions that do not depend on a float
-    argument (loop counters, constants) stay exact. The
-    rewrites are listed in ``relaxed.rewrites`` and in a live dual trace's ledger; an
-    ``if`` that cannot be rewritten raises ``RelaxError`` naming its line and why.
+    run), and so does ``A if a > b else B``; ``max``/``min``/``sorted`` of traced values
+    become ``soft_max``/``soft_min``/``soft_sort``; all at temperature ``1 / beta``.
+    Decisions that do not depend on a float argument (loop counters, constants) stay
+    exact. The rewrites are listed in ``relaxed.rewrites`` and in a live dual trace's
+    ledger; an ``if`` that cannot be rewritten raises ``RelaxError`` naming its line and
+    why.
 
     >>> import numpy as np, gradlab as gl, gradlab.soft as soft
     >>> def step(x):
@@ -172,7 +173,8 @@ _FORBIDDEN = (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast
 
 class IfBlendRewriter(ast.NodeTransformer):
     """Rewrites each ``if a <op> b:`` whose branches only assign names into
-    ``names = __gradlab_soft__(site, a, b, op, true_branch, false_branch, args)``."""
+    ``names = __gradlab_soft__(site, a, b, op, true_branch, false_branch, args)``, and
+    each conditional expression ``A if a <op> b else B`` alike."""
 
     def __init__(self, filename):
         self.filename = filename
@@ -211,6 +213,30 @@ class IfBlendRewriter(ast.NodeTransformer):
         for stmt in out:
             ast.copy_location(stmt, node)
             ast.fix_missing_locations(stmt)
+        return out
+
+    def visit_IfExp(self, node: ast.IfExp):
+        """``A if a > b else B`` -> ``__gradlab_soft__(site, a, b, op, lambda: (A,),
+        lambda: (B,), ())[0]`` (left as it is unless its test is one comparison)."""
+        self.generic_visit(node)
+        test = node.test
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+                and type(test.ops[0]).__name__ in _FLIP):
+            return node
+
+        def thunk(value):
+            return ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], vararg=None,
+                                                 kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                                 defaults=[]),
+                              body=ast.Tuple([value], ast.Load()))
+
+        call = ast.Call(ast.Name(SOFT_HELPER, ast.Load()), [
+            ast.Constant((self.filename, node.lineno, "<expression>")), test.left,
+            test.comparators[0], ast.Constant(type(test.ops[0]).__name__), thunk(node.body),
+            thunk(node.orelse), ast.Tuple([], ast.Load())], [])
+        out = ast.Subscript(call, ast.Constant(0), ast.Load())
+        ast.copy_location(out, node)
+        ast.fix_missing_locations(out)
         return out
 
     def _why_not(self, node: ast.If) -> str | None:
