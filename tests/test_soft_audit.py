@@ -239,3 +239,32 @@ def test_relax_blends_a_conditional_expression():
                                  "where": f"{__file__}:{_line(absolute_error, 'return')}",
                                  "surrogate": "if -> soft_if on <expression>, beta=3"}]
     assert soft.audit(absolute_error)(0.75, 0.5).kinds == ["compare"]
+
+
+class Pricer:
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def price(self, x):
+        if x > self.threshold:
+            y = x * 2.0
+        else:
+            y = x
+        return y
+
+
+def test_audit_and_relax_reach_lambdas_methods_and_closures():
+    assert soft.audit(lambda x: max(x, 1.0))(2.0).kinds == ["max"]
+    pricer = Pricer(0.5)
+    assert soft.audit(pricer.price)(1.0).kinds == ["if"]
+    # y = g 2x + (1 - g) x with g = sigmoid(2 (x - 0.5)): at x = 0.5, 1.5 + 0.5 * 0.5
+    assert float(gl.grad(soft.relax(pricer.price, 2.0))(0.5)) == pytest.approx(1.75)
+    scale = 3.0
+
+    def outer(x):
+        def inner(y):
+            return sorted([y, scale * y])[0]
+        return inner(x)
+
+    report = soft.audit(outer)(1.0)
+    assert report.kinds == ["sorted"] and report.value == 1.0

@@ -277,8 +277,12 @@ def tracer() -> DecisionTracer:
 def run_traced(fn, args, kwargs, session: Session):
     """Call ``fn(*args, **kwargs)`` with the tracer active and ``session`` collecting."""
     t = tracer()
-    target = t.instrument(fn, session.mode == "relax") if type(fn) is types.FunctionType \
-        else fn
+    relax = session.mode == "relax"
+    target = fn
+    if type(fn) is types.FunctionType:
+        target = t.instrument(fn, relax)
+    elif type(fn) is types.MethodType and type(fn.__func__) is types.FunctionType:
+        target = types.MethodType(t.instrument(fn.__func__, relax), fn.__self__)
     t.sessions.append(session)
     try:
         with t.tracing_enabled():
