@@ -165,6 +165,7 @@ def relax(fn, beta=1.0):
 
 
 _UNRELAXABLE: dict = {}  # (filename, lineno) -> why that ``if`` was left as it is
+_RELAX_WARNINGS: dict = {}  # warnings' once-per-location registry for RelaxWarning
 _FLIP = {"Gt": False, "GtE": False, "Lt": True, "LtE": True}
 _COMPARE = {"Gt": operator.gt, "GtE": operator.ge, "Lt": operator.lt, "LtE": operator.le}
 _FORBIDDEN = (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Global,
@@ -357,7 +358,7 @@ def unrelaxed(session, kind, filename, lineno):
         warnings.warn_explicit(
             f"relax leaves the `while` at {filename}:{lineno} ({src}) hard: a loop's exit "
             "cannot be blended; write it with gradlab.soft.bounded_loop", RelaxWarning,
-            filename, lineno)
+            filename, lineno, registry=_RELAX_WARNINGS)  # the default filter: once per line
         return
     reason = _UNRELAXABLE.get((filename, lineno), "it was not rewritten")
     raise RelaxError(f"relax cannot rewrite the `if` at {filename}:{lineno} ({src}): {reason}. "
