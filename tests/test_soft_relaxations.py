@@ -231,6 +231,12 @@ def test_perturbed_vjp_and_jvp_are_adjoint_and_vmap_matches_loop():
     batch = np.stack([theta, theta[::-1], theta * 2])
     np.testing.assert_allclose(gl.vmap(smooth)(batch), np.stack([smooth(t) for t in batch]))
 
+    def score(t):
+        return np.sum(smooth(t) * np.arange(4.0))
+
+    np.testing.assert_allclose(gl.vmap(gl.grad(score))(batch),
+                               np.stack([gl.grad(score)(t) for t in batch]), rtol=1e-12)
+
 
 def test_perturbed_recovers_the_solver_as_sigma_falls():
     theta = np.array([0.2, 1.0, -0.5, 0.3])

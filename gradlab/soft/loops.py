@@ -20,7 +20,6 @@ from ..core.errors import ConcretizationError
 from ..core.families import Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
-from ..core.trace import concrete
 from ..core.tree import tree_map
 from ..nn.activations import sigmoid
 from .dual import active
@@ -157,19 +156,31 @@ def _perturbed_impl(theta, *, fn, sigma, noise, kind):
     return np.mean(_samples(theta, fn, sigma, noise), axis=0)
 
 
-def _solver_samples(theta, fn, sigma, noise):
-    """The solver's outputs at the perturbed inputs, flattened: shape ``(m, out_size)``.
-    They are constants of theta (the solver is piecewise constant), so the rules below
-    are linear in their cotangent/tangent with constant coefficients."""
-    ys = _samples(concrete(theta, "perturbed"), fn, sigma, noise)
+def _solver_samples_impl(theta, *, fn, sigma, noise):
+    ys = _samples(theta, fn, sigma, noise)
     return np.reshape(ys, (noise.shape[0], -1))
+
+
+def _batch_solver_samples(prim, args, dims, params):
+    from ..ops.shape import moveaxis, stack
+
+    (theta,), (d,) = args, dims
+    theta = moveaxis(theta, d, 0)
+    return stack([prim(theta[b], **params) for b in range(np.shape(theta)[0])]), 0
+
+
+def _solver_samples_shape(prim, avals, params):
+    (x,) = avals
+    dtype = _dtype(np.ones((), x.dtype))
+    probe = params["fn"](np.zeros(x.shape, dtype))
+    return ShapeDtypeStruct((params["noise"].shape[0], int(np.size(probe))), dtype)
 
 
 def _perturbed_vjp(g, ans, theta, *, fn, sigma, noise, kind):
     """``E[(g . fn(theta + sigma Z)) grad nu(Z)] / sigma``."""
     from ..ops.shape import reshape
 
-    ys = _solver_samples(theta, fn, sigma, noise)
+    ys = solver_samples(theta, fn=fn, sigma=sigma, noise=noise)
     dnu = np.reshape(_score_of_noise(noise, kind), (noise.shape[0], -1)).astype(ys.dtype)
     per_sample = ys @ reshape(g, (-1,))
     return reshape(per_sample @ dnu, np.shape(theta)) / (noise.shape[0] * sigma)
@@ -179,7 +190,7 @@ def _perturbed_jvp(t, ans, theta, *, fn, sigma, noise, kind):
     """``E[fn(theta + sigma Z) (grad nu(Z) . t)] / sigma``."""
     from ..ops.shape import reshape
 
-    ys = _solver_samples(theta, fn, sigma, noise)
+    ys = solver_samples(theta, fn=fn, sigma=sigma, noise=noise)
     dnu = np.reshape(_score_of_noise(noise, kind), (noise.shape[0], -1)).astype(ys.dtype)
     per_sample = dnu @ reshape(t, (-1,))
     return reshape(per_sample @ ys, np.shape(ans)) / (noise.shape[0] * sigma)
@@ -219,6 +230,16 @@ perturbed_p = Primitive(
 # Its derivative is a Monte-Carlo estimate of the smoothed solver's, not the derivative
 # of the finite-sample mean the forward computes (which is piecewise constant).
 perturbed_p.gradient_contract = "surrogate"
+
+# The solver's outputs at the perturbed inputs, flattened to ``(m, out_size)``: what the
+# rules below read. A primitive (with no derivative: the solver is piecewise constant)
+# so that the rules also run on a batch of thetas under ``vmap``.
+solver_samples = Primitive(
+    "perturbed_solver_samples", _solver_samples_impl, family=Structural, nin=1,
+    differentiable=False, batch=_batch_solver_samples, shape=_solver_samples_shape,
+    examples=lambda rng: [((rng.normal(size=(4,)),), {k: v for k, v in _examples(rng)[0][1]
+                                                        .items() if k != "kind"})],
+    doc="``fn(theta + sigma z)`` for each noise sample ``z``, flattened (no derivative).")
 
 
 def perturbed(fn, sigma=1.0, n_samples=100, noise="normal", key=None):
