@@ -268,3 +268,46 @@ def test_audit_and_relax_reach_lambdas_methods_and_closures():
 
     report = soft.audit(outer)(1.0)
     assert report.kinds == ["sorted"] and report.value == 1.0
+
+
+def one_sided(x, t):
+    if x > t:
+        y = x * 2.0
+        extra = 1.0
+    else:
+        y = x
+    return y + (extra if "extra" in dir() else 0.0)
+
+
+def one_sided_defined(x, t):
+    bonus = 0.0
+    if x > t:
+        bonus = x
+    return bonus
+
+
+def test_relax_handles_names_assigned_in_one_branch():
+    # defined before the if: the other branch keeps its value, and the blend is exact
+    relaxed = soft.relax(one_sided_defined, beta=2.0)
+    gate = 1.0 / (1.0 + np.exp(-2.0 * 0.5))
+    assert float(relaxed(1.0, 0.5)) == pytest.approx(gate * 1.0)
+    # unbound before the if: the hard path leaves it unbound, as the original does
+    assert soft.relax(one_sided)(1, 0) == 3 and soft.relax(one_sided)(0, 1) == 0
+    with pytest.raises(soft.RelaxError, match=r"cannot blend `extra` at .*: one branch "
+                                              r"assigns it and it has no value before"):
+        soft.relax(one_sided)(1.0, 0.5)
+
+
+def defines_function(x):
+    if x > 0.0:
+        def y():
+            return x
+    else:
+        def y():
+            return -x
+    return y()
+
+
+def test_relax_refuses_a_branch_that_defines_a_function():
+    with pytest.raises(soft.RelaxError, match=r"a branch uses `def`"):
+        gl.grad(soft.relax(defines_function))(1.0)

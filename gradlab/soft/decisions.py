@@ -169,7 +169,8 @@ _RELAX_WARNINGS: dict = {}  # warnings' once-per-location registry for RelaxWarn
 _FLIP = {"Gt": False, "GtE": False, "Lt": True, "LtE": True}
 _COMPARE = {"Gt": operator.gt, "GtE": operator.ge, "Lt": operator.lt, "LtE": operator.le}
 _FORBIDDEN = (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Global,
-              ast.Nonlocal, ast.Await)
+              ast.Nonlocal, ast.Await, ast.Delete, ast.FunctionDef, ast.AsyncFunctionDef,
+              ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
 class IfBlendRewriter(ast.NodeTransformer):
@@ -189,7 +190,8 @@ class IfBlendRewriter(ast.NodeTransformer):
         true_names, false_names = _stores(node.body), _stores(node.orelse)
         names = sorted(true_names | false_names)
         loaded = _loads(node.body) | _loads(node.orelse)
-        params = [n for n in names if n in loaded or n not in true_names & false_names]
+        one_sided = [n for n in names if n not in true_names & false_names]
+        params = [n for n in names if n in loaded or n in one_sided]
         tag = f"__gradlab_if_{node.lineno}_{node.col_offset}"
         result = ast.Tuple([ast.Name(n, ast.Load()) for n in names], ast.Load())
 
@@ -207,10 +209,16 @@ class IfBlendRewriter(ast.NodeTransformer):
             ast.Constant((self.filename, node.lineno, ", ".join(names))), test.left,
             test.comparators[0], ast.Constant(type(test.ops[0]).__name__),
             ast.Name(tag + "_true", ast.Load()), ast.Name(tag + "_false", ast.Load()),
-            ast.Tuple([ast.Name(p, ast.Load()) for p in params], ast.Load())], [])
+            ast.Tuple([_maybe(p) if p in one_sided else ast.Name(p, ast.Load())
+                       for p in params], ast.Load())], [])
         assign = ast.Assign([ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store())],
                             call)
         out = [branch("_true", node.body), branch("_false", node.orelse), assign]
+        # A name that only one branch assigns may have had no value before the ``if``: it
+        # travels as UNSET, and is unbound again afterwards when the hard path leaves it so.
+        # (a call, not a comparison: the tracer must not take it for the user's decision)
+        out += [ast.parse(f"if {SOFT_HELPER}.is_unset({n}):\n    del {n}").body[0]
+                for n in one_sided]
         for stmt in out:
             ast.copy_location(stmt, node)
             ast.fix_missing_locations(stmt)
@@ -249,8 +257,9 @@ class IfBlendRewriter(ast.NodeTransformer):
         for stmt in node.body + node.orelse:
             for sub in ast.walk(stmt):
                 if isinstance(sub, _FORBIDDEN):
-                    return (f"a branch uses `{type(sub).__name__.lower()}`: both branches "
-                            "must run to completion and only assign names")
+                    word = _KEYWORD.get(type(sub), type(sub).__name__.lower())
+                    return (f"a branch uses `{word}`: both branches must run to completion "
+                            "and only assign names")
                 if isinstance(sub, (ast.Attribute, ast.Subscript)) and isinstance(
                         sub.ctx, ast.Store):
                     return ("a branch assigns to an attribute or an item; only names can "
@@ -261,6 +270,17 @@ class IfBlendRewriter(ast.NodeTransformer):
 
 
 _NEW_FIELDS = {"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}
+_KEYWORD = {ast.YieldFrom: "yield from", ast.Delete: "del", ast.FunctionDef: "def",
+            ast.AsyncFunctionDef: "async def", ast.ClassDef: "class", ast.ImportFrom: "import"}
+
+
+def _maybe(name):
+    """``__gradlab_soft__.maybe(lambda: name)``: the name's value, or UNSET if unbound."""
+    thunk = ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                          kw_defaults=[], kwarg=None, defaults=[]),
+                       body=ast.Name(name, ast.Load()))
+    return ast.Call(ast.Attribute(ast.Name(SOFT_HELPER, ast.Load()), "maybe", ast.Load()),
+                    [thunk], [])
 
 
 def _stores(body) -> set:
@@ -303,6 +323,10 @@ def blend_if(site, left, right, op, true_branch, false_branch, args):
     score = (right - left) if _FLIP[op] else (left - right)
     t, f = true_branch(*args), false_branch(*args)
     for name, a, b in zip(names.split(", "), t, f):
+        if a is not b and (a is UNSET or b is UNSET):
+            raise RelaxError(
+                f"relax cannot blend `{name}` at {filename}:{lineno}: one branch assigns it "
+                "and it has no value before the `if`, so the other branch has nothing to give")
         if a is not b and not (_numeric(a) and _numeric(b)):
             raise RelaxError(
                 f"relax cannot blend `{name}` at {filename}:{lineno}: the branches give it "
@@ -315,6 +339,25 @@ def blend_if(site, left, right, op, true_branch, false_branch, args):
     _record_rewrite(session, "if -> soft_if", filename, lineno, surrogate)
     session.add("if", filename, lineno)
     return out
+
+
+class _Unset:
+    def __repr__(self):
+        return "UNSET"
+
+
+UNSET = _Unset()  # a name with no value before a rewritten ``if``
+
+
+def _maybe_value(thunk):
+    try:
+        return thunk()
+    except NameError:  # UnboundLocalError too
+        return UNSET
+
+
+blend_if.is_unset = lambda value: value is UNSET
+blend_if.maybe = _maybe_value
 
 
 def _numeric(x) -> bool:
