@@ -311,3 +311,12 @@ def defines_function(x):
 def test_relax_refuses_a_branch_that_defines_a_function():
     with pytest.raises(soft.RelaxError, match=r"a branch uses `def`"):
         gl.grad(soft.relax(defines_function))(1.0)
+
+
+def test_relax_makes_a_python_if_vmappable():
+    xs = np.array([0.2, 0.5, 0.9, 1.4])
+    relaxed = soft.relax(branchy, beta=3.0)
+    got = gl.vmap(relaxed, in_axes=(0, None))(xs, 0.6)
+    np.testing.assert_allclose(got, [float(relaxed(x, 0.6)) for x in xs], rtol=1e-12)
+    with pytest.raises(gl.ConcretizationError, match="gradlab.soft.soft_if"):
+        gl.vmap(branchy, in_axes=(0, None))(xs, 0.6)
