@@ -320,3 +320,12 @@ def test_relax_makes_a_python_if_vmappable():
     np.testing.assert_allclose(got, [float(relaxed(x, 0.6)) for x in xs], rtol=1e-12)
     with pytest.raises(gl.ConcretizationError, match="gradlab.soft.soft_if"):
         gl.vmap(branchy, in_axes=(0, None))(xs, 0.6)
+
+
+def test_audit_of_a_relaxed_function_finds_no_hard_decision_left():
+    assert soft.audit(branchy)(0.8, 0.5).kinds == ["if", "max", "sorted"]
+    report = soft.audit(soft.relax(branchy, beta=2.0))(0.8, 0.5)
+    assert list(report) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and grad(audit=True) has nothing to warn about
+        gl.grad(soft.relax(branchy, beta=2.0), audit=True)(0.8, 0.5)

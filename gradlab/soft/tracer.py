@@ -279,9 +279,10 @@ def run_traced(fn, args, kwargs, session: Session):
     t = tracer()
     relax = session.mode == "relax"
     target = fn
-    if type(fn) is types.FunctionType:
+    if type(fn) is types.FunctionType and _is_user(fn):
         target = t.instrument(fn, relax)
-    elif type(fn) is types.MethodType and type(fn.__func__) is types.FunctionType:
+    elif type(fn) is types.MethodType and type(fn.__func__) is types.FunctionType \
+            and _is_user(fn.__func__):
         target = types.MethodType(t.instrument(fn.__func__, relax), fn.__self__)
     t.sessions.append(session)
     try:
