@@ -243,3 +243,14 @@ def test_relaxations_compose_with_checkpoint():
 
     np.testing.assert_allclose(gl.grad(checkpointed)(x), gl.grad(plain)(x), rtol=1e-12)
     gl.check_grads(checkpointed, x, order=2)
+
+
+def _uses_logsumexp(x):
+    return soft.soft_max(x, 0.5) + np.sum(np.floor(x))
+
+
+def test_watch_records_only_the_users_own_hard_ops():
+    # soft_max's logsumexp compares internally: that is no decision of the user's
+    with soft.trace() as tr:
+        gl.grad(tr.watch(_uses_logsumexp))(np.array([0.2, 1.7]))
+    assert [(d.kind, d.name) for d in tr.decisions] == [("select", "soft_max"), ("op", "floor")]

@@ -18,8 +18,12 @@ recorded in the trace as an ``op`` whose gradient ignores the decision.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
+from ..core.errors import is_library_file
 from ..core.trace import Trace, Tracer, bind, new_trace
 from ..core.tree import tree_map
 
@@ -67,7 +71,8 @@ class WatchTrace(Trace):
     def process(self, prim, args, params):
         out = bind(prim, *(self.lower(a) for a in args), **params)
         if prim.name in DECISION_OPS:
-            self._record(prim.name)
+            if _called_from_user_code():
+                self._record(prim.name)
             return out  # a decision carries no derivative: leave it unboxed
         if isinstance(out, (tuple, list)):
             return type(out)(Watched(self, o) for o in out)
@@ -85,6 +90,22 @@ class WatchTrace(Trace):
             d.frames.append({"calls": 0})
             self.seen[(name, where)] = d
         d.frames[0]["calls"] += 1
+
+
+_GRADLAB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The dispatch machinery between a user's call and ``process``: not who made the call.
+_DISPATCH = tuple(os.path.join(_GRADLAB, *parts) for parts in (
+    ("core",), ("intercept",), ("ops", "operators.py"), ("ops", "methods.py"),
+    ("soft", "watch.py")))
+
+
+def _called_from_user_code() -> bool:
+    """Whether the op was called by the user's code, not inside a gradlab composition
+    (``logsumexp``'s own comparisons are no decision of the user's)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_DISPATCH):
+        frame = frame.f_back
+    return frame is not None and not is_library_file(frame.f_code.co_filename)
 
 
 def _is_float(x) -> bool:
