@@ -56,6 +56,7 @@ _LAZY = {
     "optim": (".optim", None),
     "random": (".random", None),
     "rules": (".rules", None),
+    "soft": (".soft", None),
     "train": (".training", "train"),
 }
 

@@ -30,6 +30,8 @@ MODELS: list[str] = [
     "gradlab.examples.char_gru",
     # A spiking network trained through a surrogate gradient (gradlab.rules):
     "gradlab.examples.spiking",
+    # Hard decisions made differentiable (gradlab.soft):
+    "gradlab.examples.soft_decisions",
 ]
 
 

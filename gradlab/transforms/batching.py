@@ -55,8 +55,9 @@ class BatchTracer(Tracer):
             f"Python control flow (if/while/and/or/bool()) on a value batched by vmap at "
             f"{user_location()}: each example may take a different branch, so there is no "
             "single answer.\nCompute both branches and select per example with "
-            "np.where(condition, a, b) (or the soft-decision ops), or move the test out of "
-            "the vmapped function.")
+            "np.where(condition, a, b), or a soft decision: gradlab.soft.soft_if(score, a, b) / "
+            "gradlab.soft.diff_if(score, true_fn, false_fn) (docs/soft.md), or move the test "
+            "out of the vmapped function.")
 
     def __repr__(self):
         return f"BatchTracer(shape={self.shape}, bdim={self.bdim}, val={self.val!r})"

@@ -171,13 +171,21 @@ def value_and_grad(fun, argnum=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnum=0, has_aux=False):
+def grad(fun, argnum=0, has_aux=False, *, audit=False):
     """The gradient of scalar ``fun`` w.r.t. ``args[argnum]``, with the argument's structure.
+
+    ``audit=True`` warns (``gradlab.soft.HardDecisionWarning``), once per line, about each
+    plain Python decision on a differentiable value (``if``, ``while``, ``max``, ...)
+    whose effect the gradient does not see (``gradlab.soft.audit``; docs/soft.md).
 
     >>> import numpy as np, gradlab as gl
     >>> gl.grad(lambda x: np.sum(np.tanh(x)))(np.zeros(2)).tolist()
     [1.0, 1.0]
     """
+    if audit:  # opt in: runs ``fun`` under gradlab.soft's pyccolo tracer (loaded only here)
+        from ..soft.decisions import warning_auditor
+
+        fun = warning_auditor(fun)
     vg = value_and_grad(fun, argnum, has_aux)
 
     @functools.wraps(fun)
