@@ -25,6 +25,7 @@ from ..core.shapes import ShapeDtypeStruct
 from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops import shape as S
+from ..precision.dtypes import computes_in_float32
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "windows",
            "overlap_add"]
@@ -90,7 +91,8 @@ def _geometry_examples(rng):
 
 
 windows = Primitive(
-    "windows", _windows_impl, family=Structural, params=GEOMETRY + ("pad_value",),
+    "windows", computes_in_float32(_windows_impl),
+    family=Structural, params=GEOMETRY + ("pad_value",),
     vjp=lambda g, ans, x, **p: overlap_add(g, shape=np.shape(x)[-2:], **_geometry(p)),
     jvp=lambda t, ans, x, **p: windows(t, **_geometry(p)),
     batch=_batch_leading, shape=_windows_shape,
@@ -116,7 +118,8 @@ def _overlap_add_examples(rng):
 
 
 overlap_add = Primitive(
-    "overlap_add", _overlap_add_impl, family=Structural, params=("shape",) + GEOMETRY,
+    "overlap_add", computes_in_float32(_overlap_add_impl),
+    family=Structural, params=("shape",) + GEOMETRY,
     vjp=lambda g, ans, cols, *, shape, **p: windows(g, **p),
     jvp=lambda t, ans, cols, **p: overlap_add(t, **p),
     batch=_batch_leading, shape=_overlap_add_shape, examples=_overlap_add_examples,

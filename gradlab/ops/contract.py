@@ -26,6 +26,7 @@ from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
+from ..precision.dtypes import float32_einsum
 from .misc import dtype_of
 from .shape import moveaxis, ravel, reshape, stack, transpose
 
@@ -64,9 +65,9 @@ def _path(subscripts, shapes):
 
 def _einsum_impl(*operands, subscripts):
     if len(operands) < 2:
-        return np.einsum(subscripts, *operands)
-    return np.einsum(subscripts, *operands,
-                     optimize=_path(subscripts, tuple(np.shape(o) for o in operands)))
+        return float32_einsum(subscripts, *operands)
+    return float32_einsum(subscripts, *operands,
+                          optimize=_path(subscripts, tuple(np.shape(o) for o in operands)))
 
 
 def _einsum_vjp(i, g, ans, *operands, subscripts):

@@ -23,6 +23,7 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..precision.dtypes import computes_in_float32
 from .complex import conj, real
 from .shape import concatenate, moveaxis
 
@@ -120,14 +121,14 @@ def _c2c_vjp(prim, g, x, *, n=None, axis=-1, norm=None):
 
 
 fft_p = Primitive(
-    "fft", _fft_impl, family=Structural, params=("n", "axis", "norm"),
+    "fft", computes_in_float32(_fft_impl), family=Structural, params=("n", "axis", "norm"),
     vjp=lambda g, ans, x, **p: _c2c_vjp(fft_p, g, x, **p),
     jvp=lambda t, ans, x, **p: fft_p(t, **p),
     batch=_batch_fft, shape=_fft_shape("c2c"), examples=_examples("c2c"),
     doc="np.fft.fft along one axis; its VJP is fft (the DFT matrix is symmetric).")
 
 ifft_p = Primitive(
-    "ifft", _ifft_impl, family=Structural, params=("n", "axis", "norm"),
+    "ifft", computes_in_float32(_ifft_impl), family=Structural, params=("n", "axis", "norm"),
     vjp=lambda g, ans, x, **p: _c2c_vjp(ifft_p, g, x, **p),
     jvp=lambda t, ans, x, **p: ifft_p(t, **p),
     batch=_batch_fft, shape=_fft_shape("c2c"), examples=_examples("c2c"),
@@ -142,7 +143,7 @@ def _rfft_vjp(g, ans, x, *, n=None, axis=-1, norm=None):
 
 
 rfft_p = Primitive(
-    "rfft", _rfft_impl, family=Structural, params=("n", "axis", "norm"),
+    "rfft", computes_in_float32(_rfft_impl), family=Structural, params=("n", "axis", "norm"),
     vjp=_rfft_vjp, jvp=lambda t, ans, x, **p: rfft_p(t, **p),
     batch=_batch_fft, shape=_fft_shape("r2c"), examples=_examples("r2c"),
     doc="np.fft.rfft along one axis (real input, the non-negative frequencies).")
@@ -167,7 +168,7 @@ def _irfft_vjp(g, ans, x, *, n=None, axis=-1, norm=None):
 
 
 irfft_p = Primitive(
-    "irfft", _irfft_impl, family=Structural, params=("n", "axis", "norm"),
+    "irfft", computes_in_float32(_irfft_impl), family=Structural, params=("n", "axis", "norm"),
     vjp=_irfft_vjp, jvp=lambda t, ans, x, **p: irfft_p(t, **p),
     batch=_batch_fft, shape=_fft_shape("c2r"), examples=_examples("c2r"),
     doc="np.fft.irfft along one axis (Hermitian half spectrum in, real signal out).")

@@ -19,6 +19,7 @@ import numpy as np
 from ..core.families import Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.shapes import normalize_axes, shape_of
+from ..precision.dtypes import PLAIN_DTYPES, float32_sum
 from .cumulative import cumprod_p
 from .elementwise import sqrt, where
 from .misc import convert, dtype_of
@@ -44,6 +45,8 @@ def spread(g, x, axis, keepdims):
 
 def _sum_impl(x, *, axis=None, keepdims=False, dtype=None):
     if type(x) is np.ndarray:  # the ufunc's own reduce: np.sum's Python wrapper costs ~1 µs
+        if dtype is None and PLAIN_DTYPES.get(x.dtype, 1) is not None:
+            return float32_sum(x, axis, keepdims)  # float16, bfloat16, float8: no running sum
         return np.add.reduce(x, axis=axis, keepdims=keepdims, dtype=dtype)
     return np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
 

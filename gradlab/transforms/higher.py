@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..precision.dtypes import is_float_dtype
 from .batching import vmap
 from .forward import jvp
 from .reverse import _vjp, grad
@@ -38,7 +39,7 @@ def _zeros_like(x):
 
 def _float_dtype(x):
     dt = _dtype(x)
-    return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
+    return dt if is_float_dtype(dt) else np.dtype(np.float64)
 
 
 def _basis(shape, dtype):
