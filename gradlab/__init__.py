@@ -54,6 +54,7 @@ _LAZY = {
     "nn": (".nn", None),
     "optim": (".optim", None),
     "random": (".random", None),
+    "precision": (".precision", None),
     "train": (".training", "train"),
 }
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..core.families import Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.shapes import normalize_axes, shape_of
-from ..precision.dtypes import PLAIN_DTYPES, float32_sum
+from ..precision.dtypes import PLAIN_DTYPES, computes_in_float32_composition, float32_sum
 from .cumulative import cumprod_p
 from .elementwise import sqrt, where
 from .misc import convert, dtype_of
@@ -142,6 +142,7 @@ def _examples(rng):
 
 
 @implements(np.mean, examples=_examples)
+@computes_in_float32_composition  # n may not fit float8 (e4m3fn's largest is 448)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False):
     """``sum(a) / n`` over ``axis``."""
     if dtype is not None:
@@ -151,6 +152,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False):
 
 @implements(np.var, examples=lambda rng: _examples(rng) + [
     ((rng.normal(size=(5,)),), {"ddof": 1})])
+@computes_in_float32_composition
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Mean squared deviation, divided by ``n - ddof``."""
     if dtype is not None:

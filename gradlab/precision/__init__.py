@@ -19,7 +19,7 @@ from .dtypes import (
     resolve_dtype,
 )
 
-_LAZY = {"policy": ".policy", "Policy": ".policy", "current_policy": ".policy",
+_LAZY = {"policy": ".policies", "Policy": ".policies", "current_policy": ".policies",
          "LossScaler": ".scaling"}
 
 
