@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 import gradlab as gl
-from gradlab.training import minibatches
 from gradlab.examples.common import accuracy, check_gradients, load_digits_split
 from gradlab.examples.mlp import HIDDEN, init_params, loss, predict
+from gradlab.training import minibatches
 
 # Example models are written as a user writes them: gradlab instruments this module
 # even though it ships inside the package (see docs/interception.md).
