@@ -31,9 +31,9 @@ __all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "
 
 
 def _sigmoid_impl(x):
-    x = np.asarray(x)
+    x = x if hasattr(x, "dtype") else np.asarray(x)
     e = np.exp(-np.abs(x))  # never overflows
-    one = np.ones((), e.dtype)
+    one = e.dtype.type(1)  # a scalar: at home on every device
     return np.where(x >= 0, one / (one + e), e / (one + e))
 
 
@@ -50,7 +50,7 @@ sigmoid = Primitive(
 
 softplus = Primitive(
     "softplus", computes_in_float32(
-        lambda x: np.logaddexp(np.zeros((), np.result_type(x, np.float16)), x)),
+        lambda x: np.logaddexp(np.result_type(getattr(x, "dtype", x), np.float16).type(0), x)),
     family=Elementwise, domain=(-4.0, 4.0),
     vjp=lambda g, ans, x: g * sigmoid(x),
     jvp=lambda t, ans, x: t * sigmoid(x),

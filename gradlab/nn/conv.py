@@ -22,6 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..core.families import Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
+from ..devices.array_module import get_array_module
 from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops import shape as S
@@ -38,22 +39,23 @@ def _out_size(n, k, s, pad, d):
 
 
 def _windows_impl(x, *, kernel, stride, padding, dilation, pad_value=0.0):
-    x = np.asarray(x)
+    x = x if hasattr(x, "ndim") else np.asarray(x)
     lead = x.ndim - 2
     if any(p for pair in padding for p in pair):
         x = np.pad(x, [(0, 0)] * lead + [tuple(p) for p in padding], constant_values=pad_value)
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     win = sliding_window_view(x, extent, axis=(-2, -1))  # (..., Hp-e+1, Wp-e+1, eh, ew)
     win = win[..., ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
-    return np.ascontiguousarray(np.moveaxis(win, (-2, -1), (-4, -3)))
+    return np.moveaxis(win, (-2, -1), (-4, -3)).copy()  # C order (as ascontiguousarray)
 
 
 def _overlap_add_impl(cols, *, shape, kernel, stride, padding, dilation):
-    cols = np.asarray(cols)
+    cols = cols if hasattr(cols, "ndim") else np.asarray(cols)
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     ho, wo = cols.shape[-2:]
     (pt, pb), (pl, pr) = padding
-    out = np.zeros(cols.shape[:-4] + (shape[0] + pt + pb, shape[1] + pl + pr), cols.dtype)
+    out = get_array_module(cols).zeros(
+        cols.shape[:-4] + (shape[0] + pt + pb, shape[1] + pl + pr), cols.dtype)
     for i in range(kh):  # KH*KW vectorised strided adds (not one per output pixel)
         for j in range(kw):
             out[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,

@@ -23,6 +23,7 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..devices.array_module import get_array_module, on_device_of
 from ..precision.dtypes import computes_in_float32
 from .complex import conj, real
 from .shape import concatenate, moveaxis
@@ -51,7 +52,7 @@ def _fit(y, length, axis):
         idx = (slice(None),) * axis + (slice(0, length),)
         return y[idx]
     pad = shape[:axis] + (length - shape[axis],) + shape[axis + 1:]
-    return concatenate([y, np.zeros(pad, _dtype(y))], axis=axis)
+    return concatenate([y, get_array_module(y).zeros(pad, _dtype(y))], axis=axis)
 
 
 def _length(x, n, axis):
@@ -162,7 +163,7 @@ def _irfft_vjp(g, ans, x, *, n=None, axis=-1, norm=None):
     weights[0] = 1.0
     if length % 2 == 0:
         weights[-1] = 1.0
-    weights = weights.reshape((bins,) + (1,) * (np.ndim(g) - 1 - axis))
+    weights = on_device_of(g, weights.reshape((bins,) + (1,) * (np.ndim(g) - 1 - axis)))
     spectrum = conj(rfft_p(g, n=length, axis=axis, norm=_DUAL_NORM[norm])) * weights
     return _fit(spectrum, np.shape(x)[axis], axis)
 

@@ -23,6 +23,7 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct, normalize_axes
+from ..devices.array_module import on_device_of
 from ..precision.dtypes import computes_in_float32, computes_in_float32_composition
 from .complex import is_complex, real
 from .elementwise import absolute, sqrt, where
@@ -61,7 +62,7 @@ def _real_only(a, name):
 def triu(x, k=0):
     """The upper triangle, as a masked product."""
     n, m = np.shape(x)[-2:]
-    return x * ~np.tri(n, m, k=k - 1, dtype=bool)
+    return x * on_device_of(x, ~np.tri(n, m, k=k - 1, dtype=bool))
 
 
 def _uplo(uplo):
@@ -100,7 +101,7 @@ def _spd_examples(rng):
 
 def _phi(x):
     """The lower triangle with a halved diagonal (Murray, arXiv:1602.07527)."""
-    return tril(x) - 0.5 * (x * np.eye(np.shape(x)[-1], dtype=bool))
+    return tril(x) - 0.5 * (x * on_device_of(x, np.eye(np.shape(x)[-1], dtype=bool)))
 
 
 def _cholesky_jvp(t, L, a):

@@ -20,6 +20,7 @@ import numpy as np
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..devices.array_module import on_device_of
 from ..precision.dtypes import computes_in_float32
 from .complex import is_complex, real
 from .elementwise import absolute
@@ -53,12 +54,12 @@ def mT(x):
 
 def diagonal(x):
     """The diagonal of the last two axes (a masked sum, so it batches and differentiates)."""
-    return sum_(x * np.eye(np.shape(x)[-1], dtype=bool), axis=-1)
+    return sum_(x * on_device_of(x, np.eye(np.shape(x)[-1], dtype=bool)), axis=-1)
 
 
 def diag_embed(v):
     """Square matrices with ``v`` (..., n) on their diagonal."""
-    return expand_dims(v, -1) * np.eye(np.shape(v)[-1], dtype=bool)
+    return expand_dims(v, -1) * on_device_of(v, np.eye(np.shape(v)[-1], dtype=bool))
 
 
 def trace(x):
@@ -69,12 +70,12 @@ def trace(x):
 def tril(x, k=0):
     """The lower triangle (a constant mask: it batches and differentiates as a product)."""
     n, m = np.shape(x)[-2:]
-    return x * np.tri(n, m, k=k, dtype=bool)
+    return x * on_device_of(x, np.tri(n, m, k=k, dtype=bool))
 
 
 def identity_like(x, n):
     """An ``n x n`` identity of ``x``'s dtype."""
-    return np.eye(n, dtype=dtype_of(x))
+    return on_device_of(x, np.eye(n, dtype=dtype_of(x)))
 
 
 def batch_leading(prim, args, dims, params):
