@@ -182,6 +182,20 @@ def _mixed_precision(loss_fn, params, precision):
     return precision.wrap(loss_fn), precision.cast_to_params(params)
 
 
+def _on_device(params, batch_of, device):
+    """Parameters moved to ``device`` (or the ``with device(...)`` in force), and batches too."""
+    if device is None:
+        from .devices.placement import current_device
+
+        device = current_device()
+    if device is None:
+        return params, batch_of
+    from .devices.placement import to_device
+
+    name = getattr(device, "name", device)
+    return to_device(params, name), lambda step: to_device(batch_of(step), name)
+
+
 def _scaled(objective, scaler):
     """``objective`` differentiated at ``scale * loss`` (the scale read at each call)."""
 
@@ -200,7 +214,7 @@ def _unscale(scaler, scale, loss, grads):
 
 def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state=None,
           progress: bool = True, log_every: int | None = None, name: str | None = None,
-          plot=None, precision=None, loss_scale=None) -> TrainResult:
+          plot=None, precision=None, loss_scale=None, device=None) -> TrainResult:
     """Train ``params`` for ``steps`` optimizer steps; returns a ``TrainResult``.
 
     - ``loss_fn(params, *batch)`` returns a scalar loss, or ``(loss, metrics_dict)``.
@@ -220,13 +234,17 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
     - ``loss_scale`` is a ``gl.precision.LossScaler``: the loss is scaled before the
       backward pass, and a step whose gradient is not finite is skipped (the history
       records ``skipped`` and ``loss_scale`` at every step) instead of stopping training.
+    - ``device`` (``"cupy"``, ``gl.device("cupy")``; default: the one of an enclosing
+      ``with device(...)`` block) moves the parameters there and each batch as it is
+      drawn (``on_cpu[...]`` leaves stay on the CPU); the result stays on the device.
     """
     loss_fn, params = _mixed_precision(instrument(loss_fn), params, precision)
+    batch_of = _batches(data)
+    params, batch_of = _on_device(params, batch_of, device)
     objective = _objective(loss_fn, state is not None)
     if loss_scale is not None:
         objective = _scaled(objective, loss_scale)
     objective = value_and_grad(objective, has_aux=True)
-    batch_of = _batches(data)
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     history: dict = {}
     schedule = getattr(optimizer, "schedule", None)  # gradlab.optim's; others may lack it

@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.trace import Tracer
 from ..core.tree import tree_map
 from .array_module import get_array_module, register_array_type
 
@@ -170,6 +171,10 @@ def on_device(value, name: str) -> Placed:
 def _move(leaf, spec: DeviceSpec):
     if isinstance(leaf, Placed):
         return _move(leaf.value, device_spec(leaf.device))
+    if isinstance(leaf, Tracer):
+        raise TypeError(
+            f"to_device({spec.name!r}) got a traced value: move arrays to the device before "
+            f"the transform, e.g. gl.device({spec.name!r})(gl.grad(f)), not inside it")
     if not hasattr(leaf, "shape") or isinstance(leaf, np.generic):
         return leaf  # Python and numpy scalars work with every device's arrays
     if type(leaf) is spec.array_type:

@@ -47,7 +47,7 @@ def one_hot(labels, num_classes: int, axis: int = -1, dtype=np.float64):
     [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     if not isinstance(labels, Tracer):
-        labels = np.asarray(labels)
+        labels = labels if hasattr(labels, "dtype") else np.asarray(labels)
         if not np.issubdtype(labels.dtype, np.integer):
             raise TypeError(f"one_hot needs integer labels, got dtype {labels.dtype}")
     hot = E.equal(S.expand_dims(labels, -1), on_device_of(labels, np.arange(num_classes)))
