@@ -12,7 +12,7 @@ True
 from __future__ import annotations
 
 from ..core.errors import DeviceError
-from .array_module import get_array_module, is_foreign_array, register_array_type
+from .array_module import get_array_module, is_foreign_array, on_device_of, register_array_type
 from .placement import (
     Device,
     DeviceUnavailableError,
@@ -28,4 +28,4 @@ from .placement import (
 
 __all__ = ["Device", "DeviceError", "DeviceUnavailableError", "Placed", "current_device",
            "device", "device_spec", "get_array_module", "is_foreign_array", "on_cpu",
-           "on_device", "register_array_type", "register_device", "to_device"]
+           "on_device", "on_device_of", "register_array_type", "register_device", "to_device"]
