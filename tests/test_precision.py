@@ -3,7 +3,8 @@
 The dtype table (``GRADIENT_TOLERANCES``) states how far a gradient computed in each
 dtype may be from the float64 gradient at the same (rounded) input, relative to the
 largest entry: a few units of the dtype's epsilon (float16 ~1e-3, bfloat16 ~8e-3,
-float8_e4m3fn 0.125, float8_e5m2 0.25), measured errors are about half an epsilon.
+float8_e4m3fn 0.125, float8_e5m2 0.25); the errors measured are under one epsilon
+(worst: 7.8e-4, 5.9e-3, 0.11, 0.19), see docs/precision.md.
 """
 
 from __future__ import annotations
