@@ -18,6 +18,8 @@ import threading
 
 import numpy as np
 
+from ..core.trace import Tracer
+
 # array type -> its module (numpy, cupy, a registered device's); filled on first sight
 _MODULE_OF: dict = {np.ndarray: np, float: np, int: np, complex: np, bool: np}
 _LOCK = threading.Lock()
@@ -57,8 +59,6 @@ def get_array_module(*values):
     Tracers are looked through to the value they box. Python scalars and numpy
     scalars are numpy's.
     """
-    from ..core.trace import Tracer
-
     for v in values:
         while isinstance(v, Tracer):
             v = v.aval

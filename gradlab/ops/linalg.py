@@ -35,9 +35,10 @@ def _matmul_vjp_a(g, ans, a, b):
     if na == 2 and nb == 1:  # matrix @ vector: an outer product
         return expand_dims(g, -1) * b
     if ndim_of(a) >= 2 and ndim_of(b) >= 2:
-        # The common case, written with methods: plain numpy for plain arrays, gradlab
-        # ops for tracers; ``matmul``, not ``@``, so float16 accumulates in float32.
-        return unbroadcast(matmul(g, _array(b).swapaxes(-1, -2)), shape_of(a))
+        # The common case, written with methods and operators: plain numpy for plain
+        # arrays, gradlab ops for the tracers of an enclosing transform. (ml_dtypes'
+        # bfloat16 @ bfloat16 is float32: the argument's dtype returns at the boundary.)
+        return unbroadcast(g @ _array(b).swapaxes(-1, -2), shape_of(a))
     a2, b2, g2 = _promote(a, b, g)
     ga = matmul(g2, swapaxes(b2, -1, -2))
     if ndim_of(a) == 1:
@@ -52,7 +53,7 @@ def _matmul_vjp_b(g, ans, a, b):
     if na == 1 and nb == 2:  # vector @ matrix: an outer product
         return expand_dims(a, -1) * g
     if ndim_of(a) >= 2 and ndim_of(b) >= 2:
-        return unbroadcast(matmul(_array(a).swapaxes(-1, -2), g), shape_of(b))
+        return unbroadcast(_array(a).swapaxes(-1, -2) @ g, shape_of(b))
     a2, b2, g2 = _promote(a, b, g)
     gb = matmul(swapaxes(a2, -1, -2), g2)
     if ndim_of(b) == 1:

@@ -205,6 +205,8 @@ def computes_in_float32_composition(fn):
 
     @functools.wraps(fn)
     def wrapped(x, *args, **kwargs):
+        if PLAIN_DTYPES.get(getattr(x, "dtype", None), 1) is None:
+            return fn(x, *args, **kwargs)  # float64, float32: one look-up
         low = low_precision_of(x)
         if low is None:
             return fn(x, *args, **kwargs)
