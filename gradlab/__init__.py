@@ -57,6 +57,10 @@ _LAZY = {
     "random": (".random", None),
     "rules": (".rules", None),
     "soft": (".soft", None),
+    "precision": (".precision", None),
+    # Devices (docs/devices.md): numpy on the CPU, CuPy on a GPU.
+    "devices": (".devices", None),
+    **{name: (".devices", name) for name in ("device", "to_device", "on_cpu", "on_device")},
     "train": (".training", "train"),
 }
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from .core.tree import tree_flatten, tree_unflatten
 from .intercept import instrument
+from .precision.dtypes import is_float_dtype
 from .transforms.forward import jvp
 from .transforms.reverse import vjp
 
@@ -40,7 +41,7 @@ def _is_inexact(x) -> bool:
     dtype = getattr(x, "dtype", None)
     if dtype is None:
         return isinstance(x, (float, complex))
-    return dtype.kind in "fc"
+    return is_float_dtype(dtype)
 
 
 def _axpy(alpha, dx, leaves):

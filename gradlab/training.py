@@ -18,6 +18,7 @@ gradient stops being finite, and can plot the loss curve (matplotlib, optional).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import warnings
@@ -33,6 +34,9 @@ from .optim.optimizers import global_norm
 from .transforms.reverse import value_and_grad
 
 __all__ = ["train", "TrainResult", "minibatches", "plot_history", "DivergenceWarning"]
+
+
+_NO_CONTEXT = contextlib.nullcontext()
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -167,9 +171,50 @@ def _divergence(step, loss, norm):
             "(log of 0, division by 0, exp overflow).")
 
 
+def _mixed_precision(loss_fn, params, precision):
+    """The loss and parameters under ``precision`` (or the ``with policy(...)`` in force)."""
+    if precision is None:
+        from .precision.policies import current_policy
+
+        precision = current_policy()
+    if precision is None:
+        return loss_fn, params
+    return precision.wrap(loss_fn), precision.cast_to_params(params)
+
+
+def _on_device(params, batch_of, device):
+    """Parameters moved to ``device`` (or the ``with device(...)`` in force), and batches too."""
+    if device is None:
+        from .devices.placement import current_device
+
+        device = current_device()
+    if device is None:
+        return params, batch_of
+    from .devices.placement import to_device
+
+    name = getattr(device, "name", device)
+    return to_device(params, name), lambda step: to_device(batch_of(step), name)
+
+
+def _scaled(objective, scaler):
+    """``objective`` differentiated at ``scale * loss`` (the scale read at each call)."""
+
+    def scaled_objective(params, state, batch):
+        loss, aux = objective(params, state, batch)
+        return scaler.scale_loss(loss), aux
+
+    return scaled_objective
+
+
+def _unscale(scaler, scale, loss, grads):
+    """``(loss, grads, apply)`` of a loss-scaled step; ``apply`` is False for a step to skip."""
+    grads = scaler.unscale(grads)
+    return loss / scale, grads, scaler.update(grads, loss)
+
+
 def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state=None,
           progress: bool = True, log_every: int | None = None, name: str | None = None,
-          plot=None) -> TrainResult:
+          plot=None, precision=None, loss_scale=None, device=None) -> TrainResult:
     """Train ``params`` for ``steps`` optimizer steps; returns a ``TrainResult``.
 
     - ``loss_fn(params, *batch)`` returns a scalar loss, or ``(loss, metrics_dict)``.
@@ -183,10 +228,23 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
     - ``opt_state`` resumes from a saved optimizer state (its step count included).
     - ``log_every=k`` prints ``[name] step N  loss L`` (mean over the last k steps).
     - ``plot`` saves the loss curve to that path (needs matplotlib).
+    - ``precision`` is a ``gl.precision.policy(...)`` (default: the one of an enclosing
+      ``with policy(...)`` block): parameters are kept in its ``params`` dtype, the loss
+      is computed in ``compute`` and returned in ``output``.
+    - ``loss_scale`` is a ``gl.precision.LossScaler``: the loss is scaled before the
+      backward pass, and a step whose gradient is not finite is skipped (the history
+      records ``skipped`` and ``loss_scale`` at every step) instead of stopping training.
+    - ``device`` (``"cupy"``, ``gl.device("cupy")``; default: the one of an enclosing
+      ``with device(...)`` block) moves the parameters there and each batch as it is
+      drawn (``on_cpu[...]`` leaves stay on the CPU); the result stays on the device.
     """
-    objective = value_and_grad(_objective(instrument(loss_fn), state is not None),
-                               has_aux=True)
+    loss_fn, params = _mixed_precision(instrument(loss_fn), params, precision)
     batch_of = _batches(data)
+    params, batch_of = _on_device(params, batch_of, device)
+    objective = _objective(loss_fn, state is not None)
+    if loss_scale is not None:
+        objective = _scaled(objective, loss_scale)
+    objective = value_and_grad(objective, has_aux=True)
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     history: dict = {}
     schedule = getattr(optimizer, "schedule", None)  # gradlab.optim's; others may lack it
@@ -200,8 +258,18 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
             except StopIteration:
                 stopped = f"train stopped at step {step}: the data iterator is exhausted"
                 break
-            (loss, (new_state, metrics)), grads = objective(params, state, batch)
+            scale = loss_scale.scale if loss_scale is not None else None
+            # a loss scaler expects overflow now and then: it skips those steps
+            with np.errstate(over="ignore", invalid="ignore") if scale else _NO_CONTEXT:
+                (loss, (new_state, metrics)), grads = objective(params, state, batch)
             loss = float(loss)
+            if loss_scale is not None:
+                loss, grads, apply = _unscale(loss_scale, scale, loss, grads)
+                metrics = dict(metrics, loss_scale=scale, skipped=0.0 if apply else 1.0)
+                if not apply and loss_scale.scale > loss_scale.min_scale:
+                    _record(history, step, loss, math.nan, dict(metrics, grad_norm=math.nan))
+                    bar.update(i + 1, loss)
+                    continue  # a skipped step: parameters and optimizer state unchanged
             norm = global_norm(grads)
             if not (math.isfinite(loss) and math.isfinite(norm)):
                 stopped = _divergence(step, loss, norm)

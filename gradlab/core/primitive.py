@@ -127,8 +127,11 @@ class Primitive:
                     return bind(self, *args)
             try:  # bind's no-transform fast path, inlined: rules call primitives a lot
                 return self.impl(*args)
-            except ValueError as exc:
-                raise shape_error(self, args, {}, exc) from exc
+            except (ValueError, TypeError) as exc:
+                error = shape_error(self, args, {}, exc)
+                if error is exc:
+                    raise
+                raise error from exc
         nin = self.nin
         if nin is not VARIADIC and len(args) > nin:
             extra = args[nin:]

@@ -23,6 +23,7 @@ from types import ModuleType
 MODELS: list[str] = [
     "gradlab.examples.logreg",
     "gradlab.examples.mlp",
+    "gradlab.examples.mlp_bf16",  # the same MLP in bfloat16 compute (gl.precision)
     # Models built from gradlab.nn and trained with gl.train:
     "gradlab.examples.mlp_ln",
     "gradlab.examples.cnn",

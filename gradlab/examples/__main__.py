@@ -21,6 +21,7 @@ COLUMNS = [
     ("final loss", "final_loss", "{:.4f}"),
     ("train acc", "train_acc", "{:.4f}"),
     ("test acc", "test_acc", "{:.4f}"),
+    ("float32 acc", "float32_acc", "{:.4f}"),  # a reduced-precision model's float32 run
     ("time (s)", "seconds", "{:.1f}"),
 ]
 

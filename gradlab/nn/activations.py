@@ -24,15 +24,16 @@ from ..ops import elementwise as E
 from ..ops import misc as M
 from ..ops import reduce as R
 from ..ops import shape as S
+from ..precision.dtypes import computes_in_float32, computes_in_float32_composition
 
 __all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "log_sigmoid",
            "softmax", "log_softmax", "logsumexp", "normal_cdf"]
 
 
 def _sigmoid_impl(x):
-    x = np.asarray(x)
+    x = x if hasattr(x, "dtype") else np.asarray(x)
     e = np.exp(-np.abs(x))  # never overflows
-    one = np.ones((), e.dtype)
+    one = e.dtype.type(1)  # a scalar: at home on every device
     return np.where(x >= 0, one / (one + e), e / (one + e))
 
 
@@ -48,7 +49,8 @@ sigmoid = Primitive(
     """)
 
 softplus = Primitive(
-    "softplus", lambda x: np.logaddexp(np.zeros((), np.result_type(x, np.float16)), x),
+    "softplus", computes_in_float32(
+        lambda x: np.logaddexp(np.result_type(getattr(x, "dtype", x), np.float16).type(0), x)),
     family=Elementwise, domain=(-4.0, 4.0),
     vjp=lambda g, ans, x: g * sigmoid(x),
     jvp=lambda t, ans, x: t * sigmoid(x),
@@ -69,7 +71,8 @@ def _ndtr(x):
 
 
 normal_cdf = Primitive(
-    "normal_cdf", lambda x: np.asarray(_ndtr(x)).astype(np.result_type(x, np.float32)),
+    "normal_cdf", computes_in_float32(
+        lambda x: np.asarray(_ndtr(x)).astype(np.result_type(x, np.float32))),
     family=Elementwise, domain=(-3.0, 3.0),
     vjp=lambda g, ans, x: g * (E.exp(-0.5 * x * x) * (1.0 / math.sqrt(2 * math.pi))),
     jvp=lambda t, ans, x: t * (E.exp(-0.5 * x * x) * (1.0 / math.sqrt(2 * math.pi))),
@@ -154,6 +157,7 @@ def _shift(x, axis):
     return E.where(E.less(E.absolute(m), np.inf), m, 0.0)
 
 
+@computes_in_float32_composition
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x)))`` along ``axis`` without overflow.
 
@@ -166,6 +170,7 @@ def logsumexp(x, axis=None, keepdims=False):
     return out if keepdims else S.reshape(out, reduced_shape(np.shape(x), axis, False))
 
 
+@computes_in_float32_composition
 def softmax(x, axis=-1):
     """``exp(x) / sum(exp(x))`` along ``axis``, stable at any magnitude.
 
@@ -177,6 +182,7 @@ def softmax(x, axis=-1):
     return e / R.sum(e, axis=axis, keepdims=True)
 
 
+@computes_in_float32_composition
 def log_softmax(x, axis=-1):
     """``x - logsumexp(x)`` along ``axis``.
 

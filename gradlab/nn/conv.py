@@ -22,9 +22,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..core.families import Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
+from ..devices.array_module import get_array_module
 from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops import shape as S
+from ..precision.dtypes import computes_in_float32
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "windows",
            "overlap_add"]
@@ -37,22 +39,23 @@ def _out_size(n, k, s, pad, d):
 
 
 def _windows_impl(x, *, kernel, stride, padding, dilation, pad_value=0.0):
-    x = np.asarray(x)
+    x = x if hasattr(x, "ndim") else np.asarray(x)
     lead = x.ndim - 2
     if any(p for pair in padding for p in pair):
         x = np.pad(x, [(0, 0)] * lead + [tuple(p) for p in padding], constant_values=pad_value)
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     win = sliding_window_view(x, extent, axis=(-2, -1))  # (..., Hp-e+1, Wp-e+1, eh, ew)
     win = win[..., ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
-    return np.ascontiguousarray(np.moveaxis(win, (-2, -1), (-4, -3)))
+    return np.moveaxis(win, (-2, -1), (-4, -3)).copy()  # C order (as ascontiguousarray)
 
 
 def _overlap_add_impl(cols, *, shape, kernel, stride, padding, dilation):
-    cols = np.asarray(cols)
+    cols = cols if hasattr(cols, "ndim") else np.asarray(cols)
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     ho, wo = cols.shape[-2:]
     (pt, pb), (pl, pr) = padding
-    out = np.zeros(cols.shape[:-4] + (shape[0] + pt + pb, shape[1] + pl + pr), cols.dtype)
+    out = get_array_module(cols).zeros(
+        cols.shape[:-4] + (shape[0] + pt + pb, shape[1] + pl + pr), cols.dtype)
     for i in range(kh):  # KH*KW vectorised strided adds (not one per output pixel)
         for j in range(kw):
             out[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
@@ -90,7 +93,8 @@ def _geometry_examples(rng):
 
 
 windows = Primitive(
-    "windows", _windows_impl, family=Structural, params=GEOMETRY + ("pad_value",),
+    "windows", computes_in_float32(_windows_impl),
+    family=Structural, params=GEOMETRY + ("pad_value",),
     vjp=lambda g, ans, x, **p: overlap_add(g, shape=np.shape(x)[-2:], **_geometry(p)),
     jvp=lambda t, ans, x, **p: windows(t, **_geometry(p)),
     batch=_batch_leading, shape=_windows_shape,
@@ -116,7 +120,8 @@ def _overlap_add_examples(rng):
 
 
 overlap_add = Primitive(
-    "overlap_add", _overlap_add_impl, family=Structural, params=("shape",) + GEOMETRY,
+    "overlap_add", computes_in_float32(_overlap_add_impl),
+    family=Structural, params=("shape",) + GEOMETRY,
     vjp=lambda g, ans, cols, *, shape, **p: windows(g, **p),
     jvp=lambda t, ans, cols, **p: overlap_add(t, **p),
     batch=_batch_leading, shape=_overlap_add_shape, examples=_overlap_add_examples,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.trace import Tracer
+from ..devices.array_module import on_device_of
 from ..ops import elementwise as E
 from ..ops import misc as M
 from ..ops import reduce as R
@@ -46,10 +47,10 @@ def one_hot(labels, num_classes: int, axis: int = -1, dtype=np.float64):
     [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     if not isinstance(labels, Tracer):
-        labels = np.asarray(labels)
+        labels = labels if hasattr(labels, "dtype") else np.asarray(labels)
         if not np.issubdtype(labels.dtype, np.integer):
             raise TypeError(f"one_hot needs integer labels, got dtype {labels.dtype}")
-    hot = E.equal(S.expand_dims(labels, -1), np.arange(num_classes))
+    hot = E.equal(S.expand_dims(labels, -1), on_device_of(labels, np.arange(num_classes)))
     out = M.convert(hot, dtype)
     return out if axis in (-1, np.ndim(out) - 1) else S.moveaxis(out, -1, axis)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
+from ..precision.dtypes import accumulation_dtype
 from .complex import abs_derivative, real
 from .misc import convert, dtype_of
 
@@ -194,7 +195,13 @@ round = Primitive(  # noqa: A001 - the numpy name
 
 
 def _where_impl(c, x, y):
-    return np.where(c, x, y)
+    out = np.where(c, x, y)
+    if type(x) is float or type(y) is float:  # ml_dtypes: where(c, 1.0, bf16) is float32
+        other = y if type(x) is float else x
+        dt = getattr(other, "dtype", None)
+        if dt is not None and dt != out.dtype and accumulation_dtype(dt) is not None:
+            return out.astype(dt)
+    return out
 
 
 where = Primitive(

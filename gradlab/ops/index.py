@@ -21,6 +21,7 @@ from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
+from ..devices.array_module import get_array_module
 
 
 class Slot:
@@ -49,7 +50,8 @@ def fill(idx, arrays):
 
 
 def _zeros_like(x):
-    return np.zeros(np.shape(x), x.dtype if hasattr(x, "dtype") else np.result_type(x))
+    dtype = x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    return get_array_module(x).zeros(np.shape(x), dtype)
 
 
 def _is_basic(idx):
@@ -63,8 +65,7 @@ def _getitem_impl(x, *arrays, idx):
 
 def _index_add_impl(x, v, *arrays, idx):
     idx = fill(idx, arrays)
-    dtype = np.result_type(x, v) if np.iscomplexobj(v) else np.result_type(x)
-    out = np.array(x, dtype=dtype, copy=True)
+    out = _copy_for_update(x, v)
     if _is_basic(idx):
         out[idx] += v  # a basic index selects each element at most once
     else:
@@ -72,9 +73,17 @@ def _index_add_impl(x, v, *arrays, idx):
     return out
 
 
+def _copy_for_update(x, v):
+    """A fresh copy of ``x`` to write ``v`` into (complex if ``v`` is), on ``x``'s device."""
+    if not hasattr(x, "astype"):
+        x = np.asarray(x)
+    v_dtype = getattr(v, "dtype", None)
+    complex_v = v_dtype.kind == "c" if v_dtype is not None else isinstance(v, complex)
+    return x.astype(np.result_type(x.dtype, v_dtype or v) if complex_v else x.dtype, copy=True)
+
+
 def _index_set_impl(x, v, *arrays, idx):
-    dtype = np.result_type(x, v) if np.iscomplexobj(v) else np.result_type(x)
-    out = np.array(x, dtype=dtype, copy=True)
+    out = _copy_for_update(x, v)
     out[fill(idx, arrays)] = v
     return out
 

@@ -23,6 +23,8 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct, normalize_axes
+from ..devices.array_module import on_device_of
+from ..precision.dtypes import computes_in_float32, computes_in_float32_composition
 from .complex import is_complex, real
 from .elementwise import absolute, sqrt, where
 from .linalg_solve import (
@@ -60,7 +62,7 @@ def _real_only(a, name):
 def triu(x, k=0):
     """The upper triangle, as a masked product."""
     n, m = np.shape(x)[-2:]
-    return x * ~np.tri(n, m, k=k - 1, dtype=bool)
+    return x * on_device_of(x, ~np.tri(n, m, k=k - 1, dtype=bool))
 
 
 def _uplo(uplo):
@@ -99,7 +101,7 @@ def _spd_examples(rng):
 
 def _phi(x):
     """The lower triangle with a halved diagonal (Murray, arXiv:1602.07527)."""
-    return tril(x) - 0.5 * (x * np.eye(np.shape(x)[-1], dtype=bool))
+    return tril(x) - 0.5 * (x * on_device_of(x, np.eye(np.shape(x)[-1], dtype=bool)))
 
 
 def _cholesky_jvp(t, L, a):
@@ -113,7 +115,7 @@ def _cholesky_vjp(g, L, a):
 
 
 cholesky_p = Primitive(
-    "cholesky", np.linalg.cholesky, family=Structural,
+    "cholesky", computes_in_float32(np.linalg.cholesky), family=Structural,
     vjp=_cholesky_vjp, jvp=_cholesky_jvp, batch=batch_leading, shape=square_shape,
     examples=_spd_examples,
     doc="np.linalg.cholesky (lower factor; reads the lower triangle, as numpy does).")
@@ -176,7 +178,7 @@ def _symmetric_examples(rng):
 
 
 eigh_p = Primitive(
-    "eigh", _eigh_impl, family=Structural, params=("UPLO",),
+    "eigh", computes_in_float32(_eigh_impl), family=Structural, params=("UPLO",),
     vjp=_eigh_vjp, jvp=_eigh_jvp, batch=batch_leading, shape=_eigh_shape,
     examples=_symmetric_examples,
     doc="np.linalg.eigh packed as one array: row 0 the eigenvalues, rows 1: the vectors.")
@@ -221,7 +223,8 @@ def _eigvalsh_shape(prim, avals, params):
 
 
 eigvalsh_p = Primitive(
-    "eigvalsh", lambda a, *, UPLO="L": np.linalg.eigvalsh(a, UPLO=UPLO), family=Structural,
+    "eigvalsh", computes_in_float32(lambda a, *, UPLO="L": np.linalg.eigvalsh(a, UPLO=UPLO)),
+    family=Structural,
     params=("UPLO",),
     vjp=_eigvalsh_vjp, jvp=_eigvalsh_jvp,
     batch=batch_leading, shape=_eigvalsh_shape, examples=_symmetric_examples,
@@ -287,7 +290,7 @@ def _matrix_examples(rng):
 
 
 svd_p = Primitive(
-    "svd", _svd_impl, family=Structural, jvp=_svd_jvp, batch=batch_leading,
+    "svd", computes_in_float32(_svd_impl), family=Structural, jvp=_svd_jvp, batch=batch_leading,
     shape=_svd_shape, examples=_matrix_examples,
     doc="The reduced np.linalg.svd packed as [U; s; V] (its VJP is the JVP's transpose).")
 
@@ -312,7 +315,7 @@ def _svdvals_shape(prim, avals, params):
 
 
 svdvals_p = Primitive(
-    "svdvals", lambda a: np.linalg.svd(a, compute_uv=False), family=Structural,
+    "svdvals", computes_in_float32(lambda a: np.linalg.svd(a, compute_uv=False)), family=Structural,
     vjp=_svdvals_vjp, jvp=_svdvals_jvp,
     batch=batch_leading, shape=_svdvals_shape, examples=_matrix_examples,
     doc="Singular values (np.linalg.svd(compute_uv=False)): ``d s_i = u_i^T dA v_i``.")
@@ -396,7 +399,8 @@ def _qr_shape(prim, avals, params):
 
 
 qr_p = Primitive(
-    "qr", _qr_impl, family=Structural, jvp=_qr_jvp, batch=batch_leading, shape=_qr_shape,
+    "qr", computes_in_float32(_qr_impl),
+    family=Structural, jvp=_qr_jvp, batch=batch_leading, shape=_qr_shape,
     examples=_matrix_examples,
     doc="The reduced np.linalg.qr packed as [Q; R^T] (its VJP is the JVP's transpose).")
 
@@ -477,6 +481,7 @@ def _norm_examples(rng):
 
 
 @implements(np.linalg.norm, examples=_norm_examples)
+@computes_in_float32_composition
 def norm(x, ord=None, axis=None, keepdims=False):
     """``np.linalg.norm``: every vector and matrix ``ord``, over any ``axis``, ``keepdims``.
 

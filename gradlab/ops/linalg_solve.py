@@ -20,6 +20,8 @@ import numpy as np
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..devices.array_module import on_device_of
+from ..precision.dtypes import computes_in_float32
 from .complex import is_complex, real
 from .elementwise import absolute
 from .linalg import matmul
@@ -52,12 +54,12 @@ def mT(x):
 
 def diagonal(x):
     """The diagonal of the last two axes (a masked sum, so it batches and differentiates)."""
-    return sum_(x * np.eye(np.shape(x)[-1], dtype=bool), axis=-1)
+    return sum_(x * on_device_of(x, np.eye(np.shape(x)[-1], dtype=bool)), axis=-1)
 
 
 def diag_embed(v):
     """Square matrices with ``v`` (..., n) on their diagonal."""
-    return expand_dims(v, -1) * np.eye(np.shape(v)[-1], dtype=bool)
+    return expand_dims(v, -1) * on_device_of(v, np.eye(np.shape(v)[-1], dtype=bool))
 
 
 def trace(x):
@@ -68,12 +70,12 @@ def trace(x):
 def tril(x, k=0):
     """The lower triangle (a constant mask: it batches and differentiates as a product)."""
     n, m = np.shape(x)[-2:]
-    return x * np.tri(n, m, k=k, dtype=bool)
+    return x * on_device_of(x, np.tri(n, m, k=k, dtype=bool))
 
 
 def identity_like(x, n):
     """An ``n x n`` identity of ``x``'s dtype."""
-    return np.eye(n, dtype=dtype_of(x))
+    return on_device_of(x, np.eye(n, dtype=dtype_of(x)))
 
 
 def batch_leading(prim, args, dims, params):
@@ -129,7 +131,7 @@ def named_result(name):
 # --- inv ---------------------------------------------------------------------------
 
 inv_p = Primitive(
-    "inv", np.linalg.inv, family=Structural, numpy=(np.linalg.inv,),
+    "inv", computes_in_float32(np.linalg.inv), family=Structural, numpy=(np.linalg.inv,),
     vjp=lambda g, ans, a: -(mT(ans) @ g @ mT(ans)),
     jvp=lambda t, ans, a: -(ans @ t @ ans),
     batch=batch_leading, shape=square_shape, examples=_square_examples,
@@ -202,7 +204,7 @@ def _solve_examples(rng):
 
 
 solve_p = Primitive(
-    "solve", np.linalg.solve, family=Structural, numpy=(np.linalg.solve,),
+    "solve", computes_in_float32(np.linalg.solve), family=Structural, numpy=(np.linalg.solve,),
     vjp=(_solve_vjp_a, _solve_vjp_b),
     jvp=(_solve_jvp_a, lambda t, ans, a, b: solve_p(a, t)),
     batch=_batch_solve, shape=_solve_shape, examples=_solve_examples,
@@ -218,21 +220,21 @@ def _per_matrix(x):
 
 
 det_p = Primitive(
-    "det", np.linalg.det, family=Structural, numpy=(np.linalg.det,),
+    "det", computes_in_float32(np.linalg.det), family=Structural, numpy=(np.linalg.det,),
     vjp=lambda g, ans, a: _per_matrix(g * ans) * mT(inv_p(a)),
     jvp=lambda t, ans, a: ans * trace(solve_p(a, t)),
     batch=batch_leading, shape=scalar_shape, examples=_square_examples,
     doc="np.linalg.det: ``d det(A) = det(A) tr(inv(A) dA)``.")
 
 logabsdet_p = Primitive(
-    "logabsdet", lambda a: np.linalg.slogdet(a)[1], family=Structural,
+    "logabsdet", computes_in_float32(lambda a: np.linalg.slogdet(a)[1]), family=Structural,
     vjp=lambda g, ans, a: _per_matrix(g) * mT(inv_p(a)),
     jvp=lambda t, ans, a: real(trace(solve_p(a, t))),
     batch=batch_leading, shape=scalar_shape, examples=_square_examples,
     doc="log|det A| (the second output of np.linalg.slogdet): ``d = tr(inv(A) dA)``.")
 
 slogdet_sign_p = Primitive(
-    "slogdet_sign", lambda a: np.linalg.slogdet(a)[0], family=Structural,
+    "slogdet_sign", computes_in_float32(lambda a: np.linalg.slogdet(a)[0]), family=Structural,
     differentiable=False, batch=batch_leading, shape=scalar_shape, examples=_square_examples,
     doc="The sign of det A (first output of np.linalg.slogdet of a real matrix): constant.")
 
@@ -284,7 +286,7 @@ def _pinv_shape(prim, avals, params):
 
 
 pinv_p = Primitive(
-    "pinv", _pinv_impl, family=Structural, params=("rcond", "hermitian"),
+    "pinv", computes_in_float32(_pinv_impl), family=Structural, params=("rcond", "hermitian"),
     vjp=_pinv_vjp, jvp=_pinv_jvp, batch=batch_leading, shape=_pinv_shape,
     examples=lambda rng: [((rng.normal(size=(4, 2)),), {}), ((rng.normal(size=(2, 3)),), {}),
                           ((well_conditioned(rng, 2, 3, 3),), {})],

@@ -19,6 +19,8 @@ import numpy as np
 from ..core.families import Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.shapes import normalize_axes, shape_of
+from ..devices.array_module import get_array_module
+from ..precision.dtypes import PLAIN_DTYPES, computes_in_float32_composition, float32_sum
 from .cumulative import cumprod_p
 from .elementwise import sqrt, where
 from .misc import convert, dtype_of
@@ -44,6 +46,8 @@ def spread(g, x, axis, keepdims):
 
 def _sum_impl(x, *, axis=None, keepdims=False, dtype=None):
     if type(x) is np.ndarray:  # the ufunc's own reduce: np.sum's Python wrapper costs ~1 µs
+        if dtype is None and PLAIN_DTYPES.get(x.dtype, 1) is not None:
+            return float32_sum(x, axis, keepdims)  # float16, bfloat16, float8: no running sum
         return np.add.reduce(x, axis=axis, keepdims=keepdims, dtype=dtype)
     return np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
 
@@ -93,12 +97,12 @@ def _prod_others(x, axis):
     ndim = np.ndim(x)
     axes = normalize_axes(axis, ndim)
     if not axes:
-        return np.ones(np.shape(x), dtype_of(x))
+        return get_array_module(x).ones(np.shape(x), dtype_of(x))
     keep = [i for i in range(ndim) if i not in axes]
     moved = transpose(x, keep + list(axes))
     moved_shape = np.shape(moved)
     flat = reshape(moved, moved_shape[:len(keep)] + (-1,))
-    ones = np.ones(np.shape(flat)[:-1] + (1,), dtype_of(x))
+    ones = get_array_module(x).ones(np.shape(flat)[:-1] + (1,), dtype_of(x))
     left = concatenate([ones, cumprod_p(flat[..., :-1], axis=-1)], axis=-1)
     flipped = flat[..., ::-1]
     right = concatenate([ones, cumprod_p(flipped[..., :-1], axis=-1)], axis=-1)[..., ::-1]
@@ -139,6 +143,7 @@ def _examples(rng):
 
 
 @implements(np.mean, examples=_examples)
+@computes_in_float32_composition  # n may not fit float8 (e4m3fn's largest is 448)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False):
     """``sum(a) / n`` over ``axis``."""
     if dtype is not None:
@@ -148,6 +153,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False):
 
 @implements(np.var, examples=lambda rng: _examples(rng) + [
     ((rng.normal(size=(5,)),), {"ddof": 1})])
+@computes_in_float32_composition
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Mean squared deviation, divided by ``n - ddof``."""
     if dtype is not None:
@@ -198,7 +204,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """``np.average``: weighted mean, differentiable in ``a`` and in ``weights``."""
     if weights is None:
         avg = mean(a, axis=axis, keepdims=keepdims)
-        scale = np.full(np.shape(avg), float(_count(a, axis)), dtype_of(avg))
+        scale = get_array_module(avg).full(np.shape(avg), float(_count(a, axis)), dtype_of(avg))
     else:
         w = _weights_like(a, weights, axis)
         scale = sum(w, axis=axis, keepdims=keepdims)

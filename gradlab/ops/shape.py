@@ -8,6 +8,7 @@ from ..core.families import Structural
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct, ndim_of, normalize_axes, shape_of
+from ..devices.array_module import get_array_module
 
 
 def _batch_reshape(prim, args, dims, params):
@@ -169,7 +170,8 @@ def _batch_concatenate(prim, args, dims, params):
 
 def _concatenate_jvp(i, t, ans, *xs, axis):
     dtype = np.result_type(t.dtype if hasattr(t, "dtype") else t)
-    parts = [t if j == i else np.zeros(shape_of(x), dtype) for j, x in enumerate(xs)]
+    xp = get_array_module(t)
+    parts = [t if j == i else xp.zeros(shape_of(x), dtype) for j, x in enumerate(xs)]
     return concatenate_p(*parts, axis=axis)
 
 

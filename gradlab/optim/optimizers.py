@@ -67,6 +67,11 @@ def clip_by_global_norm(grads, max_norm: float):
     return tree_unflatten(treedef, [g * scale if is_trainable(g) else g for g in leaves]), norm
 
 
+
+def _zeros_like(p):
+    """Zeros shaped like ``p``, on ``p``'s device (``np.zeros_like`` dispatches to CuPy)."""
+    return np.zeros_like(p if hasattr(p, "__array_function__") else np.asarray(p))
+
 class Optimizer:
     """Base class: schedules, gradient clipping and frozen/tied bookkeeping.
 
@@ -92,7 +97,7 @@ class Optimizer:
         state = {"step": 0}
         for name in self.slots:
             state[name] = tree_unflatten(treedef, [
-                np.zeros_like(np.asarray(p)) if is_trainable(p) else None for p in leaves])
+                _zeros_like(p) if is_trainable(p) else None for p in leaves])
         return state
 
     def update(self, grads, state, params):

@@ -22,6 +22,7 @@ from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..ops.index import index_add_p
 from ..ops.shape import expand_dims, moveaxis
+from ..precision.dtypes import computes_in_float32
 
 
 def _out_shape(s1, s2, mode):
@@ -104,7 +105,7 @@ def _convolve_examples(rng):
 
 
 convolve_p = Primitive(
-    "convolve", _convolve_impl, family=Structural, params=("mode", "method"),
+    "convolve", computes_in_float32(_convolve_impl), family=Structural, params=("mode", "method"),
     vjp=(_convolve_vjp(0), _convolve_vjp(1)),
     jvp=(lambda t, ans, a, b, **p: convolve_p(t, b, **p),
          lambda t, ans, a, b, **p: convolve_p(a, t, **p)),

@@ -166,12 +166,13 @@ def _to_output(trace, x, out_axis, size):
     target = shape[:out_axis] + (size,) + shape[out_axis:]
     if isinstance(x, Tracer):
         return broadcast_to_p(expand_dims(x, out_axis), shape=target)
-    x = np.asarray(x)
+    x = _as_array(x)
     return np.broadcast_to(np.expand_dims(x, out_axis), target).copy()
 
 
 def _as_array(x):
-    return x if isinstance(x, Tracer) else np.asarray(x)
+    # another library's array (CuPy) stays on its device: np.asarray would copy it over
+    return x if isinstance(x, Tracer) or hasattr(x, "__array_function__") else np.asarray(x)
 
 
 def vmap(fun, in_axes=0, out_axes=0, axis_size=None):

@@ -24,18 +24,19 @@ import numpy as np
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import _STACK, Trace, Tracer, bind, new_trace
 from ..intercept import instrument
+from ..precision.dtypes import is_float_dtype
 from .custom import CustomRules, pack, split_call, unpack
 from .reverse import _vjp
 
 
 def _differentiable(x):
     dt = x.dtype if isinstance(x, Tracer) else np.result_type(x)
-    return np.issubdtype(dt, np.inexact)
+    return is_float_dtype(dt)
 
 
 def _zeros_like(x):
     dt = x.dtype if isinstance(x, Tracer) else np.result_type(x)
-    return np.zeros(np.shape(x), dt if np.issubdtype(dt, np.inexact) else np.float64)
+    return np.zeros(np.shape(x), dt if is_float_dtype(dt) else np.float64)
 
 
 class checkpoint_policies:  # noqa: N801 - JAX's spelling

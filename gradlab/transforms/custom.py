@@ -36,6 +36,7 @@ from ..core.rules import PerOperand
 from ..core.trace import Tracer, bind
 from ..core.tree import tree_flatten, tree_unflatten
 from ..intercept import instrument
+from ..precision.dtypes import is_float_dtype
 
 _WRAPPED = ("__name__", "__qualname__", "__doc__")  # not __module__: numpy's would be guarded
 
@@ -46,7 +47,7 @@ def _dtype(x):
 
 def _zeros_like(x, dtype=None):
     dt = dtype if dtype is not None else _dtype(x)
-    if not np.issubdtype(dt, np.inexact):
+    if not is_float_dtype(dt):
         dt = np.float64
     return np.zeros(np.shape(x), dt)
 

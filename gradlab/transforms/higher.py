@@ -19,13 +19,15 @@ import numpy as np
 
 from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..devices.array_module import get_array_module, on_device_of
+from ..precision.dtypes import is_float_dtype
 from .batching import vmap
 from .forward import jvp
 from .reverse import _vjp, grad
 
 
 def _dtype(x):
-    return x.dtype if isinstance(x, Tracer) else np.result_type(x)
+    return x.dtype if isinstance(x, Tracer) or hasattr(x, "dtype") else np.result_type(x)
 
 
 def _size(x):
@@ -33,12 +35,12 @@ def _size(x):
 
 
 def _zeros_like(x):
-    return np.zeros(np.shape(x), _dtype(x))
+    return get_array_module(x).zeros(np.shape(x), _dtype(x))
 
 
 def _float_dtype(x):
     dt = _dtype(x)
-    return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
+    return dt if is_float_dtype(dt) else np.dtype(np.float64)
 
 
 def _basis(shape, dtype):
@@ -75,7 +77,7 @@ def jacrev(fun, argnum=0):
                 cts = [seed if j == k else _zeros_like(p) for j, p in enumerate(out_leaves)]
                 return backward(tree_unflatten(out_tree, cts))
 
-            basis = _basis(np.shape(o), _float_dtype(o))
+            basis = on_device_of(o, _basis(np.shape(o), _float_dtype(o)))
             # One output direction (a scalar loss: the gradient) needs no batch level.
             rows = pull(basis[0]) if len(basis) == 1 else vmap(pull)(basis)
             lead = () if len(basis) == 1 else (len(basis),)
@@ -99,14 +101,15 @@ def jacfwd(fun, argnum=0):
     @functools.wraps(fun)
     def jac(*args):
         leaves, tree = tree_flatten(args[argnum])
-        leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in leaves]
+        leaves = [x if isinstance(x, Tracer) or hasattr(x, "__array_function__")
+                  else np.asarray(x) for x in leaves]  # CuPy arrays stay on their device
         sizes = [_size(x) for x in leaves]
         n = sum(sizes)
         basis, offset = [], 0
         for x, s in zip(leaves, sizes):
             b = np.zeros((n, s), _float_dtype(x))
             b[offset:offset + s] = np.eye(s)
-            basis.append(b.reshape((n,) + np.shape(x)))
+            basis.append(on_device_of(x, b.reshape((n,) + np.shape(x))))
             offset += s
 
         def of_leaves(*xs):

@@ -15,7 +15,9 @@ from ..core.shapes import ndim_of, shape_of
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import Tracer, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..devices.array_module import get_array_module
 from ..intercept import instrument
+from ..precision.dtypes import in_argument_dtypes, is_float_dtype
 
 
 def _dtype(x):
@@ -29,7 +31,7 @@ def check_differentiable(leaves, what="grad"):
         dtype = getattr(x, "dtype", None)
         if dtype is not None and dtype.kind in "fc":
             continue  # the common case, decided without numpy's slower dtype machinery
-        if isinstance(x, bool) or not np.issubdtype(_dtype(x), np.inexact):
+        if isinstance(x, bool) or not is_float_dtype(_dtype(x)):  # bfloat16, float8 too
             raise TypeError(
                 f"{what} requires float (or complex) inputs, but input leaf {i} has dtype "
                 f"{_dtype(x)} ({type(x).__name__}). Pass e.g. np.float64 values: "
@@ -37,12 +39,14 @@ def check_differentiable(leaves, what="grad"):
 
 
 def _as_array(x):
-    return x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x)
+    # an array of another library (CuPy) stays where it is: np.asarray would copy it
+    return x if isinstance(x, (Tracer, np.ndarray)) or hasattr(x, "__array_function__") \
+        else np.asarray(x)
 
 
 def zeros_like_value(x):
-    """A zero array of ``x``'s shape and dtype (``x`` may be traced)."""
-    return np.zeros(shape_of(x), _dtype(x))
+    """A zero array of ``x``'s shape and dtype (``x`` may be traced), on ``x``'s device."""
+    return get_array_module(x).zeros(shape_of(x), _dtype(x))
 
 
 def _lower(trace, x):
@@ -86,6 +90,7 @@ def _reverse(fun, args, argnums, has_aux, retain):
     def backward(ct_leaves):
         grads = trace.backward(out_leaves, ct_leaves, inputs, retain=retain)
         grads = [zeros_like_value(x) if g is None else g for g, x in zip(grads, leaves)]
+        grads = in_argument_dtypes(grads, leaves)  # bfloat16 in, bfloat16 gradient out
         tree = grads if treedef is None else tree_unflatten(treedef, grads)
         return tree[0] if single else tuple(tree)
 
@@ -147,9 +152,9 @@ def _scalar_seed(out, name):
             f"{name} requires a scalar output, but the function returned shape "
             f"{shape_of(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
-    if dtype.kind not in "fc":
+    if dtype.kind not in "fc" and not is_float_dtype(dtype):
         raise TypeError(f"{name} requires a float output, got {dtype}")
-    return np.ones((), dtype)
+    return get_array_module(out).ones((), dtype)  # on the output's device (CuPy's)
 
 
 def value_and_grad(fun, argnum=0, has_aux=False):
@@ -204,7 +209,7 @@ def elementwise_grad(fun, argnum=0):
         f = _with_kwargs(fun, kwargs)
         out, _, backward, out_tree = _reverse(f, args, argnum, False, retain=False)
         return _structured(backward, out_tree)(
-            tree_map(lambda o: np.ones(shape_of(o), _dtype(o)), out))
+            tree_map(lambda o: get_array_module(o).ones(shape_of(o), _dtype(o)), out))
 
     return egrad
 
