@@ -47,9 +47,10 @@ DEVICES = ["fake", pytest.param("cupy", marks=pytest.mark.skipif(
     CUPY_REASON is not None, reason=str(CUPY_REASON)))]
 
 # Primitives whose impl has no path for the fake module: SciPy code that converts to numpy
-# eigh/eigvalsh (the fake declines them, to test the error), random keys (host-side).
-FAKE_NO_PATH = {"convolve", "eigh", "eigvalsh", "normal_cdf", "polygamma",
-                "random_per_key"}
+# eigh/eigvalsh (the fake declines them, to test the error), random keys and the Monte-Carlo
+# samples of soft.perturbed (host-side noise).
+FAKE_NO_PATH = {"convolve", "eigh", "eigvalsh", "normal_cdf", "polygamma", "random_per_key",
+                "perturbed", "perturbed_solver_samples"}
 
 
 def _array_type(name):

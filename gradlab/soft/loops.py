@@ -22,6 +22,7 @@ from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
 from ..core.tree import tree_map
 from ..nn.activations import sigmoid
+from ..precision.dtypes import is_float_dtype
 from .dual import active
 from .relaxations import _concrete_or_none, _flat
 
@@ -142,7 +143,7 @@ def _score_of_noise(z, kind):
 
 def _dtype(theta):
     dtype = np.result_type(theta)
-    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+    return dtype if is_float_dtype(dtype) and dtype.kind != "c" else np.dtype(np.float64)
 
 
 def _samples(theta, fn, sigma, noise):

@@ -27,17 +27,19 @@ from ..nn.activations import logsumexp, sigmoid, softmax
 from ..ops import elementwise as E
 from ..ops import reduce as R
 from ..ops.cumulative import batch_axis_param
+from ..precision.dtypes import is_float_dtype
 from .dual import active, binary_entropy, categorical_entropy
 
 
 # --- the two straight-through primitives ------------------------------------------
 def _float_dtype(x):
     return np.result_type(x, np.float16) if not hasattr(x, "dtype") else (
-        x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64))
+        x.dtype if is_float_dtype(x.dtype) else np.dtype(np.float64))
 
 
 def _step_impl(score, beta=1.0):
-    return np.asarray(np.asarray(score) > 0).astype(_float_dtype(np.asarray(score)))
+    score = score if hasattr(score, "dtype") else np.asarray(score)
+    return (score > 0).astype(_float_dtype(score))  # on the score's device
 
 
 def _step_slope(score, beta):
@@ -60,11 +62,12 @@ straight_through_step = Primitive(
 
 
 def _onehot_impl(logits, axis=-1):
-    logits = np.asarray(logits)
-    idx = np.expand_dims(np.argmax(logits, axis=axis), axis)
-    out = np.zeros(logits.shape, _float_dtype(logits))
-    np.put_along_axis(out, idx, 1.0, axis=axis)
-    return out
+    logits = logits if hasattr(logits, "dtype") else np.asarray(logits)
+    # the first maximum along the axis (argmax's choice), computed with the logits' own
+    # array type so that it stays on their device
+    hit = logits == np.max(logits, axis=axis, keepdims=True)
+    first = hit & (np.cumsum(hit, axis=axis) == 1)
+    return first.astype(_float_dtype(logits))
 
 
 def _softmax_vjp(g, logits, axis):
