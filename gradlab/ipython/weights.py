@@ -168,17 +168,20 @@ class Weights(Mapping):
         (9.0, 6.0)
         """
         loss = self.functional(objective)
-        return value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
+        value, grads = value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
+        return value, _no_gradient_as_none(grads)
 
     def grad(self, objective, *args, has_aux=False, **kwargs):
         """The gradient of ``objective(*args)`` w.r.t. every trainable parameter.
 
-        ``frozen`` entries get none; a ``tied`` entry's gradient adds into its target.
+        ``frozen`` entries' gradients are ``None``, and so are ``tied`` ones' (their
+        gradient is added into the entry they share).
 
         >>> import numpy as np
-        >>> w = Weights({"a": np.array(2.0), "b": tied("a")})
-        >>> float(w.grad(lambda: w["a"] * w["b"])["a"])  # d(a*a)/da
-        4.0
+        >>> w = Weights({"a": np.array(2.0), "b": tied("a"), "s": frozen(1.0)})
+        >>> g = w.grad(lambda: w["a"] * w["b"] * w["s"])
+        >>> float(g["a"]), g["b"], g["s"]  # d(a*a)/da
+        (4.0, None, None)
         """
         value, grads = self.value_and_grad(objective, *args, has_aux=has_aux, **kwargs)
         return (grads, value[1]) if has_aux else grads
@@ -192,12 +195,48 @@ class Weights(Mapping):
         [0.5]
         """
         grads = grads.tree if isinstance(grads, Weights) else grads
-        self.tree = tree_map(lambda p, g: p - lr * g, self._tree, grads)
+        self.tree = _descend(self._tree, grads, lr)
         return self
+
+    def check_grads(self, objective, *args, **kwargs) -> None:
+        """``gl.check_grads`` of ``objective(*args)`` w.r.t. the trainable parameters.
+
+        Keywords (``modes``, ``order``, ``eps``, ...) go to ``gl.check_grads``.
+
+        >>> import numpy as np
+        >>> w = Weights({"x": np.array([0.5, -1.0]), "s": frozen(2.0)})
+        >>> w.check_grads(lambda: np.sum(np.sin(w["x"]) * w["s"]))
+        """
+        from ..check import check_grads
+
+        loss = self.functional(objective)
+        check_grads(lambda tree: loss(tree, *args), self._tree, **kwargs)
 
     def train(self, objective, steps: int, optimizer, **kwargs):
         """``train(self, objective, steps, optimizer, **kwargs)`` (see ``train``)."""
         return train(self, objective, steps, optimizer, **kwargs)
+
+
+def _descend(params, grads, lr):
+    """``params - lr * grads`` where ``grads`` has an entry (``None``: no gradient)."""
+    if grads is None or isinstance(params, (Frozen, Tied)):
+        return params
+    if isinstance(params, dict):
+        return {k: _descend(v, grads.get(k), lr) for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return type(params)(_descend(p, g, lr) for p, g in zip(params, grads))
+    return params - lr * grads
+
+
+def _no_gradient_as_none(grads):
+    """``frozen``/``tied`` entries of a gradient tree (their markers) become ``None``."""
+    if isinstance(grads, (Frozen, Tied)):
+        return None
+    if type(grads) is dict:
+        return {k: _no_gradient_as_none(v) for k, v in grads.items()}
+    if type(grads) in (list, tuple):
+        return type(grads)(_no_gradient_as_none(v) for v in grads)
+    return grads
 
 
 register_pytree(Weights, lambda w: ([w._tree], None), lambda _, children: Weights._wrap(
