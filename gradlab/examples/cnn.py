@@ -17,6 +17,9 @@ from gradlab.training import minibatches
 __gradlab_instrument__ = True
 
 NAME = "cnn"
+# Held-out accuracy of a full run and of --quick (the demo prints it next to the result).
+EXPECTED = (0.96, 1.00)
+EXPECTED_QUICK = (0.95, 1.00)
 EPOCHS, QUICK_EPOCHS = 25, 8
 BATCH = 64
 
