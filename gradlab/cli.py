@@ -122,8 +122,8 @@ def _spelling(fn) -> str:
             for attr, value in vars(module).items():
                 if value is owner and not attr.startswith("_"):
                     return f"{shown}.{attr}.{name}"
-    module = getattr(fn, "__module__", None) or "?"
-    return f"{module}.{getattr(fn, '__qualname__', name)}"
+    defined_in = getattr(fn, "__module__", None) or "?"
+    return f"{defined_in}.{getattr(fn, '__qualname__', name)}"
 
 
 def search_ops(query: str = "") -> list[tuple[str, str, str]]:

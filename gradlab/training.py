@@ -86,7 +86,7 @@ def minibatches(key, arrays, batch_size: int, drop_last: bool = True) -> Callabl
         idx = cache[epoch][i * batch_size:(i + 1) * batch_size]
         return tuple(a[idx] for a in arrays)
 
-    data.steps_per_epoch = per_epoch
+    data.steps_per_epoch = per_epoch  # type: ignore[attr-defined]
     return data
 
 

@@ -52,7 +52,8 @@ def train(quick: bool = False) -> dict:
     split = load_digits_split()
     key = gl.random.key(0)
     batches = minibatches(gl.random.fold_in(key, 1), (split.X_train, split.y_train), BATCH)
-    steps = (QUICK_EPOCHS if quick else EPOCHS) * batches.steps_per_epoch
+    per_epoch: int = batches.steps_per_epoch  # type: ignore[attr-defined]
+    steps = (QUICK_EPOCHS if quick else EPOCHS) * per_epoch
     opt = gl.optim.Adam(gl.optim.cosine_decay(3e-3, steps, final=3e-4))
 
     def evaluate(p):

@@ -44,7 +44,7 @@ def with_step_keys(data: Callable, key) -> Callable:
     def batches(step: int):
         return (*data(step), gl.random.fold_in(key, step))
 
-    batches.steps_per_epoch = getattr(data, "steps_per_epoch", None)
+    batches.steps_per_epoch = getattr(data, "steps_per_epoch", None)  # type: ignore[attr-defined]
     return batches
 
 

@@ -131,7 +131,7 @@ class _Extension:
             self.shell.custom_exceptions, self.shell.CustomTB = self.saved_custom_exc
 
 
-def _frames(exc: BaseException):
+def _frames(exc: BaseException | None):
     """Every traceback frame of ``exc`` and of the exceptions chained to it."""
     seen = set()
     while exc is not None and id(exc) not in seen:

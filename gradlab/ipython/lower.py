@@ -34,6 +34,7 @@ import io
 import keyword
 import re
 import tokenize
+from typing import Any, cast
 
 from pipescript.tracers.pipeline_tracer import PipelineTracer
 from pyccolo.syntax_augmentation import replace_tokens_and_get_augmented_positions
@@ -74,7 +75,7 @@ def lower(source: str, filename: str = "<dsl>") -> str:
             positions[spec.token].add((line, col))
 
     text, _ = replace_tokens_and_get_augmented_positions(text, [PIPE_SPEC, HOLE_SPEC],
-                                                         _Recorder())
+                                                         cast(Any, _Recorder()))
     if text == source:
         return source  # a ``$`` in a string: nothing to lower
     text, columns = _mark_thunks(text, positions)
@@ -242,7 +243,7 @@ def _header_assignments(inner: str, code: str, filename: str, inner_start: int):
             raise fail(f"'{name}' is a params{{...}} keyword and cannot name a parameter",
                        stmt.lineno, stmt.col_offset)
         names.append(name)
-        exprs.append(ast.get_source_segment(normalized, stmt.value).replace("\n", " "))
+        exprs.append((ast.get_source_segment(normalized, stmt.value) or "").replace("\n", " "))
     if not names:
         raise fail("params{...} is empty: write `params{ w = ...; b = ... }`")
     return names, exprs
