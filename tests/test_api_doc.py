@@ -33,7 +33,8 @@ def test_every_public_name_of_every_public_module_has_an_entry():
         module = importlib.import_module(module_name)
         for name in gen_api_doc.public_names(module):
             assert f"`{name}" in section, f"{module_name}.{name} is missing from docs/api.md"
-    assert "### `grad(fun, argnum=0, has_aux=False)`" in DOC
+    assert "### `grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0, " \
+           "has_aux: bool = False) -> Callable[..., Any]`" in DOC
     assert "### class `Weights(tree: dict)`" in DOC  # annotations shown as written
 
 
