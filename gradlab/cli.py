@@ -149,7 +149,7 @@ def search_ops(query: str = "") -> list[tuple[str, str, str]]:
             name = f"{impl.__module__.replace('gradlab.', '')}.{impl.__name__}"
             kind = getattr(impl, "__gradlab_kind__", None) or (
                 "constant" if impl.__module__.endswith(".constants") else "composition")
-        if kind == "constant":
+        if kind.startswith("constant") or kind == "in place":  # no derivative / raises
             continue
         row = (_spelling(original), name, kind)
         if query.lower() in " ".join(row).lower():
