@@ -367,6 +367,17 @@ def test_params_expression_with_a_nested_tree(dsl):
     assert w["cfg"]["t"] == 3.0 and w["a"].dtype == np.float64  # integers become floats
 
 
+def test_nested_frozen_entries_have_no_gradient_and_are_not_stepped():
+    w = Weights({"cfg": {"s": np.array([1.0, 2.0]), "t": gl.nn.frozen(3.0)}, "u": 0.5})
+    g = w.grad(lambda: np.sum(w["cfg"]["s"] ** 2) * w["cfg"]["t"] + w["u"])
+    assert g["cfg"]["t"] is None
+    np.testing.assert_allclose(g["cfg"]["s"], [6.0, 12.0])
+    w.step(g, lr=0.1)
+    np.testing.assert_allclose(w["cfg"]["s"], [0.4, 0.8])
+    assert float(w["u"]) == pytest.approx(0.4) and float(w["cfg"]["t"]) == 3.0
+    assert isinstance(w.tree["cfg"]["t"], gl.nn.Frozen)  # still frozen
+
+
 def test_weights_is_a_pytree_of_its_trainable_arrays():
     w = Weights({"a": np.ones(2), "t": gl.nn.tied("a"), "f": gl.nn.frozen(np.ones(3))})
     assert len(gl.tree_leaves(w)) == 1
