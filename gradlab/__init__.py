@@ -9,6 +9,7 @@
 """
 
 from . import ops  # noqa: F401  (declares every primitive; must precede interception)
+from ._version import __version__
 from .check import check_grads
 from .core.errors import (
     ConcretizationError,
@@ -82,6 +83,7 @@ def __dir__():
 
 
 __all__ = [
+    "__version__",
     "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",
     "ShapeError", "TracerConversionError", "Var", "at", "check_grads", "deriv", "elementwise_grad",
     "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .core.tree import tree_flatten, tree_unflatten
@@ -48,14 +51,16 @@ def _axpy(alpha, dx, leaves):
     return [x + alpha * d for x, d in zip(leaves, dx)]
 
 
-def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, atol=1e-6,
-                seed=0):
+def check_grads(fun: Callable, *args: Any, modes: Sequence[str] = ("fwd", "rev"),
+                order: int = 2, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6,
+                seed: int = 0) -> None:
     """Check ``fun``'s VJP and JVP against central differences, up to ``order``.
 
     Every float (or complex) leaf of the arguments is differentiated; integer and
     boolean leaves (labels, indices) are held fixed. Raises
     ``AssertionError`` naming the mode, the order and both numbers on a mismatch.
     When both modes are checked it also checks adjointness: ``<u, J v> == <J^T u, v>``.
+    A call with no float argument raises ``ValueError`` (it would check nothing).
     """
     rng = np.random.default_rng(seed)
     fun = instrument(fun)
@@ -64,6 +69,10 @@ def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, 
     # Integer and boolean leaves (labels, indices, counts) are held fixed.
     diff = [i for i, x in enumerate(all_leaves) if _is_inexact(x)]
     leaves = [all_leaves[i] for i in diff]
+    if not leaves:  # nothing would be compared: fail rather than pass vacuously
+        raise ValueError("check_grads: no float argument to differentiate (got "
+                         f"{len(all_leaves)} other leaves); for a params{{...}} block's "
+                         "objective use weights.check_grads(objective)")
 
     def f_flat(*xs):
         full = list(all_leaves)

@@ -20,18 +20,25 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from . import random as _random
+from ._types import Array, Key, PyTree
 from .intercept import instrument
 from .nn.params import resolve
 from .optim.optimizers import global_norm
 from .transforms.reverse import value_and_grad
+
+if TYPE_CHECKING:
+    from .optim.optimizers import Optimizer
+
 
 __all__ = ["train", "TrainResult", "minibatches", "plot_history", "DivergenceWarning"]
 
@@ -54,12 +61,13 @@ class TrainResult:
     steps: int = 0
     stopped_early: str | None = None
 
-    def plot(self, path=None, ax=None):
+    def plot(self, path: str | os.PathLike | None = None, ax: Any | None = None) -> Any:
         """The loss curve (see ``plot_history``)."""
         return plot_history(self.history, path=path, ax=ax)
 
 
-def minibatches(key, arrays, batch_size: int, drop_last: bool = True) -> Callable:
+def minibatches(key: Key, arrays: Sequence[Array], batch_size: int,
+                drop_last: bool = True) -> Callable:
     """``data(step)`` for ``train``: shuffled minibatches of ``arrays``, epoch after epoch.
 
     Epoch ``e`` uses the permutation ``gradlab.random.permutation(fold_in(key, e), n)``,
@@ -90,7 +98,7 @@ def minibatches(key, arrays, batch_size: int, drop_last: bool = True) -> Callabl
         idx = cache[epoch][i * batch_size:(i + 1) * batch_size]
         return tuple(a[idx] for a in arrays)
 
-    data.steps_per_epoch = per_epoch
+    data.steps_per_epoch = per_epoch  # type: ignore[attr-defined]
     return data
 
 
@@ -212,9 +220,11 @@ def _unscale(scaler, scale, loss, grads):
     return loss / scale, grads, scaler.update(grads, loss)
 
 
-def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state=None,
-          progress: bool = True, log_every: int | None = None, name: str | None = None,
-          plot=None, precision=None, loss_scale=None, device=None) -> TrainResult:
+def train(loss_fn: Callable[..., Any], params: PyTree, data: Any, steps: int, optimizer: Optimizer,
+          *, state: PyTree | None = None, opt_state: dict | None = None, progress: bool = True,
+          log_every: int | None = None, name: str | None = None,
+          plot: str | os.PathLike | None = None, precision: Any = None,
+          loss_scale: Any = None, device: Any = None) -> TrainResult:
     """Train ``params`` for ``steps`` optimizer steps; returns a ``TrainResult``.
 
     - ``loss_fn(params, *batch)`` returns a scalar loss, or ``(loss, metrics_dict)``.
@@ -294,7 +304,8 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
     return result
 
 
-def plot_history(history: dict, path=None, ax=None, key: str = "loss"):
+def plot_history(history: dict, path: str | os.PathLike | None = None, ax: Any | None = None,
+                 key: str = "loss") -> Any:
     """Plot ``history[key]`` against the step (log scale when positive); save to ``path``.
 
     Needs matplotlib (``pip install 'gradlab[plot]'``). Returns the axes.
@@ -319,7 +330,7 @@ def plot_history(history: dict, path=None, ax=None, key: str = "loss"):
     ax.set_ylabel(key)
     ax.grid(True, alpha=0.3)
     if path is not None:
-        ax.figure.savefig(path, dpi=100, bbox_inches="tight")
+        ax.figure.savefig(path, dpi=100, bbox_inches="tight")  # type: ignore[union-attr]
         if fig is not None:
             plt.close(fig)
     return ax

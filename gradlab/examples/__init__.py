@@ -4,7 +4,10 @@ Each model is a module in this package that exposes
 
 - ``NAME``: a short human-readable name (used by ``--only`` and the summary table);
 - ``train(quick: bool) -> dict``: gradient-checks the model, trains it, prints its loss
-  as it falls and returns metrics (at least ``test_acc``; see ``common.fit_classifier``).
+  as it falls and returns metrics (at least ``test_acc``; see ``common.fit_classifier``;
+  ``loss_history``, the loss of every step, feeds ``--plot``);
+- optionally ``EXPECTED`` and ``EXPECTED_QUICK``: the ``(low, high)`` held-out accuracy
+  of a full and of a ``--quick`` run, shown next to the result.
 
 To add a model, write ``gradlab/examples/<model>.py`` and append its module path to
 ``MODELS``. Modules are imported lazily, so a model whose optional dependency is

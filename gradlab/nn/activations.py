@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from .._types import Array
 from ..core.families import Elementwise
 from ..core.primitive import Primitive
 from ..core.shapes import reduced_shape
@@ -84,7 +85,7 @@ normal_cdf = Primitive(
     """)
 
 
-def relu(x):
+def relu(x: Array) -> Array:
     """``max(x, 0)``; its derivative at 0 is taken as 0.
 
     >>> import numpy as np, gradlab as gl
@@ -94,7 +95,7 @@ def relu(x):
     return E.where(x > 0, x, 0.0)
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
     """``x`` where positive, ``negative_slope * x`` elsewhere.
 
     >>> import numpy as np, gradlab as gl
@@ -104,7 +105,7 @@ def leaky_relu(x, negative_slope=0.01):
     return E.where(x > 0, x, negative_slope * x)
 
 
-def elu(x, alpha=1.0):
+def elu(x: Array, alpha: float = 1.0) -> Array:
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere.
 
     ``exp`` only ever sees the non-positive part, so large inputs cannot overflow (and
@@ -118,7 +119,7 @@ def elu(x, alpha=1.0):
     return E.where(positive, x, alpha * E.expm1(E.where(positive, 0.0, x)))
 
 
-def gelu(x, approximate=False):
+def gelu(x: Array, approximate: bool = False) -> Array:
     """Gaussian error linear unit ``x * Phi(x)``; ``approximate=True`` uses the tanh form.
 
     >>> import numpy as np, gradlab as gl
@@ -131,7 +132,7 @@ def gelu(x, approximate=False):
     return x * normal_cdf(x)
 
 
-def silu(x):
+def silu(x: Array) -> Array:
     """``x * sigmoid(x)`` (also called swish).
 
     >>> import numpy as np, gradlab as gl
@@ -141,7 +142,7 @@ def silu(x):
     return x * sigmoid(x)
 
 
-def log_sigmoid(x):
+def log_sigmoid(x: Array) -> Array:
     """``log(sigmoid(x)) = -softplus(-x)``, finite for any x.
 
     >>> import numpy as np, gradlab as gl
@@ -158,7 +159,7 @@ def _shift(x, axis):
 
 
 @computes_in_float32_composition
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x: Array, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Array:
     """``log(sum(exp(x)))`` along ``axis`` without overflow.
 
     >>> import numpy as np, gradlab as gl
@@ -171,7 +172,7 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 @computes_in_float32_composition
-def softmax(x, axis=-1):
+def softmax(x: Array, axis: int = -1) -> Array:
     """``exp(x) / sum(exp(x))`` along ``axis``, stable at any magnitude.
 
     >>> import numpy as np, gradlab as gl
@@ -183,7 +184,7 @@ def softmax(x, axis=-1):
 
 
 @computes_in_float32_composition
-def log_softmax(x, axis=-1):
+def log_softmax(x: Array, axis: int = -1) -> Array:
     """``x - logsumexp(x)`` along ``axis``.
 
     >>> import numpy as np, gradlab as gl

@@ -16,9 +16,12 @@ the classic conv / conv-transpose duality.
 
 from __future__ import annotations
 
+from typing import Union
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._types import Array
 from ..core.families import Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
@@ -27,6 +30,10 @@ from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops import shape as S
 from ..precision.dtypes import computes_in_float32
+
+# An int, a pair, ``((top, bottom), (left, right))``, 'valid' or 'same'.
+Padding = Union[int, tuple[int, int], tuple[tuple[int, int], tuple[int, int]], str]
+
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "windows",
            "overlap_add"]
@@ -164,7 +171,9 @@ def _padding(padding, kernel, dilation, stride):
     return tuple(_pair(p, "padding") for p in padding)
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(x: Array, w: Array, b: Array | None = None, stride: int | tuple[int, int] = 1,
+           padding: Padding = 0, dilation: int | tuple[int, int] = 1,
+           groups: int = 1) -> Array:
     """2-D cross-correlation (what deep learning calls convolution), NCHW layout.
 
     ``x``: ``(..., C, H, W)``; ``w``: ``(O, C // groups, KH, KW)``; ``b``: ``(O,)``.
@@ -191,8 +200,11 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return y if b is None else y + S.reshape(b, (out_ch, 1, 1))
 
 
-def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1,
-                     groups=1):
+def conv_transpose2d(x: Array, w: Array, b: Array | None = None,
+                     stride: int | tuple[int, int] = 1,
+                     padding: Padding = 0,
+                     output_padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1,
+                     groups: int = 1) -> Array:
     """The transpose (adjoint) of ``conv2d`` w.r.t. its input: a learned upsampling.
 
     ``x``: ``(..., C, H, W)``; ``w``: ``(C, O // groups, KH, KW)`` (PyTorch's layout);
@@ -209,6 +221,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilati
                          f"shape {np.shape(w)} do not fit groups={groups}")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     pad, extra = _pair(padding, "padding"), _pair(output_padding, "output_padding")
+    assert isinstance(stride, tuple) and isinstance(dilation, tuple)  # for the type checker
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
         raise ValueError("output_padding must be smaller than the stride or the dilation")
     out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1 for n, s, p, d, k, e in zip(
@@ -222,7 +235,8 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilati
     return y if b is None else y + S.reshape(b, (groups * per_group, 1, 1))
 
 
-def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(x: Array, w: Array, b: Array | None = None, stride: int = 1,
+           padding: Padding = 0, dilation: int = 1, groups: int = 1) -> Array:
     """1-D cross-correlation: ``x`` ``(..., C, L)``, ``w`` ``(O, C // groups, K)``.
 
     A ``conv2d`` over a height-1 image (exact, so its derivatives are too).
@@ -231,11 +245,12 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     >>> gl.nn.conv1d(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 2)))[0, 0].tolist()
     [1.0, 3.0, 5.0, 7.0]
     """
+    pad: Padding
     if isinstance(padding, str):
         pad = padding
     else:
         p = (int(padding),) * 2 if isinstance(padding, (int, np.integer)) else tuple(padding)
-        pad = ((0, 0), p)
+        pad = ((0, 0), p)  # type: ignore[assignment]  # (left, right) of the one axis
     y = conv2d(S.expand_dims(x, -2), S.expand_dims(w, -2), b, stride=(1, int(stride)),
                padding=pad, dilation=(1, int(dilation)), groups=groups)
     return S.squeeze(y, -2)
@@ -249,7 +264,8 @@ def _pool_windows(x, kernel, stride, padding, pad_value):
                    pad_value=pad_value)
 
 
-def max_pool2d(x, kernel, stride=None, padding=0):
+def max_pool2d(x: Array, kernel: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               padding: Padding = 0) -> Array:
     """The maximum of each window over the last two axes (padding never wins).
 
     >>> import numpy as np, gradlab as gl
@@ -259,7 +275,8 @@ def max_pool2d(x, kernel, stride=None, padding=0):
     return R.max(_pool_windows(x, kernel, stride, padding, -np.inf), axis=(-4, -3))
 
 
-def avg_pool2d(x, kernel, stride=None, padding=0):
+def avg_pool2d(x: Array, kernel: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               padding: Padding = 0) -> Array:
     """The mean of each window over the last two axes (padded zeros count, as in PyTorch).
 
     >>> import numpy as np, gradlab as gl

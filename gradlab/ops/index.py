@@ -13,6 +13,8 @@ batching level sees. With no traced index, nothing but ``x`` is an operand.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..core.errors import InPlaceMutationError, user_location
@@ -267,7 +269,7 @@ class At:
         return _IndexUpdate(self.x, idx)
 
 
-def at(x):
+def at(x: Any) -> Any:
     """``gl.at(x)[idx].set(v)``: functional updates on plain or traced arrays alike.
 
     >>> import numpy as np, gradlab as gl
@@ -328,7 +330,7 @@ def take_along_axis(arr, indices, axis=-1):
     return getitem(arr, _along_axis_index(np.shape(arr), indices, axis))
 
 
-def put_along_axis(arr, indices, values, axis):
+def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None) -> Any:
     """Functional ``np.put_along_axis``: a new array with ``values`` put at ``indices``.
 
     >>> import numpy as np, gradlab as gl

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import scipy.special as sc
 
+from .._types import Array
 from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
 from ..core.shapes import reduced_shape
@@ -57,7 +58,7 @@ polygamma_p = Primitive(
 
 
 @implements(sc.polygamma)
-def polygamma(n, x):
+def polygamma(n: Array, x: Array) -> Array:
     """``scipy.special.polygamma``; differentiable in ``x``."""
     return polygamma_p(n, x)
 
@@ -177,7 +178,8 @@ def _lse_examples(rng):
 
 
 @implements(sc.logsumexp, examples=_lse_examples)
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+def logsumexp(a: Array, axis: int | None = None, b: Array | None = None, keepdims: bool = False,
+              return_sign: bool = False) -> Array | tuple[Array, Array]:
     """``scipy.special.logsumexp``: ``log(sum(b * exp(a)))`` over ``axis``, without overflow.
 
     >>> import numpy as np, gradlab as gl, scipy.special as sc
@@ -205,14 +207,14 @@ def _softmax_examples(rng):
 
 
 @implements(sc.softmax, examples=_softmax_examples)
-def softmax(x, axis=None):
+def softmax(x: Array, axis: int | None = None) -> Array:
     """``scipy.special.softmax``: ``exp(x) / sum(exp(x))`` over ``axis`` (scipy's formula)."""
     e = exp(x - _shift(x, axis))
     return e / sum_(e, axis=axis, keepdims=True)
 
 
 @implements(sc.log_softmax, examples=_softmax_examples)
-def log_softmax(x, axis=None):
+def log_softmax(x: Array, axis: int | None = None) -> Array:
     """``scipy.special.log_softmax``: ``x - logsumexp(x)`` over ``axis``."""
     shifted = x - _shift(x, axis)
     return shifted - log(sum_(exp(shifted), axis=axis, keepdims=True))

@@ -16,10 +16,12 @@ differentiable as well.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import scipy.stats as st
 
+from .._types import Array
 from ..core.errors import NoRuleError, user_location
 from ..core.primitive import implements
 from ..ops.elementwise import exp, log
@@ -42,38 +44,38 @@ def _norm_examples(rng):
 
 
 @implements(st.norm.logpdf, examples=_norm_examples)
-def norm_logpdf(x, loc=0.0, scale=1.0):
+def norm_logpdf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.logpdf``."""
     z = _standardise(x, loc, scale)
     return -0.5 * (z * z) - log(scale) - 0.5 * _LOG_2PI
 
 
 @implements(st.norm.pdf, examples=_norm_examples)
-def norm_pdf(x, loc=0.0, scale=1.0):
+def norm_pdf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.pdf``."""
     return exp(norm_logpdf(x, loc, scale))
 
 
 @implements(st.norm.cdf, examples=_norm_examples)
-def norm_cdf(x, loc=0.0, scale=1.0):
+def norm_cdf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.cdf``."""
     return ndtr(_standardise(x, loc, scale))
 
 
 @implements(st.norm.logcdf, examples=_norm_examples)
-def norm_logcdf(x, loc=0.0, scale=1.0):
+def norm_logcdf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.logcdf`` (finite and accurate far into the left tail)."""
     return log_ndtr(_standardise(x, loc, scale))
 
 
 @implements(st.norm.sf, examples=_norm_examples)
-def norm_sf(x, loc=0.0, scale=1.0):
+def norm_sf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.sf``: ``1 - cdf``, computed as ``cdf(-z)``."""
     return ndtr(-_standardise(x, loc, scale))
 
 
 @implements(st.norm.logsf, examples=_norm_examples)
-def norm_logsf(x, loc=0.0, scale=1.0):
+def norm_logsf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.logsf``."""
     return log_ndtr(-_standardise(x, loc, scale))
 
@@ -81,7 +83,7 @@ def norm_logsf(x, loc=0.0, scale=1.0):
 @implements(st.norm.ppf,
             examples=lambda rng: [((rng.uniform(0.1, 0.9, size=3),), {}),
                                   ((rng.uniform(0.1, 0.9, size=3), 1.0, 2.0), {})])
-def norm_ppf(q, loc=0.0, scale=1.0):
+def norm_ppf(q: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.ppf``: the quantile function."""
     return loc + scale * ndtri(q)
 
@@ -95,7 +97,7 @@ _NORM_METHODS = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf,
 class FrozenNormal:
     """What ``scipy.stats.norm(loc, scale)`` gives in traced code when loc/scale are traced."""
 
-    def __init__(self, loc=0.0, scale=1.0):
+    def __init__(self, loc: Array = 0.0, scale: Array = 1.0):
         self.args, self.kwds = (), {"loc": loc, "scale": scale}
 
     def __getattr__(self, name):
@@ -106,7 +108,7 @@ class FrozenNormal:
 
 
 @implements(st.norm)
-def norm_freeze(*args, **kwds):
+def norm_freeze(*args: Any, **kwds: Any) -> FrozenNormal:
     """``scipy.stats.norm(loc, scale)`` with traced parameters: a ``FrozenNormal``."""
     return FrozenNormal(*args, **kwds)
 
@@ -161,7 +163,8 @@ def _mvn_examples(rng):
 
 
 @implements(st.multivariate_normal.logpdf, examples=_mvn_examples)
-def multivariate_normal_logpdf(x, mean=None, cov=1, allow_singular=False):
+def multivariate_normal_logpdf(x: Array, mean: Array | None = None, cov: Array = 1,
+                               allow_singular: bool = False) -> Array:
     """``scipy.stats.multivariate_normal.logpdf``, by a Cholesky factor of ``cov``.
 
     ``cov`` must be positive definite (``allow_singular`` singular covariances have no
@@ -173,7 +176,7 @@ def multivariate_normal_logpdf(x, mean=None, cov=1, allow_singular=False):
     >>> gl.grad(lambda x: mvn.logpdf(x, np.zeros(2), np.eye(2)))(np.array([1.0, 2.0])).tolist()
     [-1.0, -2.0]
     """
-    if np.ndim(mean) == 0 and mean is not None:
+    if mean is not None and np.ndim(mean) == 0:
         mean = reshape(mean, (1,)) if hasattr(mean, "shape") else np.array([mean], float)
     dim, mean, cov = _mvn_parameters(mean, cov)
     if np.ndim(x) == 0:
@@ -188,6 +191,7 @@ def multivariate_normal_logpdf(x, mean=None, cov=1, allow_singular=False):
 
 
 @implements(st.multivariate_normal.pdf, examples=_mvn_examples)
-def multivariate_normal_pdf(x, mean=None, cov=1, allow_singular=False):
+def multivariate_normal_pdf(x: Array, mean: Array | None = None, cov: Array = 1,
+                            allow_singular: bool = False) -> Array:
     """``scipy.stats.multivariate_normal.pdf``."""
     return exp(multivariate_normal_logpdf(x, mean, cov, allow_singular))

@@ -17,6 +17,8 @@ batched goes straight to ``bind`` at the level below.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -175,7 +177,8 @@ def _as_array(x):
     return x if isinstance(x, Tracer) or hasattr(x, "__array_function__") else np.asarray(x)
 
 
-def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
+         axis_size: int | None = None) -> Callable[..., Any]:
     """Vectorise ``fun`` over a batch axis of its inputs (one numpy call per primitive).
 
     ``in_axes`` is an int, ``None`` (broadcast, not batched) or a tuple with one entry

@@ -25,6 +25,8 @@ second derivative of a custom rule correct.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -289,13 +291,13 @@ class custom_vjp:  # noqa: N801 - the decorator's conventional name
     2.4
     """
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()):
         functools.update_wrapper(self, fun, assigned=_WRAPPED)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.rules = None
 
-    def defvjp(self, fwd, bwd):
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
         """Set the forward (``(out, residuals)``) and backward (cotangents) rules."""
         name = f"custom_vjp:{getattr(self.fun, '__qualname__', 'f')}"
         fun, fwd_i, bwd_i = instrument(self.fun), instrument(fwd), instrument(bwd)
@@ -319,7 +321,7 @@ class custom_vjp:  # noqa: N801 - the decorator's conventional name
                   "serves both modes, or use reverse-over-reverse (jacrev(jacrev(f))).")
         self.rules = CustomRules(name, call, fwd=forward, bwd=backward, no_jvp=no_jvp)
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         if self.rules is None:
             raise TypeError(f"custom_vjp function {self.__qualname__} has no rule yet: call "
                             f"{self.__name__}.defvjp(fwd, bwd) before using it")
@@ -344,13 +346,13 @@ class custom_jvp:  # noqa: N801
     0.5
     """
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()):
         functools.update_wrapper(self, fun, assigned=_WRAPPED)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.rules = None
 
-    def defjvp(self, rule):
+    def defjvp(self, rule: Callable[..., Any]) -> None:
         """Set the JVP rule ``rule(*nondiff, primals, tangents) -> (out, tangent_out)``."""
         name = f"custom_jvp:{getattr(self.fun, '__qualname__', 'f')}"
         fun, rule_i = instrument(self.fun), instrument(rule)
@@ -367,7 +369,7 @@ class custom_jvp:  # noqa: N801
 
         self.rules = CustomRules(name, call, jvp=push)
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         if self.rules is None:
             raise TypeError(f"custom_jvp function {self.__qualname__} has no rule yet: call "
                             f"{self.__name__}.defjvp(rule) before using it")

@@ -9,6 +9,8 @@ True
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +72,7 @@ class JVPTrace(Trace):
         return JVPTracer(self, out, tangent)
 
 
-def jvp(fun, primals, tangents, has_aux=False):
+def jvp(fun: Callable[..., Any], primals: tuple, tangents: tuple, has_aux: bool = False) -> Any:
     """``(fun(*primals), J @ tangents)`` by forward mode; primals/tangents are tuples.
 
     >>> import numpy as np, gradlab as gl
@@ -107,7 +109,7 @@ def _tangent_or_zeros(trace, o):
     return np.zeros(np.shape(p), p.dtype if hasattr(p, "dtype") else np.result_type(p))
 
 
-def make_jvp(fun, argnum=0):
+def make_jvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """autograd's spelling: ``make_jvp(f)(*args)(v) -> (out, J v)`` for argument ``argnum``."""
 
     def at(*args):
@@ -122,7 +124,7 @@ def make_jvp(fun, argnum=0):
     return at
 
 
-def deriv(fun, argnum=0):
+def deriv(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The derivative of a function of one scalar (forward mode)."""
 
     @functools.wraps(fun)

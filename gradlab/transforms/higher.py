@@ -14,6 +14,8 @@ about the cost of two gradients, never a full Hessian.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +58,7 @@ def _unstack(oshape, lead, rows):
     return reshape(rows, oshape + np.shape(rows)[len(lead):])
 
 
-def jacrev(fun, argnum=0):
+def jacrev(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one vectorised VJP over every output direction.
 
     The result has the output's structure; each output leaf holds the input's
@@ -87,7 +89,7 @@ def jacrev(fun, argnum=0):
     return jac
 
 
-def jacfwd(fun, argnum=0):
+def jacfwd(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Jacobian by forward mode: one vectorised JVP over every input direction.
 
     Same layout as ``jacrev``; cheaper when the input is smaller than the output.
@@ -139,7 +141,7 @@ def jacfwd(fun, argnum=0):
     return jac
 
 
-def hessian(fun, argnum=0):
+def hessian(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Hessian of a scalar function, forward-over-reverse (``jacfwd(jacrev(f))``).
 
     >>> import numpy as np, gradlab as gl
@@ -149,7 +151,7 @@ def hessian(fun, argnum=0):
     return jacfwd(jacrev(fun, argnum), argnum)
 
 
-def hvp(fun, x, v):
+def hvp(fun: Callable[..., Any], x: Any, v: Any) -> Any:
     """``H(x) @ v`` for scalar ``fun``: forward mode over the gradient (about 2 gradients).
 
     ``x`` and ``v`` may be pytrees of the same structure.
@@ -161,7 +163,7 @@ def hvp(fun, x, v):
     return jvp(grad(fun), (x,), (v,))[1]
 
 
-def hessian_vector_product(fun, argnum=0):
+def hessian_vector_product(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """autograd's spelling: a function of ``(*args, vector)`` returning ``H @ vector``.
 
     >>> import numpy as np, gradlab as gl
@@ -182,7 +184,7 @@ def hessian_vector_product(fun, argnum=0):
     return product
 
 
-def make_hvp(fun, argnum=0):
+def make_hvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """``make_hvp(f)(*args) -> (hvp_fn, grad_value)``: many products at one point.
 
     The gradient's tape is recorded once; each ``hvp_fn(v)`` is one reverse pass
@@ -201,7 +203,7 @@ def make_hvp(fun, argnum=0):
     return maker
 
 
-def tensor_jacobian_product(fun, argnum=0):
+def tensor_jacobian_product(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """A function of ``(*args, tensor)``: ``tensor`` contracted with the Jacobian's lead axes.
 
     With ``tensor`` of the output's shape this is a VJP (one reverse pass); a tensor
@@ -236,7 +238,7 @@ def tensor_jacobian_product(fun, argnum=0):
     return product
 
 
-def linearize(fun, *primals):
+def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
     """``(fun(*primals), f_jvp)``: ``f_jvp(*tangents)`` is ``J @ tangents``, without rerunning f.
 
     ``fun`` runs once; each ``f_jvp`` call is one reverse pass over the recorded
@@ -264,7 +266,8 @@ def linearize(fun, *primals):
     return out, f_jvp
 
 
-def make_ggnvp(f, g=None, f_argnum=0):
+def make_ggnvp(f: Callable[..., Any], g: Callable[..., Any] | None = None,
+               f_argnum: int = 0) -> Callable[..., Any]:
     """Generalised Gauss-Newton products: ``make_ggnvp(f, g)(*args)(v) = J^T H_g J v``.
 
     ``J`` is the Jacobian of ``f`` at ``args`` and ``H_g`` the Hessian of the scalar

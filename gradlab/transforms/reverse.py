@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -120,7 +122,8 @@ def _structured(backward, out_tree):
     return vjp_fn
 
 
-def vjp(fun, *args, argnums=None, has_aux=False):
+def vjp(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] | None = None,
+        has_aux: bool = False) -> Any:
     """``(out, vjp_fn)``: ``vjp_fn(ct)`` is the cotangent of every argument (a tuple).
 
     >>> import numpy as np, gradlab as gl
@@ -134,7 +137,7 @@ def vjp(fun, *args, argnums=None, has_aux=False):
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
-def make_vjp(fun, argnum=0):
+def make_vjp(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """autograd's spelling: ``make_vjp(f)(*args) -> (vjp_fn, out)``."""
 
     def maker(*args, **kwargs):
@@ -157,7 +160,8 @@ def _scalar_seed(out, name):
     return get_array_module(out).ones((), dtype)  # on the output's device (CuPy's)
 
 
-def value_and_grad(fun, argnum=0, has_aux=False):
+def value_and_grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0,
+                   has_aux: bool = False) -> Callable[..., Any]:
     """``f(*args)`` and its gradient w.r.t. ``args[argnum]`` (int, or tuple for several).
 
     >>> import numpy as np, gradlab as gl
@@ -176,7 +180,8 @@ def value_and_grad(fun, argnum=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnum=0, has_aux=False, *, audit=False):
+def grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0,
+         has_aux: bool = False, *, audit: bool = False) -> Callable[..., Any]:
     """The gradient of scalar ``fun`` w.r.t. ``args[argnum]``, with the argument's structure.
 
     ``audit=True`` warns (``gradlab.soft.HardDecisionWarning``), once per line, about each
@@ -201,7 +206,8 @@ def grad(fun, argnum=0, has_aux=False, *, audit=False):
     return grad_fun
 
 
-def elementwise_grad(fun, argnum=0):
+def elementwise_grad(fun: Callable[..., Any],
+                     argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The gradient of ``sum(fun(x))``: for an elementwise ``fun``, its derivative map."""
 
     @functools.wraps(fun)
@@ -214,7 +220,7 @@ def elementwise_grad(fun, argnum=0):
     return egrad
 
 
-def jacobian(fun, argnum=0):
+def jacobian(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The full Jacobian, shape ``out.shape + x.shape``: autograd's name for ``jacrev``
     (one vectorised reverse pass over every output direction).
 
