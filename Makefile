@@ -21,6 +21,7 @@ venv: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gradlab tests benchmarks scripts
+	$(VENV)/bin/mypy
 
 # Headless Chromium renders the soft-decision SVG in a test. Installed where that is
 # possible (root on Debian, as in CI); elsewhere that test skips and says why.
