@@ -49,7 +49,7 @@ def _load_registry():
     import gradlab  # noqa: F401  (declares every primitive)
 
     try:
-        importlib.import_module("gradlab.scipy")  # SciPy's rules are declared lazily
+        importlib.import_module("gradlab.scipy").load_all()  # declared lazily otherwise
     except ImportError:
         pass
     from gradlab.core.primitive import NUMPY_TABLE, Primitive

@@ -1,0 +1,1 @@
+"""``scipy.integrate.odeint``: gradients through an ODE solve (the adjoint method)."""
