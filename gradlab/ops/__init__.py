@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     index,
     linalg,
     linalg_decomp,
+    linalg_eig,
     linalg_solve,
     manip,
     methods,
