@@ -19,7 +19,7 @@ docs/complex.md's convention: the gradient of a real loss of a real matrix is re
 >>> import numpy as np, gradlab as gl
 >>> a = np.array([[2.0, 1.0], [0.0, 3.0]])
 >>> gl.grad(lambda a: np.real(np.linalg.eigvals(a)[1]))(a).round(6).tolist()
-[[0.0, 1.0], [0.0, 1.0]]
+[[0.0, 0.0], [1.0, 1.0]]
 """
 
 from __future__ import annotations
