@@ -30,6 +30,7 @@ import numpy as np
 
 from ..core.trace import Tracer, concrete
 from ..core.tree import tree_flatten, tree_map
+from ..intercept import instrument
 from ..ops.constants import zeros_like
 from .custom import CustomRules, _check_cotangents, split_call
 from .forward import jvp
@@ -135,6 +136,7 @@ def fixed_point(f, a, x0, distance, tol):
     True
     """
     _refuse_closed_over_tracers(f, "gl.fixed_point")
+    f = instrument(f)  # called from gradlab's code: its numpy calls must still be seen
     leaves, static = split_call((f, distance, tol, a, x0), (0, 1, 2), "gl.fixed_point")
     return _RULES.bind(leaves, static)
 
@@ -176,6 +178,7 @@ def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):
     >>> bool(np.isclose(gl.grad(gl.grad(cube_root))(8.0), -2 / 9 * 8.0 ** (-5 / 3)))
     True
     """
+    f, solve, tangent_solve = instrument(f), instrument(solve), instrument(tangent_solve)
     found = solve(lambda x: _concrete(f(x)), initial_guess)
     x, aux = found if has_aux else (found, None)
     x = _concrete(x)
