@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     linalg_decomp,
     linalg_eig,
     linalg_solve,
+    linalg_tensor,
     manip,
     methods,
     misc,

@@ -206,6 +206,15 @@ def multivariate_normal_logpdf(x, mean=None, cov=1, allow_singular=False):
     return reshape(out, tuple(n for n in np.shape(out) if n != 1))
 
 
+@implements(st.multivariate_normal.entropy, examples=lambda rng: [
+    ((), {"cov": _mvn_examples(rng)[0][0][2]}), ((rng.normal(size=2), np.diag([1.0, 3.0])), {})])
+def multivariate_normal_entropy(mean=None, cov=1):
+    """``scipy.stats.multivariate_normal.entropy``: ``(dim (1 + log 2 pi) + log det cov) / 2``."""
+    dim, _, cov = _mvn_parameters(mean, cov)
+    log_det = 2.0 * sum_(log(diagonal(cholesky_p(cov))), axis=-1)
+    return 0.5 * (dim * (1.0 + _LOG_2PI) + log_det)
+
+
 @implements(st.multivariate_normal.pdf, examples=_mvn_examples)
 def multivariate_normal_pdf(x, mean=None, cov=1, allow_singular=False):
     """``scipy.stats.multivariate_normal.pdf``."""
