@@ -79,9 +79,11 @@ def _vectorize_examples(rng):
 
 @implements(np.vectorize.__call__, examples=_vectorize_examples)
 def vectorize_call(self, *args, **kwargs):
-    """Calling an ``np.vectorize`` object: its function batched by ``vmap`` over the
-    broadcast (loop) shape of its arguments (``signature`` core dimensions kept whole;
-    ``excluded`` positions passed as they are)."""
+    """Calling an ``np.vectorize`` object: its function, batched by ``vmap``.
+
+    The batch is the broadcast (loop) shape of the arguments; ``signature`` core
+    dimensions stay whole and ``excluded`` positions are passed as they are.
+    """
     if kwargs:
         raise TypeError("np.vectorize called with keyword arguments on traced values: pass "
                         "them positionally (or list them in excluded=)")
@@ -113,9 +115,11 @@ def _piecewise_examples(rng):
 
 @implements(np.piecewise, examples=_piecewise_examples)
 def piecewise(x, condlist, funclist, *args, **kw):
-    """``np.piecewise``: every piece on all of ``x``, selected by its condition (in order,
-    a later condition winning, as numpy's assignments do); one extra function is the
-    value where no condition holds, and 0 otherwise."""
+    """``np.piecewise``: every piece on all of ``x``, selected by its condition.
+
+    Conditions apply in order, a later one winning, as numpy's assignments do; one extra
+    function gives the value where no condition holds, and 0 otherwise.
+    """
     if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray)) and
                                  np.ndim(x) != 0 and not hasattr(condlist[0], "shape")):
         condlist = [condlist]
@@ -143,8 +147,10 @@ def _unwrap_examples(rng):
 
 @implements(np.unwrap, examples=_unwrap_examples)
 def unwrap(p, discont=None, axis=-1, *, period=2 * math.pi):
-    """``np.unwrap``: ``p`` plus the multiples of ``period`` that remove jumps larger than
-    ``discont`` (numpy's formula); the added steps are constants to every derivative."""
+    """``np.unwrap``: ``p`` plus the multiples of ``period`` that remove large jumps.
+
+    numpy's formula; the added steps are constants to every derivative.
+    """
     nd = np.ndim(p)
     axis = int(axis) % nd
     dd = diff(p, axis=axis)

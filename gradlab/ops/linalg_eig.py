@@ -130,8 +130,9 @@ eigvals_p = Primitive(
 
 @implements(np.linalg.eig, examples=_eig_examples)
 def eig(a):
-    """``np.linalg.eig``: ``(eigenvalues, eigenvectors)``, complex, differentiable where the
-    eigenvalues are distinct (see the module doc for the eigenvectors' gauge).
+    """``np.linalg.eig``: complex ``(eigenvalues, eigenvectors)``, differentiable if distinct.
+
+    See the module doc for the eigenvectors' gauge.
 
     >>> import numpy as np, gradlab as gl
     >>> a = np.array([[1.0, 2.0], [0.0, 3.0]])

@@ -320,8 +320,7 @@ pinv_p = Primitive(
 
 @implements(np.linalg.pinv)
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
-    """``np.linalg.pinv`` of a real or complex matrix (stack); differentiable where the rank
-    is constant."""
+    """``np.linalg.pinv`` of a real or complex matrix (stack), where its rank is constant."""
     return pinv_p(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
 
 

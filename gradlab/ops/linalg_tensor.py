@@ -22,8 +22,10 @@ from .shape import reshape, transpose
     ((well_conditioned(rng, 6, 6).reshape(6, 2, 3),), {"ind": 1}),
     ((well_conditioned(rng, 4, 4).reshape(2, 2, 2, 2),), {})])
 def tensorinv(a, ind=2):
-    """``np.linalg.tensorinv``: the inverse of ``a`` read as a square matrix (first ``ind``
-    axes against the rest), reshaped back."""
+    """``np.linalg.tensorinv``: the inverse of ``a`` read as a square matrix, reshaped back.
+
+    The first ``ind`` axes are the matrix's rows, the rest its columns.
+    """
     shape = tuple(np.shape(a))
     rows = int(np.prod(shape[:ind], dtype=np.int64))
     if ind <= 0:
@@ -56,8 +58,10 @@ def tensorsolve(a, b, axes=None):
 @implements(np.real_if_close, examples=lambda rng: [
     ((rng.normal(size=3) + 1e-18j,), {}), ((rng.normal(size=3) + 0.5j,), {})])
 def real_if_close(a, tol=100):
-    """``np.real_if_close``: the real part when every imaginary part is within ``tol``
-    machine epsilons of zero (a decision on the value: not under ``vmap``)."""
+    """``np.real_if_close``: the real part when every imaginary part is nearly zero.
+
+    "Nearly" is ``tol`` machine epsilons; the choice reads the value, so not under ``vmap``.
+    """
     if not is_complex(a):
         return a
     value = np.asarray(concrete(a, "np.real_if_close"))
