@@ -33,11 +33,18 @@ from .shape import concatenate, moveaxis, reshape
 from .stacking import broadcast_to
 
 
-def _vmap_instrumented(fn):
-    from ..intercept import instrument  # the layers above ops, imported when first used
+def _instrumented(fn):
+    """The user's function as traced code sees it (gradlab's code calling it is not user
+    code, so the rewrite would not reach it on its own)."""
+    from ..intercept import instrument  # a layer above ops, imported when first used
+
+    return instrument(fn)
+
+
+def _vmap(fn):
     from ..transforms.batching import vmap
 
-    return vmap(instrument(fn))
+    return vmap(fn)
 
 
 @implements(np.apply_along_axis, examples=lambda rng: [
@@ -50,7 +57,8 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
     axis = int(axis) % nd if nd else 0
     moved = moveaxis(arr, axis, -1)
     lead, n = np.shape(moved)[:-1], np.shape(moved)[-1]
-    out = _vmap_instrumented(lambda row: func1d(row, *args, **kwargs))(reshape(moved, (-1, n)))
+    func1d = _instrumented(func1d)
+    out = _vmap(lambda row: func1d(row, *args, **kwargs))(reshape(moved, (-1, n)))
     core = tuple(np.shape(out)[1:])
     out = reshape(out, tuple(lead) + core)
     if not core:
@@ -97,13 +105,15 @@ def vectorize_call(self, *args, **kwargs):
     flat = [reshape(broadcast_to(args[i], loop + s[len(s) - k:]), (-1,) + s[len(s) - k:])
             for i, s, k in zip(positions, shapes, cores)]
 
+    pyfunc = _instrumented(self.pyfunc)
+
     def one(*xs):
         full = list(args)
         for i, x in zip(positions, xs):
             full[i] = x
-        return self.pyfunc(*full)
+        return pyfunc(*full)
 
-    out = _vmap_instrumented(one)(*flat)
+    out = _vmap(one)(*flat)
     return tree_map(lambda o: reshape(o, loop + tuple(np.shape(o)[1:])), out)
 
 
@@ -134,7 +144,7 @@ def piecewise(x, condlist, funclist, *args, **kw):
                          f"{len(conds) + 1} functions are expected")
     out = x * 0.0
     for cond, func in zip(conds, funclist):
-        value = func(x, *args, **kw) if callable(func) else func
+        value = _instrumented(func)(x, *args, **kw) if callable(func) else func
         out = where(cond, value, out)
     return out
 
