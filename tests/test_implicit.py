@@ -139,8 +139,11 @@ def test_flatten_round_trip_and_gradients_both_ways():
     assert empty.shape == (0,) and unflatten_empty(empty) == {}
 
 
-@pytest.mark.parametrize("name", ["gradlab.transforms.implicit", "gradlab.transforms.flatten",
-                                  "gradlab.ops.linalg_eig"])
+@pytest.mark.parametrize("name", [
+    "gradlab.transforms.implicit", "gradlab.transforms.flatten", "gradlab.ops.linalg_eig",
+    "gradlab.ops.linalg_tensor", "gradlab.ops.functional", "gradlab.ops.polynomial",
+    "gradlab.scipy.incomplete", "gradlab.scipy.bessel", "gradlab.scipy.distributions",
+    "gradlab.scipy.integrate"])
 def test_new_module_docstring_examples(name):
     import doctest
     import importlib

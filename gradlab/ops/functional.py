@@ -12,7 +12,7 @@ so its derivative is the identity.
 
 >>> import numpy as np, gradlab as gl
 >>> norms = lambda a: np.apply_along_axis(lambda r: np.sqrt(r @ r), 1, a)
->>> gl.grad(lambda a: np.sum(norms(a)))(np.array([[3.0, 4.0]])).tolist()
+>>> gl.grad(lambda a: np.sum(norms(a)))(np.array([[3.0, 4.0]])).round(12).tolist()
 [[0.6, 0.8]]
 """
 

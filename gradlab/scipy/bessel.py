@@ -19,7 +19,7 @@ import scipy.special as sc
 from ..core.families import Elementwise
 from ..core.primitive import Primitive
 from ..ops.elementwise import sign
-from .incomplete import float_like, float_result, no_derivative
+from .parameters import float_like, float_result, no_derivative
 from .special import j0, j1
 
 
