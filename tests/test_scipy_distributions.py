@@ -64,7 +64,8 @@ def test_values_outside_the_support_match_scipy():
                 want = f(x)
             np.testing.assert_allclose(value, want, err_msg=f"{dist}.{method}")
             # outside the support (x = -1, and x = 2 for beta) the derivative is 0
-            assert back_at(g, 0) == 0.0, (dist, method)
+            with np.errstate(all="ignore"):  # log(0) at the support's edge, x = 0
+                assert back_at(g, 0) == 0.0, (dist, method)
 
 
 def back_at(back, i):
