@@ -54,7 +54,7 @@ def _call(leaves, static):
 
 
 def _fwd(leaves, static):
-    _, _, y0, t, args = static.args(leaves)
+    # the backward pass re-solves forward from the saved operands (traced at every level)
     return _RULES.bind(leaves, static), (leaves, static)
 
 
@@ -75,7 +75,6 @@ def _augmented(func, shape, unflatten):
 
 
 def _bwd(res, g, leaves, static):
-    (leaves, static) = res
     func, options, y0, t, args = static.args(leaves)
     ys = _RULES.bind(leaves, static)
     shape, size = np.shape(y0), int(np.prod(np.shape(y0), dtype=np.int64))

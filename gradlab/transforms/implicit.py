@@ -167,7 +167,8 @@ def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):
     ``tangent_solve(g, y)`` solves the linear system ``g(z) = y`` where ``g`` is ``v ->
     df/dx v`` at the root (for a scalar ``x``: ``lambda g, y: y / g(1.0)``). With
     ``has_aux``, ``solve`` returns ``(x, aux)`` and so does this function (``aux`` has no
-    derivative).
+    derivative). ``solve`` needs concrete values, so ``custom_root`` does not run under
+    ``vmap`` (a ``ConcretizationError``); ``grad``, ``jvp`` and their compositions work.
 
     >>> import numpy as np, gradlab as gl
     >>> def cube_root(a):
