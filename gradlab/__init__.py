@@ -46,6 +46,9 @@ _LAZY = {
     "custom_jvp": (".transforms.custom", "custom_jvp"),
     "custom_vjp": (".transforms.custom", "custom_vjp"),
     "eval_shape": (".transforms.shapes", "eval_shape"),
+    "flatten": (".transforms.flatten", "flatten"),
+    "fixed_point": (".transforms.implicit", "fixed_point"),
+    "custom_root": (".transforms.implicit", "custom_root"),
     "summary": (".transforms.shapes", "summary"),
     **{name: (".transforms.higher", name) for name in (
         "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize",

@@ -25,7 +25,9 @@ from gradlab.core.primitive import COMPOSITIONS, PRIMITIVES, VARIADIC
 from gradlab.core.shapes import ShapeDtypeStruct
 
 if importlib.util.find_spec("scipy") is not None:
-    import gradlab.scipy  # noqa: F401  (SciPy's rules are declared lazily otherwise)
+    import gradlab.scipy
+
+    gradlab.scipy.load_all()  # SciPy's rules are declared lazily otherwise
 
 
 def _examples(prim):

@@ -224,6 +224,8 @@ def _has_tracer(args, kwargs) -> bool:
     for a in kwargs.values():
         if isinstance(a, Tracer):
             return True
+        if type(a) in (list, tuple) and _seq_has_tracer(a):  # odeint(..., args=(k,))
+            return True
     return False
 
 

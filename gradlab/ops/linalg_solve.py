@@ -22,7 +22,7 @@ from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..devices.array_module import on_device_of
 from ..precision.dtypes import computes_in_float32
-from .complex import is_complex, real
+from .complex import conj, is_complex, real
 from .elementwise import absolute
 from .linalg import matmul
 from .reduce import sum as sum_
@@ -50,6 +50,31 @@ def real_dtype(dtype) -> np.dtype:
 def mT(x):
     """The matrix transpose of the last two axes."""
     return swapaxes(x, -1, -2)
+
+
+def mH(x):
+    """The conjugate transpose of the last two axes (the transpose, for real arrays)."""
+    return conj(swapaxes(x, -1, -2)) if is_complex(x) else swapaxes(x, -1, -2)
+
+
+def complex_vjp(prim, real_vjp):
+    """``real_vjp`` for real operands; for complex ones, the transpose of ``prim``'s JVP.
+
+    The JVP of a decomposition is written once for real and complex matrices (with
+    conjugate transposes); transposing it gives the VJP in docs/complex.md's convention
+    by construction, where a hand-written complex VJP would be a second derivation.
+    """
+    from ..core.linear_transpose import vjp_from_jvp
+
+    def vjp(g, ans, a, **params):
+        if is_complex(a) or is_complex(g):
+            # a complex seed even for a real output (svdvals): the transpose then sees
+            # the imaginary directions of a complex input
+            return vjp_from_jvp(prim(), 0)(g if is_complex(g) else g + 0j, ans, a, **params)
+        return real_vjp(g, ans, a, **params)
+
+    vjp.__name__ = real_vjp.__name__
+    return vjp
 
 
 def diagonal(x):
@@ -269,9 +294,9 @@ def _pinv_impl(a, *, rcond=None, hermitian=False, rtol=None):
 
 def _pinv_jvp(t, p, a, **params):
     """Golub & Pereyra's derivative of the pseudo-inverse (valid while the rank is fixed)."""
-    tt = mT(t)
-    return (-(p @ t @ p) + p @ mT(p) @ (tt - tt @ a @ p)
-            + (tt - p @ a @ tt) @ mT(p) @ p)
+    tt = mH(t)
+    return (-(p @ t @ p) + p @ mH(p) @ (tt - tt @ a @ p)
+            + (tt - p @ a @ tt) @ mH(p) @ p)
 
 
 def _pinv_vjp(g, p, a, **params):
@@ -287,17 +312,17 @@ def _pinv_shape(prim, avals, params):
 
 pinv_p = Primitive(
     "pinv", computes_in_float32(_pinv_impl), family=Structural, params=("rcond", "hermitian"),
-    vjp=_pinv_vjp, jvp=_pinv_jvp, batch=batch_leading, shape=_pinv_shape,
+    vjp=complex_vjp(lambda: pinv_p, _pinv_vjp), jvp=_pinv_jvp, batch=batch_leading,
+    shape=_pinv_shape,
     examples=lambda rng: [((rng.normal(size=(4, 2)),), {}), ((rng.normal(size=(2, 3)),), {}),
-                          ((well_conditioned(rng, 2, 3, 3),), {})],
+                          ((well_conditioned(rng, 2, 3, 3),), {}),
+                          ((rng.normal(size=(3, 2)) + 1j * rng.normal(size=(3, 2)),), {})],
     doc="np.linalg.pinv; its derivative assumes the rank is locally constant (full rank).")
 
 
 @implements(np.linalg.pinv)
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
-    """``np.linalg.pinv`` of a real matrix (stack); differentiable where the rank is constant."""
-    if is_complex(a):
-        raise NotImplementedError("gradlab's pinv derivative supports real matrices only")
+    """``np.linalg.pinv`` of a real or complex matrix (stack), where its rank is constant."""
     return pinv_p(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
 
 

@@ -218,3 +218,8 @@ def log_softmax(x: Array, axis: int | None = None) -> Array:
     """``scipy.special.log_softmax``: ``x - logsumexp(x)`` over ``axis``."""
     shifted = x - _shift(x, axis)
     return shifted - log(sum_(exp(shifted), axis=axis, keepdims=True))
+
+
+# More of scipy.special, in their own modules (declared with this one: SciPy loads
+# gradlab's special-function rules as one unit).
+from . import bessel, incomplete  # noqa: E402, F401

@@ -16,7 +16,6 @@ differentiable as well.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import scipy.stats as st
@@ -88,48 +87,67 @@ def norm_ppf(q: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     return loc + scale * ndtri(q)
 
 
-# --- frozen normal distributions: norm(loc, scale).logpdf(x) ---------------------------
+# --- frozen distributions: norm(loc, scale).logpdf(x), t(df).cdf(x) ----------------------
 
 _NORM_METHODS = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf,
                  "logcdf": norm_logcdf, "sf": norm_sf, "logsf": norm_logsf, "ppf": norm_ppf}
+# distribution generator class (type(scipy.stats.t)) -> {method name: gradlab function}
+DISTRIBUTIONS: dict[type, dict] = {}
 
 
-class FrozenNormal:
-    """What ``scipy.stats.norm(loc, scale)`` gives in traced code when loc/scale are traced."""
+class FrozenDistribution:
+    """What ``scipy.stats.<dist>(*params)`` gives in traced code when a parameter is traced."""
 
-    def __init__(self, loc: Array = 0.0, scale: Array = 1.0):
-        self.args, self.kwds = (), {"loc": loc, "scale": scale}
+    def __init__(self, name, methods, args, kwds):
+        self.name, self.methods, self.args, self.kwds = name, methods, args, kwds
 
     def __getattr__(self, name):
-        method = _NORM_METHODS.get(name)
+        method = self.__dict__["methods"].get(name)
         if method is None:
-            raise AttributeError(f"gradlab's frozen normal distribution has no {name!r}")
-        return lambda x: method(x, **self.kwds)
-
-
-@implements(st.norm)
-def norm_freeze(*args: Any, **kwds: Any) -> FrozenNormal:
-    """``scipy.stats.norm(loc, scale)`` with traced parameters: a ``FrozenNormal``."""
-    return FrozenNormal(*args, **kwds)
+            raise AttributeError(f"gradlab's frozen {self.__dict__['name']} distribution has "
+                                 f"no {name!r}")
+        return lambda x: method(x, *self.args, **self.kwds)
 
 
 def _frozen_method(name):
-    """``rv_frozen.<name>`` for scipy's frozen ``norm`` (constant loc/scale, traced x)."""
-    method = _NORM_METHODS[name]
+    """``rv_frozen.<name>``: a frozen distribution's method (constant parameters, traced x)."""
 
     def frozen(self, x):
-        if not isinstance(self.dist, type(st.norm)):
+        method = DISTRIBUTIONS.get(type(self.dist), {}).get(name)
+        if method is None:
             raise NoRuleError(
-                f"{type(self.dist).__name__[:-4]}(...).{name} has no gradlab rule (only the "
-                f"normal distribution's methods do) at {user_location()}")
+                f"{type(self.dist).__name__[:-4]}(...).{name} has no gradlab rule (see "
+                f"docs/ops.md for the distributions covered) at {user_location()}")
         return method(x, *self.args, **self.kwds)
 
-    frozen.__name__ = f"frozen_norm_{name}"
+    frozen.__name__ = f"frozen_{name}"
     return frozen
 
 
-for _name in _NORM_METHODS:
-    implements(getattr(type(st.norm()), _name))(_frozen_method(_name))
+_FROZEN_DECLARED: set = set()
+
+
+def register_distribution(generator, methods, frozen_class=None):
+    """Declare ``generator``'s methods for frozen use: ``st.t(df).logpdf(x)`` (constant df,
+    through the frozen class's methods) and ``st.t(traced_df)`` (a ``FrozenDistribution``)."""
+    DISTRIBUTIONS[type(generator)] = methods
+    name = generator.name
+
+    def freeze(*args, **kwds):
+        return FrozenDistribution(name, methods, args, kwds)
+
+    freeze.__name__ = freeze.__qualname__ = f"{name}_freeze"
+    freeze.__doc__ = f"``scipy.stats.{name}(...)`` with traced parameters: a frozen {name}."
+    implements(generator)(freeze)
+    frozen_class = frozen_class or type(st.norm())
+    for method in methods:
+        key = getattr(frozen_class, method, None)
+        if key is not None and key not in _FROZEN_DECLARED:
+            _FROZEN_DECLARED.add(key)
+            implements(key)(_frozen_method(method))
+
+
+register_distribution(st.norm, _NORM_METHODS)
 
 
 # --- multivariate normal ----------------------------------------------------------
@@ -190,8 +208,21 @@ def multivariate_normal_logpdf(x: Array, mean: Array | None = None, cov: Array =
     return reshape(out, tuple(n for n in np.shape(out) if n != 1))
 
 
+@implements(st.multivariate_normal.entropy, examples=lambda rng: [
+    ((), {"cov": _mvn_examples(rng)[0][0][2]}), ((rng.normal(size=2), np.diag([1.0, 3.0])), {})])
+def multivariate_normal_entropy(mean=None, cov=1):
+    """``scipy.stats.multivariate_normal.entropy``: ``(dim (1 + log 2 pi) + log det cov) / 2``."""
+    dim, _, cov = _mvn_parameters(mean, cov)
+    log_det = 2.0 * sum_(log(diagonal(cholesky_p(cov))), axis=-1)
+    return 0.5 * (dim * (1.0 + _LOG_2PI) + log_det)
+
+
 @implements(st.multivariate_normal.pdf, examples=_mvn_examples)
 def multivariate_normal_pdf(x: Array, mean: Array | None = None, cov: Array = 1,
                             allow_singular: bool = False) -> Array:
     """``scipy.stats.multivariate_normal.pdf``."""
     return exp(multivariate_normal_logpdf(x, mean, cov, allow_singular))
+
+
+# The other distributions (t, chi2, beta, gamma, ...), declared with this module.
+from . import distributions  # noqa: E402, F401
