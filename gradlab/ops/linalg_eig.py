@@ -29,6 +29,7 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..precision.dtypes import computes_in_float32
 from .complex import conj, imag, real
 from .elementwise import absolute, where
 from .linalg_decomp import _inverse_gaps
@@ -104,7 +105,8 @@ def _eig_examples(rng):
 
 
 eig_p = Primitive(
-    "eig", _eig_impl, family=Structural, jvp=_eig_jvp, batch=batch_leading, shape=_eig_shape,
+    "eig", computes_in_float32(_eig_impl), family=Structural, jvp=_eig_jvp,
+    batch=batch_leading, shape=_eig_shape,
     examples=_eig_examples,
     doc="np.linalg.eig packed as one complex array: row 0 the eigenvalues, rows 1: the "
         "vectors (unit norm, largest component real); its VJP is the JVP's transpose.")
@@ -122,7 +124,8 @@ def _eigvals_shape(prim, avals, params):
 
 
 eigvals_p = Primitive(
-    "eigvals", lambda a: np.linalg.eigvals(a).astype(complex_dtype(np.result_type(a))),
+    "eigvals", computes_in_float32(
+        lambda a: np.linalg.eigvals(a).astype(complex_dtype(np.result_type(a)))),
     family=Structural, jvp=_eigvals_jvp, batch=batch_leading, shape=_eigvals_shape,
     examples=_eig_examples,
     doc="np.linalg.eigvals (complex): ``dw = diag(V^-1 dA V)``; VJP by transposition.")

@@ -19,6 +19,7 @@ import scipy.special as sc
 from ..core.families import Elementwise
 from ..core.primitive import Primitive
 from ..ops.elementwise import sign
+from ..precision.dtypes import computes_in_float32
 from .parameters import float_like, float_result, no_derivative
 from .special import j0, j1
 
@@ -28,10 +29,12 @@ def _order_examples(rng):
             ((np.int64(1), rng.uniform(0.5, 3.0, (2, 3))), {})]
 
 
-y0 = Primitive("y0", sc.y0, family=Elementwise, numpy=(sc.y0,), domain=(0.5, 3.0),
+y0 = Primitive("y0", computes_in_float32(sc.y0), family=Elementwise, numpy=(sc.y0,),
+               domain=(0.5, 3.0),
                vjp=lambda g, ans, x: -g * y1(x), jvp=lambda t, ans, x: -t * y1(x),
                doc="scipy.special.y0: the Bessel function of the second kind, order 0.")
-y1 = Primitive("y1", sc.y1, family=Elementwise, numpy=(sc.y1,), domain=(0.5, 3.0),
+y1 = Primitive("y1", computes_in_float32(sc.y1), family=Elementwise, numpy=(sc.y1,),
+               domain=(0.5, 3.0),
                vjp=lambda g, ans, x: g * 0.5 * (y0(x) - yv(2, x)),
                jvp=lambda t, ans, x: t * 0.5 * (y0(x) - yv(2, x)),
                doc="scipy.special.y1: the Bessel function of the second kind, order 1.")

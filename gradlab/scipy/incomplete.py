@@ -26,6 +26,7 @@ from ..core.trace import Tracer
 from ..ops.elementwise import exp, log, log1p
 from ..ops.reduce import sum as sum_
 from ..ops.shape import expand_dims
+from ..precision.dtypes import computes_in_float32
 from .parameters import float_like, float_result, no_derivative
 from .special import betaln, digamma, gammaln
 
@@ -42,7 +43,8 @@ def _beta_partial(a, b):
 
 
 beta = Primitive(
-    "beta", sc.beta, family=Elementwise, numpy=(sc.beta,), domain=(0.5, 3.0),
+    "beta", computes_in_float32(sc.beta), family=Elementwise, numpy=(sc.beta,),
+    domain=(0.5, 3.0),
     vjp=(lambda g, ans, a, b: g * ans * _beta_partial(a, b),
          lambda g, ans, a, b: g * ans * _beta_partial(b, a)),
     jvp=(lambda t, ans, a, b: t * ans * _beta_partial(a, b),
@@ -107,12 +109,13 @@ stdtr = Primitive(
     doc="scipy.special.stdtr(df, t): Student's t cdf; differentiable in t only.")
 
 rgamma = Primitive(
-    "rgamma", sc.rgamma, family=Elementwise, numpy=(sc.rgamma,), domain=(0.5, 3.0),
+    "rgamma", computes_in_float32(sc.rgamma), family=Elementwise, numpy=(sc.rgamma,),
+    domain=(0.5, 3.0),
     vjp=lambda g, ans, x: -g * ans * digamma(x), jvp=lambda t, ans, x: -t * ans * digamma(x),
     doc="scipy.special.rgamma: 1 / Gamma(x).")
 
-gammasgn = Primitive("gammasgn", sc.gammasgn, family=Elementwise, numpy=(sc.gammasgn,),
-                     differentiable=False, domain=(0.5, 3.0),
+gammasgn = Primitive("gammasgn", computes_in_float32(sc.gammasgn), family=Elementwise,
+                     numpy=(sc.gammasgn,), differentiable=False, domain=(0.5, 3.0),
                      doc="scipy.special.gammasgn: the sign of Gamma(x) (piecewise constant).")
 
 

@@ -8,12 +8,15 @@ import numpy as np
 
 from ..core.errors import NoRuleError, user_location
 from ..ops.misc import convert, dtype_of
+from ..precision.dtypes import computes_in_float32
 
 
 def float_result(fn):
     """``fn``'s impl keeping the precision of its float operands (integer parameters such
-    as ``n`` or ``a`` do not promote a float32 argument to float64)."""
+    as ``n`` or ``a`` do not promote a float32 argument to float64); low-precision operands
+    (bfloat16, float16, float8) are computed in float32, which SciPy has loops for."""
 
+    @computes_in_float32
     def impl(*operands):
         floats = [o for o in operands if np.result_type(o).kind in "fc"]
         dtype = np.result_type(*floats) if floats else np.float64
