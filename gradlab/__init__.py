@@ -55,6 +55,9 @@ _LAZY = {
     "optim": (".optim", None),
     "random": (".random", None),
     "train": (".training", "train"),
+    # Graphs (gradlab.graph): capture, symbolic derivatives, passes, compiled tapes, jit.
+    **{name: (".graph", name) for name in (
+        "capture", "Graph", "GuardError", "Variable")},
 }
 
 

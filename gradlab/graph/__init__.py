@@ -1,0 +1,16 @@
+"""Graphs: capture a function into a flat SSA IR, evaluate, differentiate and compile it.
+
+>>> import numpy as np, gradlab as gl
+>>> g = gl.capture(lambda x: np.sum(np.sin(x)), np.zeros(3))
+>>> float(g(np.zeros(3)))
+0.0
+
+See ``docs/graphs.md``. Modules: ``ir`` (the data structure, documented for
+translators), ``capture`` (the recording level), ``printing``, ``serialize``.
+"""
+
+from .capture import GraphTrace, GraphTracer, Variable, capture
+from .ir import Eqn, Graph, Guard, GuardError
+
+__all__ = ["Eqn", "Graph", "GraphTrace", "GraphTracer", "Guard", "GuardError", "Variable",
+           "capture"]
