@@ -57,7 +57,8 @@ _LAZY = {
     "train": (".training", "train"),
     # Graphs (gradlab.graph): capture, symbolic derivatives, passes, compiled tapes, jit.
     **{name: (".graph", name) for name in (
-        "capture", "Graph", "GuardError", "Variable")},
+        "capture", "Graph", "GuardError", "Variable", "grad_graph", "hessian_graph",
+        "jvp_graph", "vjp_graph")},
 }
 
 

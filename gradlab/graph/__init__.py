@@ -11,6 +11,7 @@ translators), ``capture`` (the recording level), ``printing``, ``serialize``.
 
 from .capture import GraphTrace, GraphTracer, Variable, capture
 from .ir import Eqn, Graph, Guard, GuardError
+from .symbolic import grad_graph, hessian_graph, jvp_graph, vjp_graph
 
 __all__ = ["Eqn", "Graph", "GraphTrace", "GraphTracer", "Guard", "GuardError", "Variable",
-           "capture"]
+           "capture", "grad_graph", "hessian_graph", "jvp_graph", "vjp_graph"]

@@ -106,6 +106,14 @@ class GraphTracer(Tracer):
     def __complex__(self):
         return complex(self._trace.read(self, "value", "complex()"))
 
+    def carry_guard(self, guard):
+        """Check ``guard`` (where this value is known) and record it in this graph."""
+        if self.value is not None and not guard.holds(self.value):
+            raise guard.error()
+        graph = self._trace.graph
+        graph.guards.append(Guard(self.id, guard.kind, guard.expected, guard.location,
+                                  after=len(graph.eqns) - 1))
+
     def __repr__(self):
         aval = self._aval
         return f"GraphTracer(%{self.id}: {aval.dtype}{list(aval.shape)})"

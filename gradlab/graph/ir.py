@@ -162,8 +162,7 @@ class Graph:
         env.update(zip(self.inputs, flat))
         guards = guards_by_eqn(self)
         for guard in guards.get(-1, ()):
-            if not guard.holds(env[guard.value]):
-                raise guard.error()
+            check_guard(guard, env[guard.value])
         for n, eqn in enumerate(self.eqns):
             out = bind(eqn.primitive, *[env[i] for i in eqn.inputs], **eqn.params)
             if eqn.multiple:
@@ -171,8 +170,7 @@ class Graph:
             else:
                 env[eqn.outputs[0]] = out
             for guard in guards.get(n, ()):
-                if not guard.holds(env[guard.value]):
-                    raise guard.error()
+                check_guard(guard, env[guard.value])
         return [env[o] for o in self.outputs]
 
     def __call__(self, *args):
@@ -230,6 +228,23 @@ class Graph:
         from .draw import to_svg
 
         return to_svg(self, path)
+
+
+def check_guard(guard: Guard, value) -> None:
+    """Raise ``guard.error()`` unless it holds for ``value``. Where ``value`` is being
+    captured into another graph (``grad_graph`` traces a graph's evaluation), the guard
+    is carried over to that graph, keeping the line it names."""
+    from ..core.trace import Tracer
+
+    x = value
+    while isinstance(x, Tracer):
+        carry = getattr(x, "carry_guard", None)
+        if carry is not None:
+            carry(guard)
+            return
+        x = x.aval
+    if not guard.holds(value):
+        raise guard.error()
 
 
 def guards_by_eqn(graph: Graph) -> dict:
