@@ -11,7 +11,10 @@ translators), ``capture`` (the recording level), ``printing``, ``serialize``.
 
 from .capture import GraphTrace, GraphTracer, Variable, capture
 from .ir import Eqn, Graph, Guard, GuardError
+from .just_in_time import jit
+from .passes import bind_inputs, optimize
 from .symbolic import grad_graph, hessian_graph, jvp_graph, vjp_graph
 
 __all__ = ["Eqn", "Graph", "GraphTrace", "GraphTracer", "Guard", "GuardError", "Variable",
-           "capture", "grad_graph", "hessian_graph", "jvp_graph", "vjp_graph"]
+           "bind_inputs", "capture", "grad_graph", "hessian_graph", "jit", "jvp_graph",
+           "optimize", "vjp_graph"]

@@ -68,6 +68,14 @@ class Eqn:
         self.outputs = tuple(outputs)
         self.multiple = multiple
 
+    def with_inputs(self, inputs, params=None) -> "Eqn":
+        """A copy with other operands (and parameters); passes never mutate an equation."""
+        new = Eqn.__new__(Eqn)
+        new.primitive, new.inputs, new.outputs = self.primitive, tuple(inputs), self.outputs
+        new.params = self.params if params is None else params
+        new.multiple = self.multiple
+        return new
+
     def __repr__(self):
         return f"Eqn({self.primitive.name}, {self.inputs} -> {self.outputs})"
 
@@ -133,8 +141,9 @@ class Graph:
         g = Graph()
         g.__dict__.update({k: (v.copy() if isinstance(v, (list, dict)) else v)
                            for k, v in self.__dict__.items()})
-        g.eqns = [Eqn(e.primitive, e.inputs, e.params, e.outputs, e.multiple)
-                  for e in self.eqns]
+        # Equations are shared: a pass that changes one replaces it (``Eqn.with_inputs``).
+        g.guards = [Guard(x.value, x.kind, x.expected, x.location, x.after)
+                    for x in self.guards]
         return g
 
     # -- evaluation ---------------------------------------------------------------------

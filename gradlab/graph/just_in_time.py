@@ -1,0 +1,161 @@
+"""``jit``: capture once per input signature, optimise, lower to flat numpy calls, replay.
+
+>>> import numpy as np, gradlab as gl
+>>> @gl.jit
+... def loss(w, x):
+...     return np.mean(np.tanh(x @ w) ** 2)
+>>> vg = gl.jit(gl.value_and_grad(loss))
+>>> v, g = vg(np.ones(3), np.eye(3))
+>>> g.shape, loss.cache_size()
+((3,), 0)
+
+Called on the tracers of an enclosing transform (``grad(jit(f))``), the function runs
+as written, so that transform sees every primitive. The signature is the pytree
+structure of the arguments and each leaf's shape and dtype (a Python number's type);
+static leaves (strings, callables) and keyword arguments are part of it by value. A
+new signature captures again. Python control flow on traced values is resolved at
+capture and guarded: where a guard fails,
+``jit`` warns once and runs that signature eagerly from then on.
+
+What is captured is what a numpy call on the inputs computes: values computed
+without the inputs (random draws, closed-over arrays) are constants of the graph.
+Pass anything that changes between calls (weights, a random key) as an argument.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+
+import numpy as np
+
+from ..core.errors import ConcretizationError, TracerConversionError
+from ..core.trace import Tracer
+from ..core.tree import tree_flatten
+from .capture import capture
+from .codegen import lower
+from .ir import GuardError
+from .passes import optimize
+
+_EAGER = object()  # cache entry of a signature that runs eagerly
+
+
+def _leaf_key(x):
+    t = type(x)
+    if t is np.ndarray:
+        return (x.shape, x.dtype)
+    if t in (float, int, complex):
+        return t
+    if isinstance(x, np.generic):
+        return (t, ())
+    try:
+        hash(x)
+    except TypeError:
+        return ("id", id(x))
+    return ("static", t, x)
+
+
+class Compiled:
+    """One signature's compiled graph: ``run(*leaves)`` and what it was built from."""
+
+    __slots__ = ("graph", "report", "run", "source", "seconds", "static", "n_leaves")
+
+    def __init__(self, graph, report, lowered, seconds):
+        self.graph, self.report, self.seconds = graph, report, seconds
+        self.run, self.source = lowered.fn, lowered.source
+        self.static = set(graph.static_args)
+        self.n_leaves = graph.in_tree.num_leaves
+
+
+def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
+    """Capture ``fun(*args, **kwargs)``, optimise the graph and lower it."""
+    start = time.perf_counter()
+    f = functools.partial(fun, **kwargs) if kwargs else fun
+    graph = capture(f, *args)
+    report = None
+    if optimise:
+        graph, report = optimize(graph)
+    return Compiled(graph, report, lower(graph), time.perf_counter() - start)
+
+
+def jit(fun=None, *, optimise: bool = True):
+    """``fun`` compiled per input signature to a flat list of numpy calls.
+
+    >>> import numpy as np, gradlab as gl
+    >>> f = gl.jit(lambda x: np.sum(np.sin(x) ** 2))
+    >>> float(f(np.zeros(3))), f.cache_size()
+    (0.0, 1)
+    """
+    if fun is None:
+        return functools.partial(jit, optimise=optimise)
+    cache: dict = {}
+    warned = []
+
+    def slow_path(key, args, kwargs):
+        entry = cache.get(key)
+        if entry is None:
+            try:
+                entry = compile_graph(fun, args, kwargs, optimise)
+            except (ConcretizationError, TracerConversionError) as exc:
+                _warn_once(warned, f"gl.jit: {fun_name} cannot be captured ({exc}); "
+                                   "running it eagerly")
+                entry = _EAGER
+            cache[key] = entry
+        if entry is _EAGER:
+            return fun(*args, **kwargs)
+        leaves = tree_flatten(args)[0]
+        static = entry.static
+        flat = [x for i, x in enumerate(leaves) if i not in static] if static else leaves
+        return _run(key, entry, flat, args, kwargs)
+
+    def _run(key, entry, flat, args, kwargs):
+        try:
+            return entry.run(*flat)
+        except GuardError as exc:
+            _warn_once(warned, f"gl.jit: {fun_name} takes another path than at capture; "
+                               f"running this signature eagerly from now on.\n{exc}")
+            cache[key] = _EAGER
+            return fun(*args, **kwargs)
+
+    fun_name = getattr(fun, "__name__", repr(fun))
+
+    @functools.wraps(fun)
+    def jitted(*args, **kwargs):
+        if not kwargs:
+            # Fast path: every argument an array (the common case): no pytree walk.
+            try:
+                key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _Slow
+                             for a in args])
+            except AttributeError:  # pragma: no cover - defensive
+                key = None
+            if key is not None and _Slow not in key:
+                entry = cache.get(key)
+                if entry is not None and entry is not _EAGER and not entry.static:
+                    try:
+                        return entry.run(*args)
+                    except GuardError:
+                        return _run(key, entry, list(args), args, kwargs)
+                return slow_path(key, args, kwargs)
+        leaves, tree = tree_flatten(args)
+        for x in leaves:
+            if isinstance(x, Tracer):  # under another transform: it traces the function
+                return fun(*args, **kwargs)
+        key = (tree, tuple(_leaf_key(x) for x in leaves),
+               tuple(sorted((k, _leaf_key(v)) for k, v in kwargs.items())))
+        return slow_path(key, args, kwargs)
+
+    jitted.cache_size = lambda: sum(1 for v in cache.values() if v is not _EAGER)
+    jitted.compiled = lambda: [v for v in cache.values() if v is not _EAGER]
+    jitted.clear_cache = cache.clear
+    return jitted
+
+
+class _Slow:
+    """Marks a non-array argument in the fast signature (the pytree path takes it)."""
+
+
+def _warn_once(warned, message):
+    if not warned:
+        warned.append(True)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
