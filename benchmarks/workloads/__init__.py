@@ -11,6 +11,7 @@ F      2000 sequential tanh layers; 100,000 layers     :mod:`.chain`
 G      activation memory with and without checkpoint   :mod:`.memory`
 H, I   import time; first call of a new function       :mod:`.startup`
 J      gl.jit capture + compile of a 1000-op function  :mod:`.graph`
+K      compiled tape vs reference, random DAGs         :mod:`.graph`
 =====  ==============================================  ====================
 """
 

@@ -1,4 +1,5 @@
-"""Workload J: capture + optimise + compile of a 1000-op function (``gl.jit``'s first call).
+"""Workloads J (capture + optimise + compile of a 1000-op function, ``gl.jit``'s first
+call) and K (the compiled tape against the reference interpreter on many random DAGs).
 
 The function is a 500-step Python loop of two primitives a step (``sin``, ``multiply``)
 on a 10-vector: 1000 equations. Each repeat compiles it afresh (a new ``jit``), so
@@ -66,5 +67,46 @@ class GraphCompile:
                      summary=[summary])
 
 
+@dataclass
+class RandomDags:
+    """The property test of ``tests/test_graph_tape.py`` at a larger scale: random
+    programs (integer-valued, so gradients must match exactly, and float), each compiled
+    with ``check=True``; every certificate must pass."""
+
+    key: str = "K"
+    title: str = "compiled tape vs backprop_reference on random DAGs (compile(check=True))"
+
+    def run(self, config: Config) -> Table:
+        count = 100 if config.quick else 500
+        rows, failures, done = [], [], 0
+        start = time.perf_counter()
+        try:
+            (capture, compile_graph) = load_gradlab("capture", "compile")
+            from gradlab.graph.random_dag import dag_function, random_spec, spec_inputs
+
+            rng = np.random.default_rng(0)
+            for k in range(count):
+                exact = k % 2 == 0
+                spec = random_spec(rng, int(rng.integers(1, 4)), int(rng.integers(1, 25)),
+                                   exact)
+                args = spec_inputs(rng, spec, exact)
+                tape = compile_graph(capture(dag_function(spec, exact), *args), check=True,
+                                     args=args)
+                done += 1
+                if not tape.certificate.passed:
+                    failures.append(f"{spec}: {tape.certificate}")
+            rows = [[str(done), str(len(failures)), fmt_seconds(time.perf_counter() - start),
+                     failures[0][:200] if failures else ""]]
+        except Skip as exc:
+            rows = [["-", "-", "-", f"skipped: {exc}"]]
+        except Exception as exc:
+            rows = [[str(done), "-", "-", describe(exc, config)]]
+        met = done == count and not failures
+        summary = Summary("K", f"{done - len(failures)}/{count} certified", "all",
+                          met if done else None)
+        return Table(self.key, self.title, ["programs", "failed", "time", "note"], rows,
+                     summary=[summary])
+
+
 def workloads():
-    return [GraphCompile()]
+    return [GraphCompile(), RandomDags()]

@@ -13,8 +13,11 @@ from .capture import GraphTrace, GraphTracer, Variable, capture
 from .ir import Eqn, Graph, Guard, GuardError
 from .just_in_time import jit
 from .passes import bind_inputs, optimize
+from .reference import Certificate, backprop_reference, certify
 from .symbolic import grad_graph, hessian_graph, jvp_graph, vjp_graph
+from .tape import Tape, compile  # noqa: A004 - gl.compile, the graph compiler
 
 __all__ = ["Eqn", "Graph", "GraphTrace", "GraphTracer", "Guard", "GuardError", "Variable",
-           "bind_inputs", "capture", "grad_graph", "hessian_graph", "jit", "jvp_graph",
+           "Certificate", "Tape", "backprop_reference", "bind_inputs", "capture", "certify",
+           "compile", "grad_graph", "hessian_graph", "jit", "jvp_graph",
            "optimize", "vjp_graph"]
