@@ -59,7 +59,8 @@ _LAZY = {
     **{name: (".graph", name) for name in (
         "capture", "Graph", "GuardError", "Variable", "grad_graph", "hessian_graph",
         "jvp_graph", "vjp_graph", "optimize", "jit", "compile", "Tape", "Certificate",
-        "backprop_reference", "Executor", "session", "plan_remat", "eval_scheduled")},
+        "backprop_reference", "Executor", "session", "plan_remat", "eval_scheduled",
+        "peak_bytes")},
 }
 
 
