@@ -145,3 +145,20 @@ def test_train_with_jit_takes_the_same_steps():
     assert np.array_equal(runs[0].params["w"], runs[1].params["w"])
     assert runs[0].history["norm"] == runs[1].history["norm"]
     assert runs[1].history["loss"][-1] < 0.1 * runs[1].history["loss"][0]
+
+
+def test_jit_keyword_arguments_are_inputs_not_constants():
+    jf = gl.jit(lambda x, *, scale: np.sum(x * scale))
+    assert jf(np.ones(2), scale=np.array(2.0)) == 4.0
+    assert jf(np.ones(2), scale=np.array(5.0)) == 10.0
+    assert jf.cache_size() == 1
+
+
+def test_jit_returns_new_arrays_where_the_graph_returns_an_input_or_constant():
+    table = np.arange(3.0)
+    jf = gl.jit(lambda x: (x * 1.0, table + 0.0, x))
+    x = np.ones(3)
+    a, b, c = jf(x)
+    a[0] = b[0] = c[0] = 99.0
+    assert x.tolist() == [1.0, 1.0, 1.0] and table.tolist() == [0.0, 1.0, 2.0]
+    assert [v.tolist() for v in jf(x)] == [[1.0] * 3, [0.0, 1.0, 2.0], [1.0] * 3]

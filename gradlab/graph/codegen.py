@@ -22,6 +22,8 @@ large, so activations are freed as in eager mode.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.tree import TreeDef
 from .ir import Graph, guards_by_eqn
 
@@ -105,17 +107,26 @@ def lower(graph: Graph, free_dead: bool | None = None) -> Lowered:
                 and names[i].startswith("v")]
         if dead:
             lines.append(f"    del {', '.join(dead)}")
-    out_names = iter([names[o] for o in graph.outputs])
+    # An output that is an input or a constant array is returned as a copy, as eager code
+    # would return a new array: the caller may write into it.
+    env["_copy"] = _copy
+    returned = [f"_copy({names[o]})" if o in graph.consts and names[o].startswith("c") or
+                o in graph.inputs else names[o] for o in graph.outputs]
+    out_names = iter(returned)
     built = _tree_source(graph.out_tree, out_names)
     if built is None:
         from ..core.tree import tree_unflatten
 
         env["_unflatten"], env["_out_tree"] = tree_unflatten, graph.out_tree
-        built = f"_unflatten(_out_tree, [{', '.join(names[o] for o in graph.outputs)}])"
+        built = f"_unflatten(_out_tree, [{', '.join(returned)}])"
     lines.append(f"    return {built}")
     source = "\n".join(lines)
     exec(compile(source, "<gradlab graph>", "exec"), env)  # noqa: S102 - our own code
     return Lowered(env["graph_run"], source)
+
+
+def _copy(x):
+    return x.copy() if type(x) is np.ndarray else x
 
 
 def _last_uses(graph: Graph) -> dict:

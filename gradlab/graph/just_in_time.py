@@ -12,10 +12,10 @@
 Called on the tracers of an enclosing transform (``grad(jit(f))``), the function runs
 as written, so that transform sees every primitive. The signature is the pytree
 structure of the arguments and each leaf's shape and dtype (a Python number's type);
-static leaves (strings, callables) and keyword arguments are part of it by value. A
-new signature captures again. Python control flow on traced values is resolved at
-capture and guarded: where a guard fails,
-``jit`` warns once and runs that signature eagerly from then on.
+keyword arguments are leaves like the positional ones; static leaves (strings,
+callables) are part of it by value. A new signature captures again. Python control
+flow on traced values is resolved at capture and guarded: where a guard fails, ``jit``
+warns once and runs that signature eagerly from then on.
 
 What is captured is what a numpy call on the inputs computes: values computed
 without the inputs (random draws, closed-over arrays) are constants of the graph.
@@ -69,10 +69,14 @@ class Compiled:
 
 
 def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
-    """Capture ``fun(*args, **kwargs)``, optimise the graph and lower it."""
+    """Capture ``fun(*args, **kwargs)`` (keyword arguments are inputs too), optimise the
+    graph and lower it. The compiled function takes the leaves of ``(args, kwargs)``."""
     start = time.perf_counter()
-    f = functools.partial(fun, **kwargs) if kwargs else fun
-    graph = capture(f, *args)
+
+    def call(args, kwargs):
+        return fun(*args, **kwargs)
+
+    graph = capture(call, tuple(args), dict(kwargs or {}))
     report = None
     if optimise:
         graph, report = optimize(graph)
@@ -91,59 +95,53 @@ def jit(fun=None, *, optimise: bool = True):
         return functools.partial(jit, optimise=optimise)
     cache: dict = {}
     warned = []
+    fun_name = getattr(fun, "__name__", repr(fun))
 
-    def slow_path(key, args, kwargs):
-        entry = cache.get(key)
-        if entry is None:
-            try:
-                entry = compile_graph(fun, args, kwargs, optimise)
-            except (ConcretizationError, TracerConversionError) as exc:
-                _warn_once(warned, f"gl.jit: {fun_name} cannot be captured ({exc}); "
-                                   "running it eagerly")
-                entry = _EAGER
-            cache[key] = entry
-        if entry is _EAGER:
-            return fun(*args, **kwargs)
-        leaves = tree_flatten(args)[0]
+    def eager(key, args, kwargs, message):
+        _warn_once(warned, message)
+        cache[key] = _EAGER
+        return fun(*args, **kwargs)
+
+    def run(key, entry, leaves, args, kwargs):
         static = entry.static
         flat = [x for i, x in enumerate(leaves) if i not in static] if static else leaves
-        return _run(key, entry, flat, args, kwargs)
-
-    def _run(key, entry, flat, args, kwargs):
         try:
             return entry.run(*flat)
         except GuardError as exc:
-            _warn_once(warned, f"gl.jit: {fun_name} takes another path than at capture; "
-                               f"running this signature eagerly from now on.\n{exc}")
-            cache[key] = _EAGER
-            return fun(*args, **kwargs)
+            return eager(key, args, kwargs, f"gl.jit: {fun_name} takes another path than at "
+                         f"capture; running this signature eagerly from now on.\n{exc}")
 
-    fun_name = getattr(fun, "__name__", repr(fun))
+    def slow_path(key, leaves, args, kwargs):
+        entry = cache.get(key)
+        if entry is None:
+            try:
+                entry = cache[key] = compile_graph(fun, args, kwargs, optimise)
+            except (ConcretizationError, TracerConversionError) as exc:
+                return eager(key, args, kwargs, f"gl.jit: {fun_name} cannot be captured "
+                             f"({exc}); running it eagerly")
+        if entry is _EAGER:
+            return fun(*args, **kwargs)
+        return run(key, entry, leaves, args, kwargs)
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
         if not kwargs:
             # Fast path: every argument an array (the common case): no pytree walk.
-            try:
-                key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _Slow
-                             for a in args])
-            except AttributeError:  # pragma: no cover - defensive
-                key = None
-            if key is not None and _Slow not in key:
+            key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _Slow for a in args])
+            if _Slow not in key:
                 entry = cache.get(key)
-                if entry is not None and entry is not _EAGER and not entry.static:
+                if entry is not None and entry is not _EAGER:
                     try:
                         return entry.run(*args)
                     except GuardError:
-                        return _run(key, entry, list(args), args, kwargs)
-                return slow_path(key, args, kwargs)
-        leaves, tree = tree_flatten(args)
+                        return run(key, entry, list(args), args, kwargs)
+                return slow_path(key, list(args), args, kwargs)
+        leaves, tree = tree_flatten((args, kwargs))
         for x in leaves:
             if isinstance(x, Tracer):  # under another transform: it traces the function
                 return fun(*args, **kwargs)
-        key = (tree, tuple(_leaf_key(x) for x in leaves),
-               tuple(sorted((k, _leaf_key(v)) for k, v in kwargs.items())))
-        return slow_path(key, args, kwargs)
+        key = (tree, tuple(_leaf_key(x) for x in leaves))
+        return slow_path(key, leaves, args, kwargs)
 
     jitted.cache_size = lambda: sum(1 for v in cache.values() if v is not _EAGER)
     jitted.compiled = lambda: [v for v in cache.values() if v is not _EAGER]
