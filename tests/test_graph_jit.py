@@ -104,7 +104,7 @@ def test_jit_of_a_long_loop_frees_dead_values():
         return np.sum(y)
 
     jf = gl.jit(gl.value_and_grad(loop))
-    y0 = np.linspace(-1, 1, 5)
+    y0 = np.linspace(-1, 1, 10_000)  # 80 kB values: large enough to be freed
     v, g = jf(y0)
     ve, ge = gl.value_and_grad(loop)(y0)
     assert np.isclose(v, ve) and np.allclose(g, ge)

@@ -15,9 +15,10 @@ Each equation becomes one line ``v_out = f_n(v_in, ..., key=p_n_key)``: ``f_n`` 
 primitive's numpy ``impl`` (bound as a global of the generated code, like every
 constant and parameter), values are local variables, so a replay runs no
 per-operation Python objects at all: no tracers, no tape nodes, no dictionaries, just
-the numpy calls in order. Guards are ``if`` lines that raise ``GuardError`` naming the
-user's line. A local that no later line reads is deleted (``del``) where the graph is
-large, so activations are freed as in eager mode.
+the numpy calls in order (a few, ``transpose`` and ``reshape``, as the array methods
+that skip numpy's Python wrappers). Guards are ``if`` lines that raise ``GuardError``
+naming the user's line. In a large graph, a large local that no later line reads is
+deleted (``del``), so activations are freed as in eager mode.
 """
 
 from __future__ import annotations
@@ -65,15 +66,53 @@ class Lowered:
         return self.fn(*flat_inputs)
 
 
-def lower(graph: Graph, free_dead: bool | None = None) -> Lowered:
+MISS = object()  # what a signature-checked function returns for other input types
+
+FREE_BYTES = 1 << 16  # values at least this large are deleted after their last use
+
+
+def _inline_transpose(args, params, avals):
+    n = len(avals[0].shape)
+    if n >= 2 and tuple(params["axes"]) == tuple(range(n - 1, -1, -1)):
+        return f"{args[0]}.T"  # a view, as np.transpose gives, without the function call
+    return None
+
+
+def _inline_reshape(args, params, avals):
+    if not avals[0].shape:
+        return None  # a Python scalar input has no .reshape
+    return f"{args[0]}.reshape({params['newshape']!r})"
+
+
+# primitive name -> (operand sources, params, operand avals) -> an expression or None: the
+# same numpy operation spelled without a Python-level function call.
+INLINE = {"transpose": _inline_transpose, "reshape": _inline_reshape}
+
+
+def lower(graph: Graph, free_dead: bool | None = None, signature=None) -> Lowered:
     """Generate the flat function ``run(*input_leaves) -> output pytree``.
 
-    ``free_dead`` deletes each value after its last use (default: for graphs of more than
-    200 equations, where memory matters more than the few nanoseconds a ``del`` costs).
+    ``free_dead`` deletes each large value (64 kB or more) after its last use (default:
+    for graphs of more than 200 equations). With ``signature`` (one ``(shape, dtype)``
+    per input), the function first checks that its inputs are arrays of exactly those
+    shapes and dtypes and returns ``MISS`` otherwise (``jit``'s fast path).
     """
     if free_dead is None:
         free_dead = len(graph.eqns) > 200
-    env: dict = {"_guard_fail": _guard_fail(graph)}
+    env: dict = {"_guard_fail": _guard_fail(graph), "_copy": _copy, "_MISS": MISS,
+                 "_ndarray": np.ndarray}
+    names = _leaf_names(graph, env)
+    lines = [f"def graph_run({', '.join(names[v] for v in graph.inputs)}):"]
+    if signature is not None:
+        lines += _signature_lines(graph, names, signature, env)
+    lines += _body_lines(graph, names, env, _last_uses(graph) if free_dead else {})
+    lines.append(f"    return {_return_source(graph, names, env)}")
+    source = "\n".join(lines)
+    exec(compile(source, "<gradlab graph>", "exec"), env)  # noqa: S102 - our own code
+    return Lowered(env["graph_run"], source)
+
+
+def _leaf_names(graph, env) -> dict:
     names: dict[int, str] = {}
     for n, v in enumerate(graph.inputs):
         names[v] = f"a{n}"
@@ -84,45 +123,65 @@ def lower(graph: Graph, free_dead: bool | None = None) -> Lowered:
             env[names[v]] = c
         else:
             names[v] = lit
-    last_use = _last_uses(graph) if free_dead else {}
+    return names
+
+
+def _signature_lines(graph, names, signature, env) -> list:
+    tests = []
+    for k, (v, (shape, dtype)) in enumerate(zip(graph.inputs, signature)):
+        env[f"_d{k}"] = dtype
+        a = names[v]
+        tests.append(f"type({a}) is not _ndarray or {a}.shape != {tuple(shape)!r} or "
+                     f"{a}.dtype is not _d{k}")
+    return [f"    if {' or '.join(tests)}: return _MISS"] if tests else []
+
+
+def _body_lines(graph, names, env, last_use) -> list:
+    lines = []
     guards = guards_by_eqn(graph)
-    lines = [f"def graph_run({', '.join(names[v] for v in graph.inputs)}):"]
     lines += _guard_lines(guards.get(-1, ()), graph, names, env)
     for n, e in enumerate(graph.eqns):
         for o in e.outputs:
             names[o] = f"v{o}"
-        env[f"f{n}"] = e.primitive.impl
         args = [names[i] for i in e.inputs]
-        for k, p in e.params.items():
-            lit = _literal(p) if p is not None else "None"
-            if lit is None:
-                env[f"p{n}_{k}"] = p
-                lit = f"p{n}_{k}"
-            args.append(f"{k}={lit}")
+        inline = INLINE.get(e.primitive.name)
+        expr = inline(args, e.params, [graph.avals[i] for i in e.inputs]) if inline else None
+        if expr is None:
+            env[f"f{n}"] = e.primitive.impl
+            for k, p in e.params.items():
+                lit = _literal(p) if p is not None else "None"
+                if lit is None:
+                    env[f"p{n}_{k}"] = p
+                    lit = f"p{n}_{k}"
+                args.append(f"{k}={lit}")
+            expr = f"f{n}({', '.join(args)})"
         target = ", ".join(names[o] for o in e.outputs) + ("," if e.multiple and
                                                             len(e.outputs) == 1 else "")
-        lines.append(f"    {target} = f{n}({', '.join(args)})")
+        lines.append(f"    {target} = {expr}")
         lines += _guard_lines(guards.get(n, ()), graph, names, env)
         dead = [names[i] for i in set(e.inputs) if last_use.get(i) == n
-                and names[i].startswith("v")]
+                and names[i].startswith("v") and _nbytes(graph.avals[i]) >= FREE_BYTES]
         if dead:
-            lines.append(f"    del {', '.join(dead)}")
+            lines.append(f"    del {', '.join(sorted(dead))}")
+    return lines
+
+
+def _nbytes(aval) -> int:
+    return int(np.prod(aval.shape, dtype=np.int64)) * np.dtype(aval.dtype).itemsize
+
+
+def _return_source(graph, names, env) -> str:
     # An output that is an input or a constant array is returned as a copy, as eager code
     # would return a new array: the caller may write into it.
-    env["_copy"] = _copy
     returned = [f"_copy({names[o]})" if o in graph.consts and names[o].startswith("c") or
                 o in graph.inputs else names[o] for o in graph.outputs]
-    out_names = iter(returned)
-    built = _tree_source(graph.out_tree, out_names)
+    built = _tree_source(graph.out_tree, iter(returned))
     if built is None:
         from ..core.tree import tree_unflatten
 
         env["_unflatten"], env["_out_tree"] = tree_unflatten, graph.out_tree
         built = f"_unflatten(_out_tree, [{', '.join(returned)}])"
-    lines.append(f"    return {built}")
-    source = "\n".join(lines)
-    exec(compile(source, "<gradlab graph>", "exec"), env)  # noqa: S102 - our own code
-    return Lowered(env["graph_run"], source)
+    return built
 
 
 def _copy(x):

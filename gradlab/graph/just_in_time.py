@@ -34,7 +34,7 @@ from ..core.errors import ConcretizationError, TracerConversionError
 from ..core.trace import Tracer
 from ..core.tree import tree_flatten
 from .capture import capture
-from .codegen import lower
+from .codegen import MISS, lower
 from .ir import GuardError
 from .passes import optimize
 
@@ -57,15 +57,17 @@ def _leaf_key(x):
 
 
 class Compiled:
-    """One signature's compiled graph: ``run(*leaves)`` and what it was built from."""
+    """One signature's compiled graph: ``run(*leaves)`` and what it was built from;
+    ``checked(*arrays)`` is the same function checking first that its inputs have the
+    captured shapes and dtypes (``MISS`` if not), where every input is an array."""
 
-    __slots__ = ("graph", "report", "run", "source", "seconds", "static", "n_leaves")
+    __slots__ = ("graph", "report", "run", "source", "seconds", "static", "checked")
 
-    def __init__(self, graph, report, lowered, seconds):
+    def __init__(self, graph, report, lowered, seconds, checked=None):
         self.graph, self.report, self.seconds = graph, report, seconds
         self.run, self.source = lowered.fn, lowered.source
         self.static = set(graph.static_args)
-        self.n_leaves = graph.in_tree.num_leaves
+        self.checked = checked
 
 
 def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
@@ -80,7 +82,11 @@ def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
     report = None
     if optimise:
         graph, report = optimize(graph)
-    return Compiled(graph, report, lower(graph), time.perf_counter() - start)
+    lowered = lower(graph)
+    checked = None
+    if not kwargs and all(type(a) is np.ndarray for a in args):
+        checked = lower(graph, signature=[(a.shape, a.dtype) for a in args]).fn
+    return Compiled(graph, report, lowered, time.perf_counter() - start, checked)
 
 
 def jit(fun=None, *, optimise: bool = True):
@@ -96,10 +102,12 @@ def jit(fun=None, *, optimise: bool = True):
     cache: dict = {}
     warned = []
     fun_name = getattr(fun, "__name__", repr(fun))
+    last = [None, 0]  # the last signature-checked function and its arity
 
     def eager(key, args, kwargs, message):
         _warn_once(warned, message)
         cache[key] = _EAGER
+        last[0] = None
         return fun(*args, **kwargs)
 
     def run(key, entry, leaves, args, kwargs):
@@ -126,15 +134,26 @@ def jit(fun=None, *, optimise: bool = True):
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
         if not kwargs:
+            # Fastest path: the arrays of the last call's shapes, checked by generated code.
+            checked = last[0]
+            if checked is not None and len(args) == last[1]:
+                try:
+                    out = checked(*args)
+                except GuardError:
+                    out = MISS
+                if out is not MISS:
+                    return out
             # Fast path: every argument an array (the common case): no pytree walk.
             key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _Slow for a in args])
             if _Slow not in key:
                 entry = cache.get(key)
                 if entry is not None and entry is not _EAGER:
                     try:
-                        return entry.run(*args)
+                        out = entry.run(*args)
                     except GuardError:
                         return run(key, entry, list(args), args, kwargs)
+                    last[0], last[1] = entry.checked, len(args)
+                    return out
                 return slow_path(key, list(args), args, kwargs)
         leaves, tree = tree_flatten((args, kwargs))
         for x in leaves:
@@ -145,7 +164,11 @@ def jit(fun=None, *, optimise: bool = True):
 
     jitted.cache_size = lambda: sum(1 for v in cache.values() if v is not _EAGER)
     jitted.compiled = lambda: [v for v in cache.values() if v is not _EAGER]
-    jitted.clear_cache = cache.clear
+    def clear_cache():
+        cache.clear()
+        last[0] = None
+
+    jitted.clear_cache = clear_cache
     return jitted
 
 
