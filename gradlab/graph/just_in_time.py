@@ -57,17 +57,39 @@ def _leaf_key(x):
 
 
 class Compiled:
-    """One signature's compiled graph: ``run(*leaves)`` and what it was built from;
-    ``checked(*arrays)`` is the same function checking first that its inputs have the
-    captured shapes and dtypes (``MISS`` if not), where every input is an array."""
+    """One signature's compiled graph and what it was built from. ``checked(*arrays)``,
+    where every input is an array, first checks that the inputs have the captured shapes
+    and dtypes (returning ``MISS`` if not); ``run(*leaves)`` does not check (generated on
+    first use where ``checked`` exists)."""
 
-    __slots__ = ("graph", "report", "run", "source", "seconds", "static", "checked")
-
-    def __init__(self, graph, report, lowered, seconds, checked=None):
+    def __init__(self, graph, report, seconds, signature=None):
         self.graph, self.report, self.seconds = graph, report, seconds
-        self.run, self.source = lowered.fn, lowered.source
         self.static = set(graph.static_args)
-        self.checked = checked
+        self.checked, self._run, self.source = None, None, None
+        if signature is not None:
+            lowered = lower(graph, signature=signature)
+            self.checked, self.source = lowered.fn, lowered.source
+        else:
+            self._lower()
+
+    def _lower(self):
+        lowered = lower(self.graph)
+        self._run = lowered.fn
+        self.source = self.source or lowered.source
+
+    @property
+    def run(self):
+        if self._run is None:
+            self._lower()
+        return self._run
+
+    def call_arrays(self, args):
+        """Run on positional arrays of this signature."""
+        if self.checked is not None:
+            out = self.checked(*args)
+            if out is not MISS:
+                return out
+        return self.run(*args)
 
 
 def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
@@ -82,11 +104,12 @@ def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
     report = None
     if optimise:
         graph, report = optimize(graph)
-    lowered = lower(graph)
-    checked = None
+    signature = None
     if not kwargs and all(type(a) is np.ndarray for a in args):
-        checked = lower(graph, signature=[(a.shape, a.dtype) for a in args]).fn
-    return Compiled(graph, report, lowered, time.perf_counter() - start, checked)
+        signature = [(a.shape, a.dtype) for a in args]
+    compiled = Compiled(graph, report, 0.0, signature)
+    compiled.seconds = time.perf_counter() - start
+    return compiled
 
 
 def jit(fun=None, *, optimise: bool = True):
@@ -149,7 +172,7 @@ def jit(fun=None, *, optimise: bool = True):
                 entry = cache.get(key)
                 if entry is not None and entry is not _EAGER:
                     try:
-                        out = entry.run(*args)
+                        out = entry.call_arrays(args)
                     except GuardError:
                         return run(key, entry, list(args), args, kwargs)
                     last[0], last[1] = entry.checked, len(args)
