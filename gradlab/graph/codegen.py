@@ -23,6 +23,8 @@ deleted (``del``), so activations are freed as in eager mode.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.tree import TreeDef
@@ -167,7 +169,7 @@ def _body_lines(graph, names, env, last_use) -> list:
 
 
 def _nbytes(aval) -> int:
-    return int(np.prod(aval.shape, dtype=np.int64)) * np.dtype(aval.dtype).itemsize
+    return math.prod(aval.shape) * np.dtype(aval.dtype).itemsize
 
 
 def _return_source(graph, names, env) -> str:

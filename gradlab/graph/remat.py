@@ -23,6 +23,7 @@ a primitive). Inputs and constants are always held (they are the caller's).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from .ir import Graph, check_guard, guards_by_eqn
 
 
 def _nbytes(aval) -> int:
-    return int(np.prod(aval.shape, dtype=np.int64)) * np.dtype(aval.dtype).itemsize
+    return math.prod(aval.shape) * np.dtype(aval.dtype).itemsize
 
 
 def schedule(graph: Graph, recompute: set) -> list:
