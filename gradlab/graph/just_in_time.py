@@ -122,44 +122,24 @@ def jit(fun=None, *, optimise: bool = True):
     """
     if fun is None:
         return functools.partial(jit, optimise=optimise)
-    cache: dict = {}
-    warned = []
-    fun_name = getattr(fun, "__name__", repr(fun))
-    last = [None, 0]  # the last signature-checked function and its arity
+    return Jitted(fun, optimise)
 
-    def eager(key, args, kwargs, message):
-        _warn_once(warned, message)
-        cache[key] = _EAGER
-        last[0] = None
-        return fun(*args, **kwargs)
 
-    def run(key, entry, leaves, args, kwargs):
-        static = entry.static
-        flat = [x for i, x in enumerate(leaves) if i not in static] if static else leaves
-        try:
-            return entry.run(*flat)
-        except GuardError as exc:
-            return eager(key, args, kwargs, f"gl.jit: {fun_name} takes another path than at "
-                         f"capture; running this signature eagerly from now on.\n{exc}")
+class Jitted:
+    """A function compiled by ``jit``: a cache of ``Compiled`` graphs by signature."""
 
-    def slow_path(key, leaves, args, kwargs):
-        entry = cache.get(key)
-        if entry is None:
-            try:
-                entry = cache[key] = compile_graph(fun, args, kwargs, optimise)
-            except (ConcretizationError, TracerConversionError) as exc:
-                return eager(key, args, kwargs, f"gl.jit: {fun_name} cannot be captured "
-                             f"({exc}); running it eagerly")
-        if entry is _EAGER:
-            return fun(*args, **kwargs)
-        return run(key, entry, leaves, args, kwargs)
+    def __init__(self, fun, optimise=True):
+        functools.update_wrapper(self, fun)
+        self.fun, self.optimise = fun, optimise
+        self.cache: dict = {}
+        self.warned = False
+        self.last, self.last_arity = None, 0  # the last signature-checked function
 
-    @functools.wraps(fun)
-    def jitted(*args, **kwargs):
+    def __call__(self, *args, **kwargs):
         if not kwargs:
-            # Fastest path: the arrays of the last call's shapes, checked by generated code.
-            checked = last[0]
-            if checked is not None and len(args) == last[1]:
+            # Fastest path: arrays of the last call's shapes, checked by generated code.
+            checked = self.last
+            if checked is not None and len(args) == self.last_arity:
                 try:
                     out = checked(*args)
                 except GuardError:
@@ -169,37 +149,64 @@ def jit(fun=None, *, optimise: bool = True):
             # Fast path: every argument an array (the common case): no pytree walk.
             key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _Slow for a in args])
             if _Slow not in key:
-                entry = cache.get(key)
-                if entry is not None and entry is not _EAGER:
-                    try:
-                        out = entry.call_arrays(args)
-                    except GuardError:
-                        return run(key, entry, list(args), args, kwargs)
-                    last[0], last[1] = entry.checked, len(args)
-                    return out
-                return slow_path(key, list(args), args, kwargs)
+                entry = self.cache.get(key)
+                if entry is None or entry is _EAGER:
+                    return self._slow_path(key, list(args), args, kwargs)
+                try:
+                    out = entry.call_arrays(args)
+                except GuardError:
+                    return self._run(key, entry, list(args), args, kwargs)
+                self.last, self.last_arity = entry.checked, len(args)
+                return out
         leaves, tree = tree_flatten((args, kwargs))
         for x in leaves:
             if isinstance(x, Tracer):  # under another transform: it traces the function
-                return fun(*args, **kwargs)
+                return self.fun(*args, **kwargs)
         key = (tree, tuple(_leaf_key(x) for x in leaves))
-        return slow_path(key, leaves, args, kwargs)
+        return self._slow_path(key, leaves, args, kwargs)
 
-    jitted.cache_size = lambda: sum(1 for v in cache.values() if v is not _EAGER)
-    jitted.compiled = lambda: [v for v in cache.values() if v is not _EAGER]
-    def clear_cache():
-        cache.clear()
-        last[0] = None
+    def _slow_path(self, key, leaves, args, kwargs):
+        entry = self.cache.get(key)
+        if entry is None:
+            try:
+                entry = self.cache[key] = compile_graph(self.fun, args, kwargs, self.optimise)
+            except (ConcretizationError, TracerConversionError) as exc:
+                return self._eager(key, args, kwargs, f"gl.jit: {self.__name__} cannot be "
+                                   f"captured ({exc}); running it eagerly")
+        if entry is _EAGER:
+            return self.fun(*args, **kwargs)
+        return self._run(key, entry, leaves, args, kwargs)
 
-    jitted.clear_cache = clear_cache
-    return jitted
+    def _run(self, key, entry, leaves, args, kwargs):
+        static = entry.static
+        flat = [x for i, x in enumerate(leaves) if i not in static] if static else leaves
+        try:
+            return entry.run(*flat)
+        except GuardError as exc:
+            return self._eager(key, args, kwargs, f"gl.jit: {self.__name__} takes another "
+                               "path than at capture; running this signature eagerly from "
+                               f"now on.\n{exc}")
+
+    def _eager(self, key, args, kwargs, message):
+        if not self.warned:
+            self.warned = True
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+        self.cache[key] = _EAGER
+        self.last = None
+        return self.fun(*args, **kwargs)
+
+    def cache_size(self) -> int:
+        """How many signatures are compiled (not counting those that run eagerly)."""
+        return sum(1 for v in self.cache.values() if v is not _EAGER)
+
+    def compiled(self) -> list:
+        """The ``Compiled`` entries (graph, report, generated source, compile time)."""
+        return [v for v in self.cache.values() if v is not _EAGER]
+
+    def clear_cache(self):
+        self.cache.clear()
+        self.last = None
 
 
 class _Slow:
     """Marks a non-array argument in the fast signature (the pytree path takes it)."""
-
-
-def _warn_once(warned, message):
-    if not warned:
-        warned.append(True)
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
