@@ -152,3 +152,9 @@ def test_transforms_inside_capture_are_recorded():
 def test_graph_docstring_examples_pass(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_non_numeric_outputs_are_kept_as_constants():
+    g = gl.capture(lambda x: (np.sum(x), "label", None), np.ones(2))
+    assert g(np.arange(3.0)[:2]) == (1.0, "label", None)
+    assert str(g).startswith("{ lambda a:object[] ; b:f64[2] . let")

@@ -64,6 +64,8 @@ def aval_of(x) -> ShapeDtypeStruct:
         return x.aval
     dtype = getattr(x, "dtype", None)
     if dtype is None:
+        if not isinstance(x, numbers.Number):  # a string or object output: kept as it is
+            return ShapeDtypeStruct((), np.dtype(object))
         dtype = np.result_type(x)
     shape = getattr(x, "shape", None)
     return ShapeDtypeStruct(tuple(np.shape(x) if shape is None else shape), np.dtype(dtype))
