@@ -120,6 +120,14 @@ def test_to_dot_and_builtin_svg(graph, tmp_path):
     assert graph.to_svg(path) == path.read_text()
 
 
+def test_to_svg_uses_graphviz_when_dot_is_on_the_path(graph, tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\ncat > /dev/null\necho '<?xml?><svg>from dot</svg>'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert graph.to_svg() == "<svg>from dot</svg>\n"
+
+
 @pytest.mark.parametrize("name", ["gradlab.graph.executor", "gradlab.graph.remat",
                                   "gradlab.graph.draw"])
 def test_run_docstring_examples_pass(name):
