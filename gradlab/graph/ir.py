@@ -41,6 +41,19 @@ Structure (everything a translator to another framework needs; issue 13 builds o
   as a Python number or a constant array (``float(x)``, ``np.nonzero(x)``) and must equal
   ``expected``. ``guard.after`` is the index of the equation after which it can be
   checked (-1: on the inputs). A failing guard raises ``GuardError`` naming the line.
+- Primitives made at run time (``custom_vjp:<name>``, ``checkpoint:<name>``) carry
+  Python objects in their params; they evaluate and differentiate, but ``to_json``
+  refuses them and a translator has to inline or reject them.
+
+A translator is one loop over the equations with one rule per primitive name; here
+the rules are numpy's own (``impl``), which is what ``Graph.eval_flat`` does:
+
+>>> env = dict(g.consts)
+>>> env.update(zip(g.inputs, [np.zeros(3), np.ones(3)]))
+>>> for eqn in g.eqns:
+...     env[eqn.outputs[0]] = eqn.primitive.impl(*[env[i] for i in eqn.inputs], **eqn.params)
+>>> float(env[g.outputs[0]])
+0.0
 """
 
 from __future__ import annotations
