@@ -147,7 +147,7 @@ def test_transforms_inside_capture_are_recorded():
     assert "cos" in g.primitive_counts()
 
 
-@pytest.mark.parametrize("name", ["gradlab.graph.ir", "gradlab.graph.capture",
+@pytest.mark.parametrize("name", ["gradlab.graph", "gradlab.graph.ir", "gradlab.graph.capture",
                                   "gradlab.graph.printing", "gradlab.graph.serialize"])
 def test_graph_docstring_examples_pass(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)

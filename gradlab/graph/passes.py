@@ -182,7 +182,14 @@ NO_FOLD: set[str] = set()  # primitives never folded (none yet: every primitive 
 
 def bind_inputs(graph: Graph, values: dict) -> Graph:
     """A copy of ``graph`` whose inputs named in ``values`` are constants (the graph then
-    takes only the other inputs, in order; static-argument graphs are not supported)."""
+    takes only the other inputs, in order; static-argument graphs are not supported).
+
+    >>> import numpy as np, gradlab as gl
+    >>> g = bind_inputs(gl.capture(lambda w, x: x @ w, np.ones(2), np.ones((3, 2))),
+    ...                 {"w": np.array([1.0, 2.0])})
+    >>> g.input_names, g(np.ones((1, 2))).tolist()
+    (['x'], [3.0])
+    """
     g = graph.copy()
     unknown = set(values) - set(g.input_names)
     if unknown:

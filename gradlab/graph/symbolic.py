@@ -110,7 +110,13 @@ def _leaves(tree):
 
 
 def hessian_graph(graph: Graph, wrt=0) -> Graph:
-    """``grad_graph`` applied twice: the Hessian of a scalar graph, as a graph."""
+    """``grad_graph`` applied twice: the Hessian of a scalar graph, as a graph.
+
+    >>> import numpy as np, gradlab as gl
+    >>> g = gl.capture(lambda x: x[0] * x[1] ** 2, np.ones(2))
+    >>> hessian_graph(g)(np.array([1.0, 3.0])).tolist()
+    [[0.0, 6.0], [6.0, 2.0]]
+    """
     return grad_graph(grad_graph(graph, wrt), wrt)
 
 

@@ -130,7 +130,14 @@ class Tape:
     def backward_dense_all(self, out=0, seed=1.0) -> list:
         """One gradient per node (zeros where nothing arrives) of output ``out`` seeded with
         ``seed`` (a scalar or an array shaped like the output, as ``loss.backward(gradient=
-        seed)``). Needs a forward pass first."""
+        seed)``). Needs a forward pass first.
+
+        >>> import numpy as np, gradlab as gl
+        >>> tape = gl.compile(gl.capture(lambda x, y: (x * 2.0, np.sum(y)), np.ones(2), 1.0))
+        >>> _ = tape(np.ones(2), 1.0)
+        >>> [g.tolist() for g in tape.backward_dense_all(out=0, seed=[1.0, 10.0])]
+        [[2.0, 20.0], 0.0, 0.0, [1.0, 10.0], 0.0]
+        """
         if self.buffers[self.outputs[out]] is None:
             raise RuntimeError("backward_dense_all needs a forward pass first: tape(*args)")
         buf, prims, params = self.buffers, self.prims, self.params
@@ -162,7 +169,14 @@ class Tape:
 
     def jvp_leaves(self, tangents) -> list:
         """Output tangents for tangents of the inputs (a list in input order, or a dict by
-        input name; missing inputs have zero tangent). Needs a forward pass first."""
+        input name; missing inputs have zero tangent). Needs a forward pass first.
+
+        >>> import numpy as np, gradlab as gl
+        >>> tape = gl.compile(gl.capture(lambda x: np.sum(x ** 2), np.ones(2)))
+        >>> _ = tape(np.array([1.0, 2.0]))
+        >>> [float(t) for t in tape.jvp_leaves({"x": np.array([1.0, 0.0])})]
+        [2.0]
+        """
         if isinstance(tangents, dict):
             tangents = [tangents.get(name) for name in self.graph.input_names]
         buf, prims, params = self.buffers, self.prims, self.params
@@ -179,7 +193,14 @@ class Tape:
 
     def sgd_step(self, params, lr):
         """``p - lr * grad(p)`` for each input ``p`` in ``params`` (names or positions),
-        stored as the tape's new input values (for the next ``tape.rerun()``) and returned."""
+        stored as the tape's new input values (for the next ``tape.rerun()``) and returned.
+
+        >>> import numpy as np, gradlab as gl
+        >>> tape = gl.compile(gl.capture(lambda w: np.sum(w ** 2), np.ones(2)))
+        >>> _ = tape(np.array([1.0, -1.0]))
+        >>> tape.sgd_step(["w"], lr=0.25)[0].tolist(), float(tape.rerun())
+        ([0.5, -0.5], 0.5)
+        """
         if self.grads is None:
             self.backward_dense_all()
         new = []
