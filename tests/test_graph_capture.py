@@ -158,3 +158,18 @@ def test_non_numeric_outputs_are_kept_as_constants():
     g = gl.capture(lambda x: (np.sum(x), "label", None), np.ones(2))
     assert g(np.arange(3.0)[:2]) == (1.0, "label", None)
     assert str(g).startswith("{ lambda a:object[] ; b:f64[2] . let")
+
+
+def test_nested_grad_inside_capture_has_no_perturbation_confusion():
+    def f(x):
+        return x * gl.grad(lambda y: x * y)(2.0)  # d/dy (x y) = x, so f = x**2
+
+    g = gl.capture(gl.grad(f), 1.0)
+    assert g(1.0) == 2.0 and g(3.0) == 6.0
+
+
+def test_transforms_of_a_jitted_function_trace_through_it():
+    f = gl.jit(lambda x: np.sum(np.sin(x) * x))
+    x = np.array([0.3, -1.2])
+    assert np.allclose(gl.grad(f)(x), np.cos(x) * x + np.sin(x))
+    assert np.allclose(gl.vmap(f)(np.stack([x, 2 * x])), [f(x), f(2 * x)])
