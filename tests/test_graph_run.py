@@ -133,3 +133,12 @@ def test_to_svg_uses_graphviz_when_dot_is_on_the_path(graph, tmp_path, monkeypat
 def test_run_docstring_examples_pass(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_executor_and_eval_scheduled_check_guards_on_inputs():
+    g = gl.capture(lambda x: x * 2.0 if x else x * 3.0, np.array(True) * 1.0)
+    with pytest.raises(gl.GuardError, match="if x else"):
+        gl.Executor(g).run({"x": np.array(0.0)})
+    with pytest.raises(gl.GuardError, match="if x else"):
+        gl.eval_scheduled(g, gl.plan_remat(g, 1e9), np.array(0.0))
+    assert gl.Executor(g).run({"x": np.array(2.0)}) == 4.0

@@ -72,6 +72,8 @@ class Executor:
         if missing:
             raise KeyError(f"feed_dict lacks inputs {missing} that the fetches need")
         guards = guards_by_eqn(g)
+        for guard in guards.get(-1, ()):
+            check_guard(guard, env[guard.value])
         for n in reversed(plan):
             e = g.eqns[n]
             out = bind(e.primitive, *[env[i] for i in e.inputs], **e.params)

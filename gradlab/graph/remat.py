@@ -172,6 +172,8 @@ def eval_scheduled(graph: Graph, plan: RematPlan, *args):
     env = dict(graph.consts)
     env.update(zip(graph.inputs, graph.flat_args(args)))
     guards = guards_by_eqn(graph)
+    for guard in guards.get(-1, ()):
+        check_guard(guard, env[guard.value])
     for kind, x in schedule(graph, plan.recompute):
         if kind == "free":
             del env[x]
