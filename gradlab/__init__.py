@@ -86,7 +86,8 @@ __all__ = [
     "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",
     "put_along_axis", "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten",
     "tree_leaves", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
-    *_LAZY,
+    # ``gl.compile`` (graphs) stays out of ``import *``: it would shadow the builtin.
+    *(name for name in _LAZY if name != "compile"),
 ]
 
 
