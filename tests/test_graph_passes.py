@@ -73,9 +73,11 @@ def test_bind_inputs_names_unknown_inputs():
 @pytest.mark.parametrize("fn, left", [
     (lambda x: x * 1.0, []),
     (lambda x: 1 * x, []),
-    (lambda x: x + 0.0, []),
-    (lambda x: 0.0 + x, []),
+    (lambda x: x + -0.0, []),
+    (lambda x: -0.0 + x, []),
     (lambda x: x - 0.0, []),
+    (lambda x: x + 0.0, ["add"]),  # not exact: -0.0 + 0.0 is +0.0
+    (lambda x: x - -0.0, ["subtract"]),
     (lambda x: x / 1.0, []),
     (lambda x: x ** 1, []),
     (lambda x: np.negative(np.negative(x)), []),
@@ -125,3 +127,10 @@ def test_passes_do_not_change_the_graph_they_are_given():
 def test_passes_docstring_examples_pass():
     result = doctest.testmod(passes)
     assert result.failed == 0 and result.attempted > 10
+
+
+def test_signed_zero_constants_are_not_merged():
+    g = gl.capture(lambda x: (x * 0.0, x * -0.0, x + 0.0), np.ones(2))
+    a, b, c = gl.optimize(g)[0](np.array([1.0, -0.0]))
+    assert not np.signbit(a).any() and np.signbit(b).all()
+    assert not np.signbit(c).any()  # -0.0 + 0.0 is +0.0: the add was kept

@@ -143,7 +143,8 @@ class GraphTrace(Trace):
 
     def const_id(self, x) -> int:
         """The id of constant ``x`` (one id per object; equal Python scalars share one)."""
-        key = (type(x), x) if isinstance(x, (bool, int, float, complex)) else id(x)
+        # repr, not the value: 0.0 == -0.0, but they are different constants
+        key = (type(x), repr(x)) if isinstance(x, (bool, int, float, complex)) else id(x)
         vid = self._const_ids.get(key)
         if vid is None:
             vid = self.graph.new_value(aval_of(x))

@@ -17,10 +17,13 @@
   (across the forward/backward boundary: a backward pass often recomputes ``x.T`` or
   ``1 - tanh**2`` that the forward pass already has).
 - ``fold_constants``: an equation whose operands are all constants is computed once.
-- ``simplify``: algebraic identities (``x*1``, ``x+0``, ``x-0``, ``x/1``, ``x**1``, ``--x``,
+- ``simplify``: exact algebraic identities (``x*1``, ``x+0``, ``x-0``, ``x/1``, ``x**1``,
+  ``--x``,
   ``transpose(transpose(x))``, ``reshape(reshape(x))``, a reshape to the same shape),
   one rule per primitive name in ``SIMPLIFY_RULES``; a rule applies only where the
-  result has the operand's exact shape and dtype, so no broadcast or promotion is lost.
+  result has the operand's exact shape and dtype, so no broadcast or promotion is lost,
+  and only where it holds bit for bit: a float ``x + 0.0`` stays (it turns ``-0.0``
+  into ``0.0``), ``x + (-0.0)`` and ``x - 0.0`` go.
 
 Every pass returns a new graph and the number of equations it removed; no pass
 changes what the graph computes (the tests check each rule's values).
@@ -95,6 +98,8 @@ def _hashable(x):
         return ("dict",) + tuple((k, _hashable(v)) for k, v in sorted(x.items()))
     if isinstance(x, slice):
         return ("slice", _hashable(x.start), _hashable(x.stop), _hashable(x.step))
+    if isinstance(x, (float, complex, np.inexact)):
+        return (type(x).__name__, repr(x))  # -0.0 and 0.0 are equal, but not the same
     try:
         hash(x)
     except TypeError:
@@ -211,7 +216,8 @@ def bind_inputs(graph: Graph, values: dict) -> Graph:
 
 
 def _units(g) -> dict:
-    """``{constant id: 0 or 1}`` for the constants that are all zeros or all ones."""
+    """``{constant id: 1, "+0" or "-0"}`` for the constants that are all ones, all +0 or
+    all -0 (the sign of a float zero decides which sums are exact: ``-0.0 + 0.0 == +0.0``)."""
     out = {}
     for v, c in g.consts.items():
         if isinstance(c, (bool, np.bool_)):
@@ -219,13 +225,26 @@ def _units(g) -> dict:
         arr = np.asarray(c)
         if arr.dtype.kind in "iufc" and 0 < arr.size <= 1 << 20:
             first = arr.flat[0]
-            if first in (0, 1) and bool(np.all(arr == first)):
-                out[v] = int(first.real)
+            if first == 1 and bool(np.all(arr == 1)):
+                out[v] = 1
+            elif first == 0 and bool(np.all(arr == 0)):
+                signs = np.signbit(arr.real) if arr.dtype.kind in "fc" else np.zeros(1, bool)
+                if bool(np.all(signs)):
+                    out[v] = "-0"
+                elif not bool(np.any(signs)):
+                    out[v] = "+0"
     return out
 
 
-def _is_const(g, v, number) -> bool:
-    return g.units.get(v) == number
+def _is_const(g, v, unit, x) -> bool:
+    """Whether constant ``v`` is ``unit`` for operand ``x``: 1, or a zero that adds
+    exactly (``x + (-0.0)`` and ``x - 0.0`` for floats, any zero for integers)."""
+    found = g.units.get(v)
+    if unit == 1 or found is None or found == 1:
+        return found == unit
+    if np.dtype(g.avals[x].dtype).kind in "iub":
+        return True
+    return found == unit
 
 
 def _same_aval(g, a, b) -> bool:
@@ -238,7 +257,8 @@ def _identity_operand(unit, positions):
     def rule(g, e, producer):
         for pos in positions:
             other = e.inputs[1 - pos]
-            if _is_const(g, e.inputs[pos], unit) and _same_aval(g, other, e.outputs[0]):
+            if _is_const(g, e.inputs[pos], unit, other) and _same_aval(g, other,
+                                                                      e.outputs[0]):
                 return other
         return None
 
@@ -283,8 +303,8 @@ def _reshape_rule(g, e, producer):
 # equation's output, the rewritten equation itself, or None (no change).
 SIMPLIFY_RULES = {
     "multiply": _identity_operand(1, (0, 1)),
-    "add": _identity_operand(0, (0, 1)),
-    "subtract": _identity_operand(0, (1,)),
+    "add": _identity_operand("-0", (0, 1)),
+    "subtract": _identity_operand("+0", (1,)),
     "divide": _identity_operand(1, (1,)),
     "power": _identity_operand(1, (1,)),
     "negative": _double("negative"),
@@ -297,7 +317,7 @@ def simplify(graph: Graph) -> tuple[Graph, int]:
     """Apply ``SIMPLIFY_RULES``; returns the graph and the number of equations removed.
 
     >>> import numpy as np, gradlab as gl
-    >>> g = gl.capture(lambda x: (x * 1.0 + 0.0).T.T, np.ones((2, 3)))
+    >>> g = gl.capture(lambda x: (x * 1.0 - 0.0).T.T, np.ones((2, 3)))
     >>> simpler, removed = simplify(g)
     >>> removed, len(dead_code(simpler)[0].eqns)      # the inner transpose is now dead
     (3, 0)
