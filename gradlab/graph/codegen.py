@@ -17,8 +17,8 @@ constant and parameter), values are local variables, so a replay runs no
 per-operation Python objects at all: no tracers, no tape nodes, no dictionaries, just
 the numpy calls in order (a few, ``transpose`` and ``reshape``, as the array methods
 that skip numpy's Python wrappers). Guards are ``if`` lines that raise ``GuardError``
-naming the user's line. In a large graph, a large local that no later line reads is
-deleted (``del``), so activations are freed as in eager mode.
+naming the user's line. A large local that no later line reads is deleted (``del``),
+so activations are freed as in eager mode.
 """
 
 from __future__ import annotations
@@ -91,16 +91,15 @@ def _inline_reshape(args, params, avals):
 INLINE = {"transpose": _inline_transpose, "reshape": _inline_reshape}
 
 
-def lower(graph: Graph, free_dead: bool | None = None, signature=None) -> Lowered:
+def lower(graph: Graph, free_dead: bool = True, signature=None) -> Lowered:
     """Generate the flat function ``run(*input_leaves) -> output pytree``.
 
-    ``free_dead`` deletes each large value (64 kB or more) after its last use (default:
-    for graphs of more than 200 equations). With ``signature`` (one ``(shape, dtype)``
+    ``free_dead`` deletes each large value (64 kB or more) after its last use: numpy then
+    reuses its memory, which is faster than holding every activation, as well as
+    smaller. With ``signature`` (one ``(shape, dtype)``
     per input), the function first checks that its inputs are arrays of exactly those
     shapes and dtypes and returns ``MISS`` otherwise (``jit``'s fast path).
     """
-    if free_dead is None:
-        free_dead = len(graph.eqns) > 200
     env: dict = {"_guard_fail": _guard_fail(graph), "_copy": _copy, "_MISS": MISS,
                  "_ndarray": np.ndarray}
     names = _leaf_names(graph, env)
