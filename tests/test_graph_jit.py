@@ -169,3 +169,15 @@ def test_jit_signature_check_falls_back_for_dtypes_that_are_not_singletons():
     big_endian = np.arange(3.0).astype(">f8")
     assert jf(big_endian) == 6.0 and jf(big_endian + 1) == 12.0
     assert jf(np.arange(3.0)) == 6.0 and jf.cache_size() == 2
+
+
+def test_jit_as_a_method_decorator_binds_the_instance():
+    class Scaled:
+        def __init__(self, k):
+            self.k = k
+
+        @gl.jit
+        def apply(self, x):
+            return np.sum(x * self.k)
+
+    assert Scaled(2.0).apply(np.ones(3)) == 6.0 and Scaled(3.0).apply(np.ones(3)) == 9.0

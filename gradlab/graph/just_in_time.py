@@ -195,6 +195,10 @@ class Jitted:
         self.last = None
         return self.fun(*args, **kwargs)
 
+    def __get__(self, instance, owner=None):
+        """As a method decorator: the instance is a static argument (hashed, or by id)."""
+        return self if instance is None else functools.partial(self, instance)
+
     def cache_size(self) -> int:
         """How many signatures are compiled (not counting those that run eagerly)."""
         return sum(1 for v in self.cache.values() if v is not _EAGER)
