@@ -23,6 +23,8 @@ so activations are freed as in eager mode.
 
 from __future__ import annotations
 
+import itertools
+import linecache
 import math
 
 import numpy as np
@@ -68,6 +70,7 @@ class Lowered:
         return self.fn(*flat_inputs)
 
 
+_COUNTER = itertools.count()
 MISS = object()  # what a signature-checked function returns for other input types
 
 FREE_BYTES = 1 << 16  # values at least this large are deleted after their last use
@@ -109,7 +112,10 @@ def lower(graph: Graph, free_dead: bool = True, signature=None) -> Lowered:
     lines += _body_lines(graph, names, env, _last_uses(graph) if free_dead else {})
     lines.append(f"    return {_return_source(graph, names, env)}")
     source = "\n".join(lines)
-    exec(compile(source, "<gradlab graph>", "exec"), env)  # noqa: S102 - our own code
+    filename = f"<gradlab graph {next(_COUNTER)}>"
+    # Tracebacks through the generated code show its lines, like any source file's.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), env)  # noqa: S102 - our own code
     return Lowered(env["graph_run"], source)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from ..core.errors import ConcretizationError, TracerConversionError
 from ..core.trace import Tracer
 from ..core.tree import tree_flatten
+from ..intercept import instrument
 from .capture import capture
 from .codegen import MISS, lower
 from .ir import GuardError
@@ -96,9 +97,10 @@ def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
     """Capture ``fun(*args, **kwargs)`` (keyword arguments are inputs too), optimise the
     graph and lower it. The compiled function takes the leaves of ``(args, kwargs)``."""
     start = time.perf_counter()
+    f = instrument(fun)  # the user's call sites, rewritten (capture sees only ``call``)
 
     def call(args, kwargs):
-        return fun(*args, **kwargs)
+        return f(*args, **kwargs)
 
     graph = capture(call, tuple(args), dict(kwargs or {}))
     report = None
@@ -161,7 +163,7 @@ class Jitted:
         leaves, tree = tree_flatten((args, kwargs))
         for x in leaves:
             if isinstance(x, Tracer):  # under another transform: it traces the function
-                return self.fun(*args, **kwargs)
+                return instrument(self.fun)(*args, **kwargs)
         key = (tree, tuple(_leaf_key(x) for x in leaves))
         return self._slow_path(key, leaves, args, kwargs)
 
