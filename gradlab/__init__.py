@@ -66,6 +66,12 @@ _LAZY = {
     "devices": (".devices", None),
     **{name: (".devices", name) for name in ("device", "to_device", "on_cpu", "on_device")},
     "train": (".training", "train"),
+    # Graphs (gradlab.graph): capture, symbolic derivatives, passes, compiled tapes, jit.
+    **{name: (".graph", name) for name in (
+        "capture", "Graph", "GuardError", "Variable", "grad_graph", "hessian_graph",
+        "jvp_graph", "vjp_graph", "optimize", "jit", "compile", "Tape", "Certificate",
+        "backprop_reference", "Executor", "session", "plan_remat", "eval_scheduled",
+        "peak_bytes")},
 }
 
 
@@ -92,7 +98,8 @@ __all__ = [
     "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",
     "put_along_axis", "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten",
     "tree_leaves", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
-    *_LAZY,
+    # ``gl.compile`` (graphs) stays out of ``import *``: it would shadow the builtin.
+    *(name for name in _LAZY if name != "compile"),
 ]
 
 

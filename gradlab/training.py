@@ -220,11 +220,27 @@ def _unscale(scaler, scale, loss, grads):
     return loss / scale, grads, scaler.update(grads, loss)
 
 
+def _differentiated(objective, jit, backend):
+    """``value_and_grad`` of the objective: eager, compiled (``gradlab.jit``) or computed by
+    another framework's autodiff (``gradlab.backends``)."""
+    if backend is not None:
+        from .backends import value_and_grad as on_backend
+
+        return on_backend(objective, backend, has_aux=True)
+    objective = value_and_grad(objective, has_aux=True)
+    if jit:
+        from .graph import jit as compile_jit
+
+        objective = compile_jit(objective)
+    return objective
+
+
 def train(loss_fn: Callable[..., Any], params: PyTree, data: Any, steps: int, optimizer: Optimizer,
           *, state: PyTree | None = None, opt_state: dict | None = None, progress: bool = True,
           log_every: int | None = None, name: str | None = None,
           plot: str | os.PathLike | None = None, precision: Any = None,
-          loss_scale: Any = None, device: Any = None) -> TrainResult:
+          loss_scale: Any = None, device: Any = None, jit: bool = False,
+          backend: str | None = None) -> TrainResult:
     """Train ``params`` for ``steps`` optimizer steps; returns a ``TrainResult``.
 
     - ``loss_fn(params, *batch)`` returns a scalar loss, or ``(loss, metrics_dict)``.
@@ -247,6 +263,10 @@ def train(loss_fn: Callable[..., Any], params: PyTree, data: Any, steps: int, op
     - ``device`` (``"cupy"``, ``gl.device("cupy")``; default: the one of an enclosing
       ``with device(...)`` block) moves the parameters there and each batch as it is
       drawn (``on_cpu[...]`` leaves stay on the CPU); the result stays on the device.
+    - ``jit=True`` compiles the loss and its gradient once per batch shape
+      (``gradlab.jit``): the same numbers, replayed as flat numpy calls.
+    - ``backend="torch"`` or ``"jax"`` computes the loss and its gradient with that
+      framework's autodiff on the captured loss (``gradlab.backends``).
     """
     loss_fn, params = _mixed_precision(instrument(loss_fn), params, precision)
     batch_of = _batches(data)
@@ -254,7 +274,7 @@ def train(loss_fn: Callable[..., Any], params: PyTree, data: Any, steps: int, op
     objective = _objective(loss_fn, state is not None)
     if loss_scale is not None:
         objective = _scaled(objective, loss_scale)
-    objective = value_and_grad(objective, has_aux=True)
+    objective = _differentiated(objective, jit, backend)
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     history: dict = {}
     schedule = getattr(optimizer, "schedule", None)  # gradlab.optim's; others may lack it

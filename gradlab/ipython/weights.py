@@ -165,8 +165,14 @@ class Weights(Mapping):
         return of_tree
 
     def value_and_grad(self, objective: Callable[..., Any], *args: Any, has_aux: bool = False,
+                       jit: bool = False, backend: str | None = None,
                        **kwargs: Any) -> tuple[Any, dict]:
         """``(objective(*args), gradient)``: the gradient is a tree like ``weights.tree``.
+
+        ``jit=True`` compiles the objective and its gradient (``gradlab.jit``) on the first
+        call with a given ``objective`` and shapes, and replays it on the next ones.
+        ``backend="torch"`` or ``"jax"`` computes them with that framework's autodiff on
+        the captured objective (``gradlab.backends``); the result is numpy all the same.
 
         >>> import numpy as np
         >>> w = Weights({"x": np.array(3.0)})
@@ -174,16 +180,39 @@ class Weights(Mapping):
         >>> float(v), float(g["x"])
         (9.0, 6.0)
         """
-        loss = self.functional(objective)
-        value, grads = value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
+        if jit or backend is not None:
+            compiled = self._compiled(objective, has_aux, jit, backend)
+            value, grads = compiled(self._tree, *args, **kwargs)
+        else:
+            loss = self.functional(objective)
+            value, grads = value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
         return value, _no_gradient_as_none(grads)
 
+    def _compiled(self, objective, has_aux, jit, backend):
+        """The jitted, or backend-computed, ``value_and_grad`` of ``objective``, made once
+        per objective."""
+        cache = self.__dict__.setdefault("_jit_cache", {})
+        key = (objective, has_aux, jit, backend)
+        if key not in cache:
+            loss = self.functional(objective)
+            if backend is not None:
+                from ..backends import value_and_grad as on_backend
+
+                cache[key] = on_backend(loss, backend, has_aux=has_aux)
+            else:
+                from ..graph import jit as compile_jit
+
+                cache[key] = compile_jit(value_and_grad(loss, has_aux=has_aux))
+        return cache[key]
+
     def grad(self, objective: Callable[..., Any], *args: Any, has_aux: bool = False,
-             **kwargs: Any) -> Any:
+             jit: bool = False, backend: str | None = None, **kwargs: Any) -> Any:
         """The gradient of ``objective(*args)`` w.r.t. every trainable parameter.
 
         ``frozen`` entries' gradients are ``None``, and so are ``tied`` ones' (their
-        gradient is added into the entry they share).
+        gradient is added into the entry they share). ``jit=True``: compiled once per
+        objective and shapes; ``backend="torch"|"jax"``: computed by that framework (see
+        ``value_and_grad``).
 
         >>> import numpy as np
         >>> w = Weights({"a": np.array(2.0), "b": tied("a"), "s": frozen(1.0)})
@@ -191,7 +220,8 @@ class Weights(Mapping):
         >>> float(g["a"]), g["b"], g["s"]  # d(a*a)/da
         (4.0, None, None)
         """
-        value, grads = self.value_and_grad(objective, *args, has_aux=has_aux, **kwargs)
+        value, grads = self.value_and_grad(objective, *args, has_aux=has_aux, jit=jit,
+                                           backend=backend, **kwargs)
         return (grads, value[1]) if has_aux else grads
 
     def step(self, grads: dict | Weights, lr: float) -> Weights:
