@@ -59,6 +59,10 @@ _LAZY = {
     **{name: (".graph", name) for name in (
         "capture", "Graph", "GuardError", "Variable", "grad_graph", "hessian_graph",
         "jvp_graph", "vjp_graph", "optimize", "jit")},
+    # Backends and export (gradlab.backends): torch, jax, ONNX, TorchScript.
+    "backends": (".backends", None),
+    **{name: (".backends", name) for name in (
+        "compile_to", "export_onnx", "export_torchscript", "to_torch_module")},
 }
 
 
