@@ -58,7 +58,9 @@ _LAZY = {
     # Graphs (gradlab.graph): capture, symbolic derivatives, passes, compiled tapes, jit.
     **{name: (".graph", name) for name in (
         "capture", "Graph", "GuardError", "Variable", "grad_graph", "hessian_graph",
-        "jvp_graph", "vjp_graph", "optimize", "jit")},
+        "jvp_graph", "vjp_graph", "optimize", "jit", "compile", "Tape", "Certificate",
+        "backprop_reference", "Executor", "session", "plan_remat", "eval_scheduled",
+        "peak_bytes")},
     # Backends and export (gradlab.backends): torch, jax, ONNX, TorchScript.
     "backends": (".backends", None),
     **{name: (".backends", name) for name in (

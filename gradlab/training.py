@@ -169,7 +169,7 @@ def _divergence(step, loss, norm):
 
 def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state=None,
           progress: bool = True, log_every: int | None = None, name: str | None = None,
-          plot=None) -> TrainResult:
+          plot=None, jit: bool = False) -> TrainResult:
     """Train ``params`` for ``steps`` optimizer steps; returns a ``TrainResult``.
 
     - ``loss_fn(params, *batch)`` returns a scalar loss, or ``(loss, metrics_dict)``.
@@ -183,9 +183,15 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
     - ``opt_state`` resumes from a saved optimizer state (its step count included).
     - ``log_every=k`` prints ``[name] step N  loss L`` (mean over the last k steps).
     - ``plot`` saves the loss curve to that path (needs matplotlib).
+    - ``jit=True`` compiles the loss and its gradient once per batch shape
+      (``gradlab.jit``): the same numbers, replayed as flat numpy calls.
     """
     objective = value_and_grad(_objective(instrument(loss_fn), state is not None),
                                has_aux=True)
+    if jit:
+        from .graph import jit as compile_jit
+
+        objective = compile_jit(objective)
     batch_of = _batches(data)
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     history: dict = {}

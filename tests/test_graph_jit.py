@@ -115,3 +115,33 @@ def test_jit_of_a_long_loop_frees_dead_values():
 def test_jit_docstring_examples_pass(module):
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_weights_grad_with_jit_equals_eager_including_frozen_and_tied():
+    from gradlab.ipython.weights import Weights, frozen, tied
+
+    w = Weights({"a": np.array([1.0, 2.0]), "s": frozen(3.0), "b": tied("a")})
+
+    def objective():
+        return np.sum(w["a"] ** 2 * w["b"]) * w["s"]
+
+    eager = w.grad(objective)
+    for _ in range(2):
+        jitted = w.grad(objective, jit=True)
+        assert jitted["a"].tolist() == eager["a"].tolist() == [9.0, 36.0]
+        assert repr(jitted["b"]) == repr(eager["b"]) and repr(jitted["s"]) == repr(eager["s"])
+    assert w._jitted(objective, False).cache_size() == 1
+
+
+def test_train_with_jit_takes_the_same_steps():
+    def loss(p, x, y):
+        return np.mean((x @ p["w"] - y) ** 2), {"norm": np.sum(p["w"] ** 2)}
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 3))
+    y = x @ np.array([1.0, 2.0, 3.0])
+    runs = [gl.train(loss, {"w": np.zeros(3)}, (x, y), 30, gl.optim.SGD(0.1), progress=False,
+                     jit=jit) for jit in (False, True)]
+    assert np.array_equal(runs[0].params["w"], runs[1].params["w"])
+    assert runs[0].history["norm"] == runs[1].history["norm"]
+    assert runs[1].history["loss"][-1] < 0.1 * runs[1].history["loss"][0]

@@ -77,6 +77,7 @@ def test_bind_inputs_names_unknown_inputs():
     (lambda x: 0.0 + x, []),
     (lambda x: x - 0.0, []),
     (lambda x: x / 1.0, []),
+    (lambda x: x ** 1, []),
     (lambda x: np.negative(np.negative(x)), []),
     (lambda x: np.transpose(np.transpose(x)), []),
     (lambda x: np.reshape(np.reshape(x, (6,)), (3, 2)), ["reshape"]),

@@ -24,7 +24,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def test_the_tour_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
-        "01_tour.ipynb", "02_per_example_gradients.ipynb", "03_rnns.ipynb", "04_dsl.ipynb"]
+        "01_tour.ipynb", "02_per_example_gradients.ipynb", "03_rnns.ipynb", "04_dsl.ipynb",
+        "07_graphs.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -40,6 +40,8 @@ def _tree_source(td: TreeDef, names) -> str:
     if td.kind is None:
         return next(names)
     kids = [_tree_source(c, names) for c in td.children]
+    if any(k is None for k in kids):
+        return None
     if td.kind is tuple:
         return f"({', '.join(kids)}{',' if len(kids) == 1 else ''})"
     if td.kind is list:
@@ -48,7 +50,7 @@ def _tree_source(td: TreeDef, names) -> str:
         return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(td.aux, kids)) + "}"
     if td.kind is type(None):
         return "None"
-    return None  # another node type: built with tree_unflatten
+    return None  # another node type (registered, namedtuple): built with tree_unflatten
 
 
 class Lowered:

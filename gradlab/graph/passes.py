@@ -17,7 +17,7 @@
   (across the forward/backward boundary: a backward pass often recomputes ``x.T`` or
   ``1 - tanh**2`` that the forward pass already has).
 - ``fold_constants``: an equation whose operands are all constants is computed once.
-- ``simplify``: algebraic identities (``x*1``, ``x+0``, ``x-0``, ``x/1``, ``--x``,
+- ``simplify``: algebraic identities (``x*1``, ``x+0``, ``x-0``, ``x/1``, ``x**1``, ``--x``,
   ``transpose(transpose(x))``, ``reshape(reshape(x))``, a reshape to the same shape),
   one rule per primitive name in ``SIMPLIFY_RULES``; a rule applies only where the
   result has the operand's exact shape and dtype, so no broadcast or promotion is lost.
@@ -279,6 +279,7 @@ SIMPLIFY_RULES = {
     "add": _identity_operand(0, (0, 1)),
     "subtract": _identity_operand(0, (1,)),
     "divide": _identity_operand(1, (1,)),
+    "power": _identity_operand(1, (1,)),
     "negative": _double("negative"),
     "transpose": _transpose_rule,
     "reshape": _reshape_rule,

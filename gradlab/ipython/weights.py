@@ -158,8 +158,11 @@ class Weights(Mapping):
 
         return of_tree
 
-    def value_and_grad(self, objective, *args, has_aux=False, **kwargs):
+    def value_and_grad(self, objective, *args, has_aux=False, jit=False, **kwargs):
         """``(objective(*args), gradient)``: the gradient is a tree like ``weights.tree``.
+
+        ``jit=True`` compiles the objective and its gradient (``gradlab.jit``) on the first
+        call with a given ``objective`` and shapes, and replays it on the next ones.
 
         >>> import numpy as np
         >>> w = Weights({"x": np.array(3.0)})
@@ -167,20 +170,34 @@ class Weights(Mapping):
         >>> float(v), float(g["x"])
         (9.0, 6.0)
         """
+        if jit:
+            return self._jitted(objective, has_aux)(self._tree, *args, **kwargs)
         loss = self.functional(objective)
         return value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
 
-    def grad(self, objective, *args, has_aux=False, **kwargs):
+    def _jitted(self, objective, has_aux):
+        """The compiled ``value_and_grad`` of ``objective``, made once per objective."""
+        from ..graph import jit
+
+        cache = self.__dict__.setdefault("_jit_cache", {})
+        key = (objective, has_aux)
+        if key not in cache:
+            cache[key] = jit(value_and_grad(self.functional(objective), has_aux=has_aux))
+        return cache[key]
+
+    def grad(self, objective, *args, has_aux=False, jit=False, **kwargs):
         """The gradient of ``objective(*args)`` w.r.t. every trainable parameter.
 
         ``frozen`` entries get none; a ``tied`` entry's gradient adds into its target.
+        ``jit=True``: compiled once per objective and shapes (see ``value_and_grad``).
 
         >>> import numpy as np
         >>> w = Weights({"a": np.array(2.0), "b": tied("a")})
         >>> float(w.grad(lambda: w["a"] * w["b"])["a"])  # d(a*a)/da
         4.0
         """
-        value, grads = self.value_and_grad(objective, *args, has_aux=has_aux, **kwargs)
+        value, grads = self.value_and_grad(objective, *args, has_aux=has_aux, jit=jit,
+                                           **kwargs)
         return (grads, value[1]) if has_aux else grads
 
     def step(self, grads, lr):
