@@ -169,7 +169,7 @@ def _divergence(step, loss, norm):
 
 def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state=None,
           progress: bool = True, log_every: int | None = None, name: str | None = None,
-          plot=None, jit: bool = False) -> TrainResult:
+          plot=None, jit: bool = False, backend: str | None = None) -> TrainResult:
     """Train ``params`` for ``steps`` optimizer steps; returns a ``TrainResult``.
 
     - ``loss_fn(params, *batch)`` returns a scalar loss, or ``(loss, metrics_dict)``.
@@ -185,10 +185,17 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
     - ``plot`` saves the loss curve to that path (needs matplotlib).
     - ``jit=True`` compiles the loss and its gradient once per batch shape
       (``gradlab.jit``): the same numbers, replayed as flat numpy calls.
+    - ``backend="torch"`` or ``"jax"`` computes the loss and its gradient with that
+      framework's autodiff on the captured loss (``gradlab.backends``).
     """
-    objective = value_and_grad(_objective(instrument(loss_fn), state is not None),
-                               has_aux=True)
-    if jit:
+    objective = _objective(instrument(loss_fn), state is not None)
+    if backend is not None:
+        from .backends import value_and_grad as on_backend
+
+        objective = on_backend(objective, backend, has_aux=True)
+    else:
+        objective = value_and_grad(objective, has_aux=True)
+    if jit and backend is None:
         from .graph import jit as compile_jit
 
         objective = compile_jit(objective)

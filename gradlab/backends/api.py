@@ -248,10 +248,19 @@ def export_onnx(f, path, *example_args, check: bool = True, opset: int = 17,
 
     flat = _Flat(f, example_args)
     names = [_onnx_name(n, i) for i, n in enumerate(flat.graph.input_names)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation notice
-        torch.onnx.export(flat.module(), flat.tensors(), str(path), input_names=names,
-                          opset_version=opset, dynamo=False)
+    default = torch.get_default_dtype()
+    # The exporter types 0-d constants with torch's default dtype and casts to it: a
+    # float64 program is exported under a float64 default so that nothing is narrowed.
+    wide = any(np.result_type(x) == np.float64 for x in flat.flat)
+    try:
+        if wide:
+            torch.set_default_dtype(torch.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation
+            torch.onnx.export(flat.module(), flat.tensors(), str(path), input_names=names,
+                              opset_version=opset, dynamo=False)
+    finally:
+        torch.set_default_dtype(default)
     if check:
         expected = tree_flatten(f(*example_args))[0]
         got = run_onnx(path, *flat.flat)

@@ -37,12 +37,16 @@ def rule(*names):
 
 
 def _t(x, like=None):
-    """``x`` as a tensor (Python scalars take ``like``'s dtype category, as numpy's weak
-    scalars do)."""
+    """``x`` as a tensor. A Python scalar next to a tensor ``like`` takes ``like``'s dtype
+    where numpy's weak scalars would (a float next to float32 stays float32); otherwise
+    numpy's default (float64, int64), never torch's float32 default."""
     if isinstance(x, torch.Tensor):
         return x
-    if like is not None and isinstance(like, torch.Tensor):
-        return torch.as_tensor(x, dtype=like.dtype if not isinstance(x, complex) else None)
+    if isinstance(like, torch.Tensor) and isinstance(x, (bool, int, float, complex)):
+        if like.is_complex() or (like.is_floating_point() and not isinstance(x, complex)):
+            return torch.as_tensor(x, dtype=like.dtype)
+        if not isinstance(x, (bool, float, complex)) and like.dtype != torch.bool:
+            return torch.as_tensor(x, dtype=like.dtype)
     return torch.as_tensor(np.asarray(x))
 
 
@@ -52,8 +56,8 @@ _SAME_NAME = ("ceil", "cos", "cosh", "exp", "exp2", "expm1", "floor", "isfinite"
               "isnan", "isneginf", "isposinf", "log", "log10", "log1p", "log2", "logical_not",
               "sigmoid", "sign", "signbit", "sin", "sinc", "sinh", "sqrt", "tan", "tanh",
               "trunc", "deg2rad", "rad2deg", "angle", "maximum", "minimum", "fmax", "fmin",
-              "atan2", "copysign", "hypot", "fmod", "remainder", "heaviside", "ldexp",
-              "logaddexp", "logaddexp2", "logical_and", "logical_or", "logical_xor")
+              "copysign", "hypot", "fmod", "remainder", "heaviside", "logaddexp2",
+              "logical_and", "logical_or", "logical_xor")
 _RENAMED = {"absolute": "abs", "arccos": "acos", "arccosh": "acosh", "arcsin": "asin",
             "arcsinh": "asinh", "arctan": "atan", "arctanh": "atanh", "arctan2": "atan2",
             "negative": "neg", "add": "add", "subtract": "sub", "multiply": "mul",
@@ -65,24 +69,17 @@ _RENAMED = {"absolute": "abs", "arccos": "acos", "arccosh": "acosh", "arcsin": "
 def _elementwise(fn):
     def apply(*xs):
         if len(xs) == 2:
-            a, b = xs
-            if not isinstance(a, torch.Tensor):
-                a = _t(a, b)
-            if not isinstance(b, torch.Tensor) and fn in _NEEDS_TENSORS:
-                b = _t(b, a)
+            a, b = _t(xs[0], xs[1]), _t(xs[1], xs[0])
+            if a.dtype != b.dtype:  # promote explicitly: ONNX export does not (int 0-d)
+                dtype = torch.result_type(a, b)
+                a, b = a.to(dtype), b.to(dtype)
             return fn(a, b)
         return fn(*(_t(x) for x in xs))
     return apply
 
 
-_NEEDS_TENSORS = set()
 for _name in _SAME_NAME + tuple(_RENAMED):
-    _fn = getattr(torch, _RENAMED.get(_name, _name))
-    RULES[_name] = _elementwise(_fn)
-for _name in ("maximum", "minimum", "fmax", "fmin", "atan2", "copysign", "hypot",
-              "heaviside", "ldexp", "logaddexp", "logaddexp2", "logical_and", "logical_or",
-              "logical_xor", "arctan2"):
-    _NEEDS_TENSORS.add(getattr(torch, _RENAMED.get(_name, _name)))
+    RULES[_name] = _elementwise(getattr(torch, _RENAMED.get(_name, _name)))
 
 
 @rule("positive")
@@ -101,9 +98,19 @@ def _cbrt(x):
     return torch.sign(x) * torch.abs(x) ** (1.0 / 3.0)
 
 
+@rule("logaddexp")
+def _logaddexp(a, b):
+    """max + log1p(exp(-|a - b|)): torch.logaddexp's value, in ops ONNX export knows."""
+    a = _t(a, b)
+    b = _t(b, a)
+    m = torch.maximum(a, b)
+    safe = torch.where(torch.isinf(m), torch.zeros_like(m), a - b)
+    return torch.where(torch.isinf(m), m, m + torch.log1p(torch.exp(-torch.abs(safe))))
+
+
 @rule("softplus")
 def _softplus(x):
-    return torch.logaddexp(_t(x), torch.zeros((), dtype=_t(x).dtype))
+    return _logaddexp(_t(x), torch.zeros((), dtype=_t(x).dtype))
 
 
 @rule("normal_cdf")
@@ -406,4 +413,4 @@ RULES["ifft"] = _fft(torch.fft.ifft)
 RULES["rfft"] = _fft(torch.fft.rfft)
 RULES["irfft"] = _fft(torch.fft.irfft)
 
-del _name, _fn
+del _name

@@ -158,11 +158,14 @@ class Weights(Mapping):
 
         return of_tree
 
-    def value_and_grad(self, objective, *args, has_aux=False, jit=False, **kwargs):
+    def value_and_grad(self, objective, *args, has_aux=False, jit=False, backend=None,
+                       **kwargs):
         """``(objective(*args), gradient)``: the gradient is a tree like ``weights.tree``.
 
         ``jit=True`` compiles the objective and its gradient (``gradlab.jit``) on the first
         call with a given ``objective`` and shapes, and replays it on the next ones.
+        ``backend="torch"`` or ``"jax"`` computes them with that framework's autodiff on
+        the captured objective (``gradlab.backends``); the result is numpy all the same.
 
         >>> import numpy as np
         >>> w = Weights({"x": np.array(3.0)})
@@ -170,26 +173,35 @@ class Weights(Mapping):
         >>> float(v), float(g["x"])
         (9.0, 6.0)
         """
-        if jit:
-            return self._jitted(objective, has_aux)(self._tree, *args, **kwargs)
+        if jit or backend is not None:
+            compiled = self._compiled(objective, has_aux, jit, backend)
+            return compiled(self._tree, *args, **kwargs)
         loss = self.functional(objective)
         return value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
 
-    def _jitted(self, objective, has_aux):
-        """The compiled ``value_and_grad`` of ``objective``, made once per objective."""
-        from ..graph import jit
-
+    def _compiled(self, objective, has_aux, jit, backend):
+        """The jitted, or backend-computed, ``value_and_grad`` of ``objective``, made once
+        per objective."""
         cache = self.__dict__.setdefault("_jit_cache", {})
-        key = (objective, has_aux)
+        key = (objective, has_aux, jit, backend)
         if key not in cache:
-            cache[key] = jit(value_and_grad(self.functional(objective), has_aux=has_aux))
+            loss = self.functional(objective)
+            if backend is not None:
+                from ..backends import value_and_grad as on_backend
+
+                cache[key] = on_backend(loss, backend, has_aux=has_aux)
+            else:
+                from ..graph import jit as compile_jit
+
+                cache[key] = compile_jit(value_and_grad(loss, has_aux=has_aux))
         return cache[key]
 
-    def grad(self, objective, *args, has_aux=False, jit=False, **kwargs):
+    def grad(self, objective, *args, has_aux=False, jit=False, backend=None, **kwargs):
         """The gradient of ``objective(*args)`` w.r.t. every trainable parameter.
 
         ``frozen`` entries get none; a ``tied`` entry's gradient adds into its target.
-        ``jit=True``: compiled once per objective and shapes (see ``value_and_grad``).
+        ``jit=True``: compiled once per objective and shapes; ``backend="torch"|"jax"``:
+        computed by that framework (see ``value_and_grad``).
 
         >>> import numpy as np
         >>> w = Weights({"a": np.array(2.0), "b": tied("a")})
@@ -197,7 +209,7 @@ class Weights(Mapping):
         4.0
         """
         value, grads = self.value_and_grad(objective, *args, has_aux=has_aux, jit=jit,
-                                           **kwargs)
+                                           backend=backend, **kwargs)
         return (grads, value[1]) if has_aux else grads
 
     def step(self, grads, lr):
