@@ -72,6 +72,10 @@ _LAZY = {
         "jvp_graph", "vjp_graph", "optimize", "jit", "compile", "Tape", "Certificate",
         "backprop_reference", "Executor", "session", "plan_remat", "eval_scheduled",
         "peak_bytes")},
+    # Backends and export (gradlab.backends): torch, jax, ONNX, TorchScript.
+    "backends": (".backends", None),
+    **{name: (".backends", name) for name in (
+        "compile_to", "export_onnx", "export_torchscript", "to_torch_module")},
 }
 
 

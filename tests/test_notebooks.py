@@ -36,7 +36,8 @@ def test_the_tour_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
         "01_tour.ipynb", "02_per_example_gradients.ipynb", "03_rnns.ipynb", "04_dsl.ipynb",
         "05_soft_decisions.ipynb",
-        "06_surrogate_gradients.ipynb", "07_graphs.ipynb"]
+        "06_surrogate_gradients.ipynb", "07_graphs.ipynb",
+        "08_backends.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
