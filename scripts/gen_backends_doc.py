@@ -30,7 +30,9 @@ def table() -> str:
     from gradlab.core.primitive import PRIMITIVES
 
     if importlib.util.find_spec("scipy") is not None:
-        import gradlab.scipy  # noqa: F401
+        import gradlab.scipy
+
+        gradlab.scipy.load_all()  # SciPy's rules are declared on first use otherwise
     tables = {name: importlib.import_module(module).RULES
               for name, module in BACKEND_MODULES.items()}
     names = sorted(n for n, p in PRIMITIVES.items() if p.declared_in.startswith("gradlab."))

@@ -130,7 +130,7 @@ def test_weights_grad_with_jit_equals_eager_including_frozen_and_tied():
         jitted = w.grad(objective, jit=True)
         assert jitted["a"].tolist() == eager["a"].tolist() == [9.0, 36.0]
         assert repr(jitted["b"]) == repr(eager["b"]) and repr(jitted["s"]) == repr(eager["s"])
-    assert w._jitted(objective, False).cache_size() == 1
+    assert w._compiled(objective, False, True, None).cache_size() == 1
 
 
 def test_train_with_jit_takes_the_same_steps():
