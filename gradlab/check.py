@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .core.tree import tree_flatten, tree_unflatten
@@ -55,7 +57,14 @@ def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, 
     boolean leaves (labels, indices) are held fixed. Raises
     ``AssertionError`` naming the mode, the order and both numbers on a mismatch.
     When both modes are checked it also checks adjointness: ``<u, J v> == <J^T u, v>``.
+    Without arguments it returns the checker, autograd's curried spelling:
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.check_grads(np.tanh, modes=["rev"])(np.array([0.1, 0.7]))
     """
+    if not args:  # check_grads(f, modes=...)(x), as in autograd
+        return functools.partial(check_grads, fun, modes=modes, order=order, eps=eps,
+                                 rtol=rtol, atol=atol, seed=seed)
     rng = np.random.default_rng(seed)
     fun = instrument(fun)
     all_leaves, tree = tree_flatten(tuple(args))
