@@ -16,6 +16,7 @@ from ..core.rules import PerOperand
 from ..core.trace import Trace, Tracer, bind, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
+from .dtypes import cast_like
 
 
 class JVPTracer(Tracer):
@@ -91,12 +92,13 @@ def jvp(fun, primals, tangents, has_aux=False):
             raise ValueError(f"jvp: tangent shape {np.shape(t)} != primal shape {np.shape(p)}")
     f = instrument(fun)
     with new_trace(JVPTrace) as trace:
-        boxed = [JVPTracer(trace, p, t) for p, t in zip(p_leaves, t_leaves)]
+        boxed = [JVPTracer(trace, p, cast_like(t, p)) for p, t in zip(p_leaves, t_leaves)]
         result = f(*tree_unflatten(p_tree, boxed))
         out, aux = result if has_aux else (result, None)
         out_leaves, out_tree = tree_flatten(out)
         primal_out = [trace.lower(o) for o in out_leaves]
-        tangent_out = [_tangent_or_zeros(trace, o) for o in out_leaves]
+        tangent_out = [cast_like(_tangent_or_zeros(trace, o), p)
+                       for o, p in zip(out_leaves, primal_out)]
     out_p, out_t = tree_unflatten(out_tree, primal_out), tree_unflatten(out_tree, tangent_out)
     if has_aux:
         return out_p, out_t, tree_map(trace.lower, aux)

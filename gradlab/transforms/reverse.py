@@ -16,6 +16,7 @@ from ..core.tape import ReverseTrace, Var
 from ..core.trace import Tracer, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
+from .dtypes import cast_like, is_float_dtype
 
 
 def _dtype(x):
@@ -29,7 +30,7 @@ def check_differentiable(leaves, what="grad"):
         dtype = getattr(x, "dtype", None)
         if dtype is not None and dtype.kind in "fc":
             continue  # the common case, decided without numpy's slower dtype machinery
-        if isinstance(x, bool) or not np.issubdtype(_dtype(x), np.inexact):
+        if isinstance(x, bool) or not is_float_dtype(_dtype(x)):
             raise TypeError(
                 f"{what} requires float (or complex) inputs, but input leaf {i} has dtype "
                 f"{_dtype(x)} ({type(x).__name__}). Pass e.g. np.float64 values: "
@@ -85,7 +86,8 @@ def _reverse(fun, args, argnums, has_aux, retain):
 
     def backward(ct_leaves):
         grads = trace.backward(out_leaves, ct_leaves, inputs, retain=retain)
-        grads = [zeros_like_value(x) if g is None else g for g, x in zip(grads, leaves)]
+        grads = [zeros_like_value(x) if g is None else cast_like(g, x)
+                 for g, x in zip(grads, leaves)]
         tree = grads if treedef is None else tree_unflatten(treedef, grads)
         return tree[0] if single else tuple(tree)
 
@@ -147,7 +149,7 @@ def _scalar_seed(out, name):
             f"{name} requires a scalar output, but the function returned shape "
             f"{shape_of(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
-    if dtype.kind not in "fc":
+    if not is_float_dtype(dtype):
         raise TypeError(f"{name} requires a float output, got {dtype}")
     return np.ones((), dtype)
 
