@@ -16,6 +16,7 @@ from ..core.rules import PerOperand
 from ..core.trace import Trace, Tracer, bind, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
+from .argnums import accepts_argnums
 from .dtypes import cast_like
 
 
@@ -113,6 +114,7 @@ def _tangent_or_zeros(trace, o):
     return np.zeros(np.shape(p), p.dtype if hasattr(p, "dtype") else np.result_type(p))
 
 
+@accepts_argnums
 def make_jvp(fun, argnum=0):
     """autograd's spelling: ``make_jvp(f)(*args)(v) -> (out, J v)`` for argument ``argnum``."""
 
@@ -128,6 +130,7 @@ def make_jvp(fun, argnum=0):
     return at
 
 
+@accepts_argnums
 def deriv(fun, argnum=0):
     """The derivative of a function of one scalar (forward mode)."""
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from .argnums import accepts_argnums
 from .batching import vmap
 from .forward import jvp
 from .reverse import _vjp, grad
@@ -54,6 +55,7 @@ def _unstack(oshape, lead, rows):
     return reshape(rows, oshape + np.shape(rows)[len(lead):])
 
 
+@accepts_argnums
 def jacrev(fun, argnum=0):
     """The Jacobian by reverse mode: one vectorised VJP over every output direction.
 
@@ -85,6 +87,7 @@ def jacrev(fun, argnum=0):
     return jac
 
 
+@accepts_argnums
 def jacfwd(fun, argnum=0):
     """The Jacobian by forward mode: one vectorised JVP over every input direction.
 
@@ -136,6 +139,7 @@ def jacfwd(fun, argnum=0):
     return jac
 
 
+@accepts_argnums
 def hessian(fun, argnum=0):
     """The Hessian of a scalar function, forward-over-reverse (``jacfwd(jacrev(f))``).
 
@@ -158,6 +162,7 @@ def hvp(fun, x, v):
     return jvp(grad(fun), (x,), (v,))[1]
 
 
+@accepts_argnums
 def hessian_vector_product(fun, argnum=0):
     """autograd's spelling: a function of ``(*args, vector)`` returning ``H @ vector``.
 
@@ -179,6 +184,7 @@ def hessian_vector_product(fun, argnum=0):
     return product
 
 
+@accepts_argnums
 def make_hvp(fun, argnum=0):
     """``make_hvp(f)(*args) -> (hvp_fn, grad_value)``: many products at one point.
 
@@ -198,6 +204,7 @@ def make_hvp(fun, argnum=0):
     return maker
 
 
+@accepts_argnums
 def tensor_jacobian_product(fun, argnum=0):
     """A function of ``(*args, tensor)``: ``tensor`` contracted with the Jacobian's lead axes.
 

@@ -16,6 +16,7 @@ from ..core.tape import ReverseTrace, Var
 from ..core.trace import Tracer, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
+from .argnums import accepts_argnums
 from .dtypes import cast_like, is_float_dtype
 
 
@@ -131,6 +132,7 @@ def vjp(fun, *args, argnums=None, has_aux=False):
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
+@accepts_argnums
 def make_vjp(fun, argnum=0):
     """autograd's spelling: ``make_vjp(f)(*args) -> (vjp_fn, out)``."""
 
@@ -143,17 +145,20 @@ def make_vjp(fun, argnum=0):
 
 
 def _scalar_seed(out, name):
+    """The cotangent 1 of a scalar output (or of a size-1 array, as autograd accepts)."""
     dtype = _dtype(out)
-    if ndim_of(out) != 0:
+    shape = shape_of(out)
+    if ndim_of(out) != 0 and any(n != 1 for n in shape):
         raise TypeError(
             f"{name} requires a scalar output, but the function returned shape "
             f"{shape_of(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
     if not is_float_dtype(dtype):
         raise TypeError(f"{name} requires a float output, got {dtype}")
-    return np.ones((), dtype)
+    return np.ones(shape, dtype)
 
 
+@accepts_argnums
 def value_and_grad(fun, argnum=0, has_aux=False):
     """``f(*args)`` and its gradient w.r.t. ``args[argnum]`` (int, or tuple for several).
 
@@ -173,6 +178,7 @@ def value_and_grad(fun, argnum=0, has_aux=False):
     return value_and_grad_fun
 
 
+@accepts_argnums
 def grad(fun, argnum=0, has_aux=False):
     """The gradient of scalar ``fun`` w.r.t. ``args[argnum]``, with the argument's structure.
 
@@ -190,6 +196,7 @@ def grad(fun, argnum=0, has_aux=False):
     return grad_fun
 
 
+@accepts_argnums
 def elementwise_grad(fun, argnum=0):
     """The gradient of ``sum(fun(x))``: for an elementwise ``fun``, its derivative map."""
 
@@ -203,6 +210,7 @@ def elementwise_grad(fun, argnum=0):
     return egrad
 
 
+@accepts_argnums
 def jacobian(fun, argnum=0):
     """The full Jacobian, shape ``out.shape + x.shape``: autograd's name for ``jacrev``
     (one vectorised reverse pass over every output direction).
