@@ -119,3 +119,13 @@ def test_check_grads_curried_as_in_autograd():
         wrong = gl.custom_vjp(lambda x: np.sin(x))
         wrong.defvjp(lambda x: (np.sin(x), x), lambda x, g: (g * 2.0,))
         gl.check_grads(wrong, modes=["rev"], order=1)(np.array([0.3]))
+
+
+@pytest.mark.parametrize("module", ["gradlab.transforms.dtypes", "gradlab.transforms.argnums",
+                                    "gradlab.core.arguments", "gradlab.files", "gradlab.check"])
+def test_docstring_examples_of_the_boundary_modules_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,7 +1,7 @@
 """``argnums=``: JAX's spelling of autograd's ``argnum``, accepted by every transform.
 
 >>> import numpy as np, gradlab as gl
->>> gl.grad(lambda x, y: x * y, argnums=1)(2.0, 3.0)
+>>> float(gl.grad(lambda x, y: x * y, argnums=1)(2.0, 3.0))
 2.0
 """
 
