@@ -129,3 +129,14 @@ def test_docstring_examples_of_the_boundary_modules_run(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128], ids=lambda d: np.dtype(d).name)
+def test_the_cotangent_of_np_real_for_a_complex_input_is_complex(dtype):
+    z = np.array([1.0 + 2.0j, -0.5 + 0.25j], dtype)
+    (ct,) = gl.vjp(np.real, z)[1](np.array([1.0, -2.0]))
+    assert ct.dtype == dtype
+    np.testing.assert_array_equal(ct, [1.0 + 0.0j, -2.0 + 0.0j])
+    g = gl.grad(lambda z: np.sum(np.real(z) ** 2 + z.real))(z)
+    assert g.dtype == dtype
+    np.testing.assert_allclose(g, 2 * z.real + 1.0, rtol=1e-6)
