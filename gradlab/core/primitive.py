@@ -226,6 +226,7 @@ def _has_tracer(args, kwargs) -> bool:
 
 
 _NO_PARAMS: dict = {}  # shared by parameterless calls; never mutated
+_SEQUENCES = frozenset((list, tuple))
 
 
 def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
@@ -258,7 +259,8 @@ def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
     else:
         def entry(*args, **kwargs):
             if _has_tracer(args, kwargs):
-                args, kwargs = prepare(args, kwargs)
+                if kwargs or not _SEQUENCES.isdisjoint(map(type, args)):
+                    args, kwargs = prepare(args, kwargs)
                 return gradlab_fn(*args, **kwargs)
             return original(*args, **kwargs)
 

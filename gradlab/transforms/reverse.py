@@ -87,8 +87,8 @@ def _reverse(fun, args, argnums, has_aux, retain):
 
     def backward(ct_leaves):
         grads = trace.backward(out_leaves, ct_leaves, inputs, retain=retain)
-        grads = [zeros_like_value(x) if g is None else cast_like(g, x)
-                 for g, x in zip(grads, leaves)]
+        grads = [zeros_like_value(x) if g is None else g if getattr(g, "dtype", None) == getattr(
+            x, "dtype", 0) else cast_like(g, x) for g, x in zip(grads, leaves)]
         tree = grads if treedef is None else tree_unflatten(treedef, grads)
         return tree[0] if single else tuple(tree)
 
@@ -153,7 +153,7 @@ def _scalar_seed(out, name):
             f"{name} requires a scalar output, but the function returned shape "
             f"{shape_of(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
-    if not is_float_dtype(dtype):
+    if dtype.kind not in "fc" and not is_float_dtype(dtype):
         raise TypeError(f"{name} requires a float output, got {dtype}")
     return np.ones(shape, dtype)
 
