@@ -61,7 +61,9 @@ class CallSignature:
         for group in _ARRAY_LIKE.findall(getattr(original, "__doc__", None) or ""):
             names.update(n.strip() for n in group.split(","))
         nin = getattr(gradlab_fn, "nin", None)
+        self.operand_names = ()
         if isinstance(nin, int):  # a primitive: operands, then its parameters
+            self.operand_names = tuple(self.numpy_positional[:nin])
             self.ours = set(getattr(gradlab_fn, "params", ())) | {"out"}
             self.our_positional = nin + len(getattr(gradlab_fn, "params", ()))
             self.array_positions = set(range(nin))
@@ -81,6 +83,8 @@ class CallSignature:
 
     def prepare(self, args, kwargs):
         """``(args, kwargs)`` for gradlab's function; raises on what it cannot honour."""
+        if kwargs and self.operand_names and len(args) < len(self.operand_names):
+            args, kwargs = self._operands_by_name(args, kwargs)
         if len(args) > self.our_positional and self.numpy_positional:
             extra = dict(zip(self.numpy_positional[self.our_positional:],
                              args[self.our_positional:]))
@@ -92,6 +96,15 @@ class CallSignature:
             kwargs = {k: _stacked(v) if k in self.array_names else v
                       for k, v in kwargs.items() if not self._dropped(k, v)}
         return args, kwargs
+
+    def _operands_by_name(self, args, kwargs):
+        """``np.linalg.solve(a=A, b=B)``: a primitive's operands given by numpy's names."""
+        args, kwargs = list(args), dict(kwargs)
+        for name in self.operand_names[len(args):]:
+            if name not in kwargs:
+                break
+            args.append(kwargs.pop(name))
+        return tuple(args), kwargs
 
     def _dropped(self, key, value):
         """Whether ``key=value`` is left out of the call (numpy's default); raises when

@@ -127,7 +127,9 @@ _METHODS = {
     "flatten": lambda self: S.ravel(self),
     "dot": lambda self, other: L.dot(self, other),
     "clip": lambda self, a_min=None, a_max=None: E.clip(self, a_min, a_max),
-    "astype": lambda self, dtype: M.convert(self, dtype),
+    # order/casting/subok/copy change nothing for an immutable traced value
+    "astype": lambda self, dtype, order="K", casting="unsafe", subok=True, copy=True: M.convert(
+        self, dtype),
 }
 
 for _name, _fn in _METHODS.items():
