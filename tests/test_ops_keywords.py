@@ -41,7 +41,8 @@ def _unsupported_cases():
         sig = CallSignature(original, entry.__gradlab__)
         if sig.any_keyword:
             continue
-        operands = set(sig.operand_names) | set(sig.numpy_positional[:1])  # by name: operands
+        # operands by name are operands; out= is refused alike everywhere (its own test)
+        operands = set(sig.operand_names) | set(sig.numpy_positional[:1]) | {"out"}
         for key in sorted(set(sig.numpy_defaults) - sig.ours - operands):
             cases.append((original, key))
     return cases
@@ -234,3 +235,18 @@ def test_numpys_keyword_spellings_work(name):
     else:
         np.testing.assert_array_equal(gl.grad(lambda x: np.sum(fn(x)))(x),
                                       closed_form(x).astype(float))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: np.sum(x, axis=0, out=np.empty(4)),
+    lambda x: np.mean(x, axis=0, out=np.empty(4)),
+    lambda x: np.cumsum(x, out=np.empty(12)),
+    lambda x: np.exp(x, out=np.empty((3, 4))),
+    lambda x: np.fft.fft(x, out=np.empty((3, 4), complex)),
+], ids=["sum", "mean", "cumsum", "exp", "fft"])
+def test_out_into_an_array_is_refused_by_name_never_ignored(fn):
+    with pytest.raises(gl.InPlaceMutationError, match=r"\(\.\.\., out=\.\.\.\) writes its result"
+                                                      r" into an existing array, .*use the "
+                                                      r"returned value"):
+        gl.grad(lambda x: np.sum(np.real(fn(x))))(X)
+    assert np.sum(gl.grad(lambda x: np.sum(np.exp(x, out=None)))(X)) > 0  # out=None is fine
