@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -61,7 +63,19 @@ def check_grads(fun: Callable, *args: Any, modes: Sequence[str] = ("fwd", "rev")
     ``AssertionError`` naming the mode, the order and both numbers on a mismatch.
     When both modes are checked it also checks adjointness: ``<u, J v> == <J^T u, v>``.
     A call with no float argument raises ``ValueError`` (it would check nothing).
+
+    Without arguments it returns the checker, autograd's curried spelling:
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.check_grads(np.tanh, modes=["rev"])(np.array([0.1, 0.7]))
     """
+    if not args:  # check_grads(f, modes=...)(x), as in autograd
+        if _takes_no_arguments(fun):  # a params{...} objective: currying would check nothing
+            raise ValueError("check_grads: the function takes no arguments, so there is "
+                             "nothing to differentiate; for a params{...} block's objective "
+                             "use weights.check_grads(objective)")
+        return functools.partial(check_grads, fun, modes=modes, order=order, eps=eps,
+                                 rtol=rtol, atol=atol, seed=seed)
     rng = np.random.default_rng(seed)
     fun = instrument(fun)
     all_leaves, tree = tree_flatten(tuple(args))
@@ -121,3 +135,12 @@ def check_grads(fun: Callable, *args: Any, modes: Sequence[str] = ("fwd", "rev")
 
             check_grads(fwd_derivative, *leaves, modes=modes, order=order - 1, eps=eps,
                         rtol=rtol, atol=atol, seed=seed + 2)
+
+
+def _takes_no_arguments(fun) -> bool:
+    try:
+        params = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: assume it takes some
+        return False
+    return not any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+                   for p in params)

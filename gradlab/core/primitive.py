@@ -23,6 +23,7 @@ import os
 import sys
 from typing import Callable
 
+from .arguments import preparer
 from .errors import user_location
 from .trace import Tracer, bind, shape_error
 
@@ -230,28 +231,41 @@ def _has_tracer(args, kwargs) -> bool:
 
 
 _NO_PARAMS: dict = {}  # shared by parameterless calls; never mutated
+_SEQUENCES = frozenset((list, tuple))
 
 
 def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
-    """What traced code calls in place of ``original``: numpy itself unless a tracer is in."""
+    """What traced code calls in place of ``original``: numpy itself unless a tracer is in.
+
+    Keywords and list arguments go through ``arguments.preparer``: checked against
+    numpy's signature, lists of traced values stacked where numpy takes an array.
+    """
+    prepare = preparer(original, gradlab_fn)
     if isinstance(gradlab_fn, Primitive):
-        # Primitives take arrays as operands, never lists: a flat scan suffices.
+        # Primitives take arrays as operands: a flat scan finds the common case.
         prim, nin = gradlab_fn, gradlab_fn.nin
 
         def entry(*args, **kwargs):
             for a in args:
                 if isinstance(a, Tracer):
                     if kwargs or len(args) != nin:
+                        args, kwargs = prepare(args, kwargs)
                         return prim(*args, **kwargs)
                     if nin == 1:  # one operand: its own level processes it, no scan needed
                         return a._trace.process(prim, args, _NO_PARAMS)
+                    for b in args:
+                        if type(b) in (list, tuple):  # np.add(x, [a, b])
+                            return prim(*prepare(args, kwargs)[0])
                     return bind(prim, *args)
-            if kwargs and _has_tracer((), kwargs):
+            if _has_tracer(args, kwargs):  # in a keyword, or a list of traced values
+                args, kwargs = prepare(args, kwargs)
                 return gradlab_fn(*args, **kwargs)
             return original(*args, **kwargs)
     else:
         def entry(*args, **kwargs):
             if _has_tracer(args, kwargs):
+                if kwargs or not _SEQUENCES.isdisjoint(map(type, args)):
+                    args, kwargs = prepare(args, kwargs)
                 return gradlab_fn(*args, **kwargs)
             return original(*args, **kwargs)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -405,7 +406,8 @@ def save(path: str | os.PathLike, **trees: PyTree) -> None:
     """Save named trees (parameters, optimizer state, a step count...) to one ``.npz``.
 
     Dtypes, shapes and values are kept exactly, so training resumed from a loaded
-    checkpoint continues bit for bit as if it had never stopped.
+    checkpoint continues bit for bit as if it had never stopped. The file is written
+    atomically: a crash or kill mid-save leaves the previous checkpoint as it was.
 
     >>> import numpy as np, gradlab as gl, tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
@@ -419,7 +421,9 @@ def save(path: str | os.PathLike, **trees: PyTree) -> None:
     entries: dict = {}
     for name, tree in trees.items():
         _encode(tree, quote(name, safe=""), entries)
-    with open(path, "wb") as f:
+    from ..files import atomic_write
+
+    with atomic_write(path) as f:  # a kill mid-save leaves the previous checkpoint intact
         np.savez(f, **entries)
 
 
@@ -454,8 +458,18 @@ def _decode(name, value):
     raise ValueError(f"load: unknown entry kind {kind!r} in {name!r}")
 
 
+def _open_checkpoint(path):
+    data = np.load(path, allow_pickle=False)
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"a single {type(data).__name__} (np.save), not the .npz archive "
+                         "gl.nn.save writes")
+    return data
+
+
 def load(path: str | os.PathLike) -> dict:
     """The named trees saved by ``save``, as a dict ``{name: tree}``.
+
+    A truncated file, or one ``save`` did not write, raises ``ValueError`` naming it.
 
     >>> import numpy as np, gradlab as gl, tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "p.npz")
@@ -466,14 +480,20 @@ def load(path: str | os.PathLike) -> dict:
     from urllib.parse import unquote
 
     root: dict = {}
-    with np.load(path, allow_pickle=False) as data:
-        for name in data.files:
-            *dirs, last = name.split("/")
-            last, value = _decode(last, data[name])
-            node = root
-            for d in dirs:
-                node = node.setdefault(d, {})
-            node[last] = value
+    try:
+        with _open_checkpoint(path) as data:
+            for name in data.files:
+                *dirs, last = name.split("/")
+                last, value = _decode(last, data[name])
+                node = root
+                for d in dirs:
+                    node = node.setdefault(d, {})
+                node[last] = value
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"load: {os.fspath(path)!r} is not a complete gradlab checkpoint "
+                         f"(truncated, or another kind of file): {exc}") from exc
 
     def build(node):
         return _container({k: build(v) for k, v in node.items()}) if type(node) is dict else node

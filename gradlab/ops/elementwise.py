@@ -231,8 +231,14 @@ remainder = Primitive(
 
 
 @implements(np.clip)
-def clip(a, a_min=None, a_max=None):
-    """``np.clip`` as ``minimum(maximum(a, lo), hi)``: gradient 1 inside, 0 outside."""
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
+    """``np.clip`` as ``minimum(maximum(a, lo), hi)``: gradient 1 inside, 0 outside
+    (``min=``/``max=`` are numpy 2's names for ``a_min``/``a_max``)."""
+    if out is not None:
+        raise TypeError("np.clip(..., out=...) writes in place, which a traced array cannot "
+                        "do; use the returned value")
+    a_min = min if a_min is None else a_min
+    a_max = max if a_max is None else a_max
     out = a
     if a_min is not None:
         out = maximum(out, a_min)

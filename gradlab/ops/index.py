@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import InPlaceMutationError, user_location
+from ..core.errors import ConcretizationError, InPlaceMutationError, user_location
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
@@ -91,7 +91,17 @@ def _index_set_impl(x, v, *arrays, idx):
 
 
 def _indexed_shape(x, arrays, idx):
-    """The shape of ``x[idx]`` from shapes alone: zero-byte stand-ins allocate nothing."""
+    """The shape of ``x[idx]`` from shapes alone: zero-byte stand-ins allocate nothing.
+
+    A traced boolean mask selects as many entries as it has True ones: data, which a
+    shape-only evaluation does not have (an all-False stand-in would claim size 0).
+    """
+    if any(np.dtype(a.dtype) == bool for a in arrays):
+        raise ConcretizationError(
+            f"x[mask] with a traced boolean mask at {user_location()}: the result's shape "
+            "depends on the data (how many entries are True), which eval_shape does not "
+            "compute. Keep the shape fixed with np.where(mask, x, 0), or index with a "
+            "constant mask.")
     stand_in = np.broadcast_to(np.zeros((), np.dtype([])), tuple(x.shape))
     arrays = [np.broadcast_to(np.zeros((), a.dtype), tuple(a.shape)) for a in arrays]
     return stand_in[fill(idx, arrays)].shape
@@ -104,11 +114,14 @@ def _getitem_shape(prim, avals, params):
 
 def _update_shape(prim, avals, params):
     x, v, *arrays = avals
-    target = _indexed_shape(x, arrays, params["idx"])
-    try:
-        fits = np.broadcast_shapes(tuple(v.shape), target) == target
-    except ValueError:
-        fits = False
+    if tuple(v.shape) == () and any(np.dtype(a.dtype) == bool for a in arrays):
+        fits = True  # x.at[mask].set(0.0): a scalar fits however many entries are True
+    else:
+        target = _indexed_shape(x, arrays, params["idx"])
+        try:
+            fits = np.broadcast_shapes(tuple(v.shape), target) == target
+        except ValueError:
+            fits = False
     if not fits:
         raise ValueError(f"cannot put values of shape {tuple(v.shape)} into x[idx] of shape "
                          f"{target}")

@@ -215,23 +215,3 @@ def computes_in_float32_composition(fn):
         return convert(fn(convert(x, _FLOAT32), *args, **kwargs), low)
 
     return wrapped
-
-
-def in_argument_dtypes(grads, leaves):
-    """Each gradient in its low-precision argument's dtype (rules may have computed it in
-    float32: ml_dtypes' ``bfloat16 @ bfloat16`` is float32). Other dtypes pass as they are.
-
-    A local stand-in for the transform-boundary cast of issue 9 (item 6), which covers
-    every dtype; when that lands this function goes.
-    """
-    out = None
-    for i, (g, x) in enumerate(zip(grads, leaves)):
-        dt = getattr(x, "dtype", None)
-        if dt is None or PLAIN_DTYPES.get(dt, 1) is None or getattr(g, "dtype", dt) == dt:
-            continue
-        if accumulation_dtype(dt) is not None:
-            from ..ops.misc import convert  # the ops import this module
-
-            out = list(grads) if out is None else out
-            out[i] = convert(g, dt)
-    return grads if out is None else out

@@ -173,8 +173,10 @@ class CustomRules:
         reverse = fwd is not None or vjp is not None
         self.prim = Primitive(
             name, self._impl, family=Structural, nin=VARIADIC,
-            vjp=PerOperand(self._vjp_rule if reverse else self._transposed_jvp_rule),
-            jvp=PerOperand(self._jvp_rule), batch=self._batch_rule, shape=self._shape_rule,
+            vjp=PerOperand(self._vjp_rule, joint=self._joint_vjp_rule) if reverse
+            else PerOperand(self._transposed_jvp_rule),
+            jvp=PerOperand(self._jvp_rule, joint=self._joint_jvp_rule), batch=self._batch_rule,
+            shape=self._shape_rule,
             doc=f"The user-defined function {name}.")
         del PRIMITIVES[name]  # user functions are not library primitives (nor registry cases)
 
@@ -204,6 +206,19 @@ class CustomRules:
 
     def _vjp_rule(self, i, g, ans, *leaves, static, memo):
         return self._cotangents(g, leaves, static, memo)[i]
+
+    def _joint_vjp_rule(self, needed, g, ans, *leaves, static, memo):
+        return self._cotangents(g, leaves, static, memo)  # one call for all the leaves
+
+    def _joint_jvp_rule(self, tangents, ans, *leaves, static, memo):
+        if self.jvp is None:
+            raise TypeError(self.no_jvp.format(location=user_location()))
+        dtype = np.result_type(*(_dtype(t) for t in tangents if t is not None))
+        tangents = [_zeros_like(x, dtype) if t is None else t for t, x in zip(tangents, leaves)]
+        out = self.jvp(leaves, tangents, static)
+        if np.shape(out) != np.shape(ans):
+            out = broadcast_to_p(out, shape=np.shape(ans))
+        return out
 
     def _jvp_rule(self, i, t, ans, *leaves, static, memo):
         if self.jvp is None:

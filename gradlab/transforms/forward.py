@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from ..core.rules import PerOperand
 from ..core.trace import Trace, Tracer, bind, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
+from .argnums import accepts_argnums
+from .dtypes import cast_like
 
 
 class JVPTracer(Tracer):
@@ -61,6 +64,9 @@ class JVPTrace(Trace):
             return out
         from ..ops.elementwise import add
 
+        if type(rules) is PerOperand and rules.joint is not None:
+            tangent = rules.joint(tangents, out, *primals, **params)  # one call, O(n)
+            return out if tangent is None else JVPTracer(self, out, tangent)
         tangent = None
         for i, t in enumerate(tangents):
             if t is None or rules[i] is None:  # None: no derivative in this operand
@@ -89,12 +95,13 @@ def jvp(fun: Callable[..., Any], primals: tuple, tangents: tuple, has_aux: bool 
             raise ValueError(f"jvp: tangent shape {np.shape(t)} != primal shape {np.shape(p)}")
     f = instrument(fun)
     with new_trace(JVPTrace) as trace:
-        boxed = [JVPTracer(trace, p, t) for p, t in zip(p_leaves, t_leaves)]
+        boxed = [JVPTracer(trace, p, cast_like(t, p)) for p, t in zip(p_leaves, t_leaves)]
         result = f(*tree_unflatten(p_tree, boxed))
         out, aux = result if has_aux else (result, None)
         out_leaves, out_tree = tree_flatten(out)
         primal_out = [trace.lower(o) for o in out_leaves]
-        tangent_out = [_tangent_or_zeros(trace, o) for o in out_leaves]
+        tangent_out = [cast_like(_tangent_or_zeros(trace, o), p)
+                       for o, p in zip(out_leaves, primal_out)]
     out_p, out_t = tree_unflatten(out_tree, primal_out), tree_unflatten(out_tree, tangent_out)
     if has_aux:
         return out_p, out_t, tree_map(trace.lower, aux)
@@ -109,6 +116,7 @@ def _tangent_or_zeros(trace, o):
     return np.zeros(np.shape(p), p.dtype if hasattr(p, "dtype") else np.result_type(p))
 
 
+@accepts_argnums
 def make_jvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """autograd's spelling: ``make_jvp(f)(*args)(v) -> (out, J v)`` for argument ``argnum``."""
 
@@ -124,6 +132,7 @@ def make_jvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     return at
 
 
+@accepts_argnums
 def deriv(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The derivative of a function of one scalar (forward mode)."""
 

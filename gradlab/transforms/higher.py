@@ -23,6 +23,7 @@ from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..devices.array_module import get_array_module, on_device_of
 from ..precision.dtypes import is_float_dtype
+from .argnums import accepts_argnums
 from .batching import vmap
 from .forward import jvp
 from .reverse import _vjp, grad
@@ -58,6 +59,7 @@ def _unstack(oshape, lead, rows):
     return reshape(rows, oshape + np.shape(rows)[len(lead):])
 
 
+@accepts_argnums
 def jacrev(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one vectorised VJP over every output direction.
 
@@ -89,6 +91,7 @@ def jacrev(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     return jac
 
 
+@accepts_argnums
 def jacfwd(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Jacobian by forward mode: one vectorised JVP over every input direction.
 
@@ -141,6 +144,7 @@ def jacfwd(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     return jac
 
 
+@accepts_argnums
 def hessian(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Hessian of a scalar function, forward-over-reverse (``jacfwd(jacrev(f))``).
 
@@ -163,6 +167,7 @@ def hvp(fun: Callable[..., Any], x: Any, v: Any) -> Any:
     return jvp(grad(fun), (x,), (v,))[1]
 
 
+@accepts_argnums
 def hessian_vector_product(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """autograd's spelling: a function of ``(*args, vector)`` returning ``H @ vector``.
 
@@ -184,6 +189,7 @@ def hessian_vector_product(fun: Callable[..., Any], argnum: int = 0) -> Callable
     return product
 
 
+@accepts_argnums
 def make_hvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """``make_hvp(f)(*args) -> (hvp_fn, grad_value)``: many products at one point.
 
@@ -203,6 +209,7 @@ def make_hvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     return maker
 
 
+@accepts_argnums
 def tensor_jacobian_product(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """A function of ``(*args, tensor)``: ``tensor`` contracted with the Jacobian's lead axes.
 

@@ -19,7 +19,9 @@ from ..core.trace import Tracer, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..devices.array_module import get_array_module
 from ..intercept import instrument
-from ..precision.dtypes import in_argument_dtypes, is_float_dtype
+from ..precision.dtypes import is_float_dtype
+from .argnums import accepts_argnums
+from .dtypes import cast_like
 
 
 def _dtype(x):
@@ -91,8 +93,8 @@ def _reverse(fun, args, argnums, has_aux, retain):
 
     def backward(ct_leaves):
         grads = trace.backward(out_leaves, ct_leaves, inputs, retain=retain)
-        grads = [zeros_like_value(x) if g is None else g for g, x in zip(grads, leaves)]
-        grads = in_argument_dtypes(grads, leaves)  # bfloat16 in, bfloat16 gradient out
+        grads = [zeros_like_value(x) if g is None else g if getattr(g, "dtype", None) == getattr(
+            x, "dtype", 0) else cast_like(g, x) for g, x in zip(grads, leaves)]
         tree = grads if treedef is None else tree_unflatten(treedef, grads)
         return tree[0] if single else tuple(tree)
 
@@ -137,6 +139,7 @@ def vjp(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] | None
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
+@accepts_argnums
 def make_vjp(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """autograd's spelling: ``make_vjp(f)(*args) -> (vjp_fn, out)``."""
 
@@ -149,17 +152,20 @@ def make_vjp(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Call
 
 
 def _scalar_seed(out, name):
+    """The cotangent 1 of a scalar output (or of a size-1 array, as autograd accepts)."""
     dtype = _dtype(out)
-    if ndim_of(out) != 0:
+    shape = shape_of(out)
+    if ndim_of(out) != 0 and any(n != 1 for n in shape):
         raise TypeError(
             f"{name} requires a scalar output, but the function returned shape "
             f"{shape_of(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
     if dtype.kind not in "fc" and not is_float_dtype(dtype):
         raise TypeError(f"{name} requires a float output, got {dtype}")
-    return get_array_module(out).ones((), dtype)  # on the output's device (CuPy's)
+    return get_array_module(out).ones(shape, dtype)  # on the output's device (CuPy's)
 
 
+@accepts_argnums
 def value_and_grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0,
                    has_aux: bool = False) -> Callable[..., Any]:
     """``f(*args)`` and its gradient w.r.t. ``args[argnum]`` (int, or tuple for several).
@@ -180,6 +186,7 @@ def value_and_grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0,
     return value_and_grad_fun
 
 
+@accepts_argnums
 def grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0,
          has_aux: bool = False, *, audit: bool = False) -> Callable[..., Any]:
     """The gradient of scalar ``fun`` w.r.t. ``args[argnum]``, with the argument's structure.
@@ -206,6 +213,7 @@ def grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0,
     return grad_fun
 
 
+@accepts_argnums
 def elementwise_grad(fun: Callable[..., Any],
                      argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The gradient of ``sum(fun(x))``: for an elementwise ``fun``, its derivative map."""
@@ -220,6 +228,7 @@ def elementwise_grad(fun: Callable[..., Any],
     return egrad
 
 
+@accepts_argnums
 def jacobian(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The full Jacobian, shape ``out.shape + x.shape``: autograd's name for ``jacrev``
     (one vectorised reverse pass over every output direction).
