@@ -32,7 +32,7 @@ from .core.tree import (
 from .ops.index import at, put_along_axis
 from .ops.misc import stop_gradient
 from .transforms.forward import deriv, jvp, make_jvp
-from .transforms.reverse import elementwise_grad, grad, jacobian, make_vjp, value_and_grad, vjp
+from .transforms.reverse import elementwise_grad, grad, make_vjp, value_and_grad, vjp
 
 # The rest of the API is imported on first use (PEP 562), so that ``import gradlab``
 # costs little more than ``import numpy``: public name -> (module, attribute or None for
@@ -47,7 +47,7 @@ _LAZY = {
     "eval_shape": (".transforms.shapes", "eval_shape"),
     "summary": (".transforms.shapes", "summary"),
     **{name: (".transforms.higher", name) for name in (
-        "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize",
+        "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacobian", "jacrev", "linearize",
         "make_ggnvp", "make_hvp", "tensor_jacobian_product")},
     # Models and training. ``gl.train`` is the training function; its module, with
     # ``minibatches`` and ``TrainResult``, is ``gradlab.training``.
@@ -77,7 +77,7 @@ def __dir__():
 __all__ = [
     "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",
     "ShapeError", "TracerConversionError", "Var", "at", "check_grads", "deriv", "elementwise_grad",
-    "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",
+    "grad", "implements", "jvp", "make_jvp", "make_vjp", "primitive",
     "put_along_axis", "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten",
     "tree_leaves", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
     *_LAZY,

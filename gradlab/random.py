@@ -20,10 +20,10 @@ import functools
 
 import numpy as np
 
-from .core.families import Structural
 from .core.primitive import Primitive
 from .core.shapes import ShapeDtypeStruct
 from .core.trace import Tracer
+from .ops.families import Structural
 
 __all__ = ["key", "split", "fold_in", "normal", "uniform", "bernoulli", "permutation",
            "randint", "categorical", "is_key"]

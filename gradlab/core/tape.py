@@ -193,7 +193,15 @@ def _is_complex(x) -> bool:
     return isinstance(x, complex) if dt is None else dt.kind == "c"
 
 
-def _real_part(ct):
-    from ..ops.complex import real
+# ``real`` for a complex cotangent flowing into a real value: ``gradlab.ops.complex``
+# (a layer above core, which core never imports) registers its primitive here.
+_REAL_PART: list = []
 
-    return real(ct)
+
+def register_real_part(real) -> None:
+    """Set the op the backward walk takes a complex cotangent's real part with."""
+    _REAL_PART[:] = [real]
+
+
+def _real_part(ct):
+    return _REAL_PART[0](ct)

@@ -17,7 +17,7 @@ from types import FunctionType, MethodType
 import numpy as np
 
 from ..core.errors import NoRuleError, TracerConversionError, is_library_file, user_location
-from ..core.primitive import NUMPY_TABLE, TABLE_LISTENERS
+from ..core.primitive import NUMPY_TABLE, RULE_INSTRUMENTERS, TABLE_LISTENERS
 from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
 from .lazy_rules import load_rules_for
@@ -225,3 +225,4 @@ def _no_rule_guard(fn):
 
 clear_cache()
 TABLE_LISTENERS.append(lambda original: _CACHE.pop(original, None))
+RULE_INSTRUMENTERS.append(resolve)  # a user's rule calling np.* differentiates

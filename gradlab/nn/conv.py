@@ -19,12 +19,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..core.families import Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
 from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops import shape as S
+from ..ops.families import Structural
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "windows",
            "overlap_add"]

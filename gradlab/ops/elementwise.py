@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
 from .complex import abs_derivative, real
+from .families import Elementwise
 from .misc import convert, dtype_of
 
 

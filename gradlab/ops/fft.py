@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from .complex import conj, real
+from .families import Structural
 from .shape import concatenate, moveaxis
 
 _DUAL_NORM = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}

@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import InPlaceMutationError, user_location
-from ..core.families import Structural, unbroadcast
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
+from .families import Structural, unbroadcast
 
 
 class Slot:

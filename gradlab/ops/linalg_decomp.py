@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct, normalize_axes
 from .complex import is_complex, real
 from .elementwise import absolute, sqrt, where
+from .families import Structural
 from .linalg_solve import (
     batch_leading,
     check_square,

@@ -17,11 +17,11 @@ import operator
 
 import numpy as np
 
-from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from .complex import is_complex, real
 from .elementwise import absolute
+from .families import Structural, unbroadcast
 from .linalg import matmul
 from .reduce import sum as sum_
 from .shape import expand_dims, moveaxis, reshape, swapaxes

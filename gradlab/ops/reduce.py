@@ -16,11 +16,11 @@ import math
 
 import numpy as np
 
-from ..core.families import Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.shapes import normalize_axes, shape_of
 from .cumulative import cumprod_p
 from .elementwise import sqrt, where
+from .families import Reduction, broadcast_to_p
 from .misc import convert, dtype_of
 from .shape import concatenate, reshape, transpose
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal as ss
 
-from ..core.families import Family, Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..ops.families import Family, Structural
 from ..ops.index import index_add_p
 from ..ops.shape import expand_dims, moveaxis
 

@@ -148,7 +148,7 @@ def _batch_size(leaves, axes, axis_size):
 
 def _to_output(trace, x, out_axis, size):
     """One output leaf, with its batch on ``out_axis`` (broadcast if it is unbatched)."""
-    from ..core.families import broadcast_to_p
+    from ..ops.families import broadcast_to_p
     from ..ops.shape import expand_dims, moveaxis
 
     if isinstance(x, BatchTracer) and x._trace is trace:

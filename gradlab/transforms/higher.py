@@ -21,7 +21,7 @@ from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from .batching import vmap
 from .forward import jvp
-from .reverse import _vjp, grad
+from .reverse import _vjp, _with_kwargs, grad
 
 
 def _dtype(x):
@@ -291,3 +291,20 @@ def make_ggnvp(f, g=None, f_argnum=0):
         return ggnvp
 
     return maker
+
+
+def jacobian(fun, argnum=0):
+    """The full Jacobian, shape ``out.shape + x.shape``: autograd's name for ``jacrev``
+    (one vectorised reverse pass over every output direction).
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
+    """
+    jac = jacrev(fun, argnum)
+
+    @functools.wraps(fun)
+    def jacobian_fun(*args, **kwargs):
+        return jacrev(_with_kwargs(fun, kwargs), argnum)(*args) if kwargs else jac(*args)
+
+    return jacobian_fun

@@ -1,4 +1,4 @@
-"""Reverse-mode API: ``vjp``, ``grad``, ``value_and_grad``, ``jacobian``, ``elementwise_grad``.
+"""Reverse-mode API: ``vjp``, ``grad``, ``value_and_grad``, ``elementwise_grad``.
 
 >>> import numpy as np, gradlab as gl
 >>> float(gl.grad(lambda x: np.sum(np.sin(x)))(0.0))
@@ -199,22 +199,3 @@ def elementwise_grad(fun, argnum=0):
             tree_map(lambda o: np.ones(shape_of(o), _dtype(o)), out))
 
     return egrad
-
-
-def jacobian(fun, argnum=0):
-    """The full Jacobian, shape ``out.shape + x.shape``: autograd's name for ``jacrev``
-    (one vectorised reverse pass over every output direction).
-
-    >>> import numpy as np, gradlab as gl
-    >>> gl.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
-    [[2.0, 0.0], [0.0, 4.0]]
-    """
-    from .higher import jacrev  # higher-order transforms build on this module
-
-    jac = jacrev(fun, argnum)
-
-    @functools.wraps(fun)
-    def jacobian_fun(*args, **kwargs):
-        return jacrev(_with_kwargs(fun, kwargs), argnum)(*args) if kwargs else jac(*args)
-
-    return jacobian_fun
