@@ -32,6 +32,27 @@ class NoRuleError(TypeError):
     """A numpy/scipy/math function with no differentiation rule reached a traced value."""
 
 
+def qualified_name(fn) -> str:
+    """``numpy.linalg.solve``-style name of a callable (ufuncs have no ``__module__``)."""
+    module = getattr(fn, "__module__", None) or ("numpy" if type(fn).__name__ == "ufunc" else "")
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
+    return f"{module}.{name}" if module else name
+
+
+def no_rule_error(fn) -> NoRuleError:
+    """The error for a numpy/scipy/math ``fn`` with no rule that a traced value reached,
+    whichever path found it (the call-site rewrite or numpy's own dispatch protocols)."""
+    name = qualified_name(fn)
+    short = getattr(fn, "__name__", "op")
+    return NoRuleError(
+        f"{name} has no gradlab differentiation rule, and a traced value reached it at "
+        f"{user_location()}.\nTo add one, declare a primitive:\n"
+        f"    gradlab.primitive('{short}', impl={name}, vjp=lambda g, ans, x: ..., "
+        f"jvp=lambda t, ans, x: ..., numpy=({name},))\n"
+        "or wrap the call in gradlab.stop_gradient(...) if no derivative should flow "
+        "through it (see docs/rules.md).")
+
+
 class ShapeError(ValueError):
     """Operand shapes that an op cannot combine; names the op, the shapes and the user's line."""
 

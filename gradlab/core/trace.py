@@ -9,25 +9,36 @@ that runs with no transform live pays nothing for the generality.
 Levels are positions on a stack: a transform entered later (nested deeper) has a
 higher level, which is what keeps nested ``grad`` calls from confusing their
 perturbations (``grad(lambda x: x * grad(lambda y: x * y)(2.0))(1.0) == 2``).
+The stack is per thread (and per ``asyncio`` task): a ``ContextVar`` holding a tuple,
+so transforms running concurrently never see each other's levels.
 """
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 
 import numpy as np
 
 from .errors import TracerConversionError
 
-_STACK: list["Trace"] = []
+# The live levels of this thread (or task), innermost last. A tuple, set anew at each
+# push: a new thread starts from the empty default, and a copied context (a task, a
+# ``contextvars.copy_context().run``) cannot change its parent's stack.
+_LEVELS: contextvars.ContextVar[tuple] = contextvars.ContextVar("gradlab_levels", default=())
 _IDS = itertools.count()
+
+
+def live_levels() -> tuple:
+    """The transform levels live in this thread, outermost first."""
+    return _LEVELS.get()
 
 
 class Trace:
     """One live transform. Subclasses implement ``process(prim, args, params)``."""
 
     def __init__(self):
-        self.level = len(_STACK)
+        self.level = len(_LEVELS.get())
         self.id = next(_IDS)
 
     def process(self, prim, args, params):  # pragma: no cover - interface
@@ -45,18 +56,19 @@ class new_trace:  # noqa: N801 - used like a function: ``with new_trace(Cls) as 
     this costs a third as much.
     """
 
-    __slots__ = ("trace",)
+    __slots__ = ("trace", "token")
 
     def __init__(self, cls, *args, **kwargs):
         self.trace = cls(*args, **kwargs)
 
     def __enter__(self):
-        _STACK.append(self.trace)
+        self.token = _LEVELS.set(_LEVELS.get() + (self.trace,))
         return self.trace
 
     def __exit__(self, *exc):
-        popped = _STACK.pop()
-        assert popped is self.trace, "transform levels exited out of order"
+        top = _LEVELS.get()
+        assert top and top[-1] is self.trace, "transform levels exited out of order"
+        _LEVELS.reset(self.token)
         return False
 
 

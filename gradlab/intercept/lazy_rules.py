@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 
 import numpy as np
 
 _loaded = False
+_LOADING = threading.RLock()
 
 
 def _from_scipy(fn) -> bool:
@@ -29,6 +31,8 @@ def load_rules_for(fn) -> bool:
     global _loaded
     if _loaded or "scipy" not in sys.modules or not _from_scipy(fn):
         return False
-    _loaded = True
-    importlib.import_module("gradlab.scipy")
+    with _LOADING:  # another thread meeting SciPy meanwhile waits for every rule
+        if not _loaded:
+            importlib.import_module("gradlab.scipy")
+            _loaded = True
     return True

@@ -9,14 +9,16 @@ redefined function (a new object, as in a re-run notebook cell) gets a new entry
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import types
 import warnings
-from types import FunctionType, MethodType
+import weakref
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 import numpy as np
 
-from ..core.errors import NoRuleError, TracerConversionError, is_library_file, user_location
+from ..core.errors import TracerConversionError, is_library_file, no_rule_error, user_location
 from ..core.primitive import NUMPY_TABLE, RULE_INSTRUMENTERS, TABLE_LISTENERS
 from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
@@ -25,7 +27,14 @@ from .source import RESOLVER, NoSourceError, compile_instrumented
 
 MAX_USER_ENTRIES = 4096
 
-_CACHE: dict = {}  # callable -> what traced code calls instead
+# What traced code calls instead of a callable, for callables that hold no user value
+# (functions defined at module or class level, builtins, classes, the numpy table): an
+# entry keeps alive nothing that its module does not already.
+_CACHE: dict = {}
+# Functions made at run time (a nested def, a lambda inside a function) close over the
+# user's values (arrays, tracers): their instrumented copies are held only as long as
+# the function itself is alive.
+_RUNTIME_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _CODE_CACHE: dict = {}  # original code object -> instrumented code object
 _user_entries = 0
 
@@ -42,12 +51,56 @@ def resolve(fn):
     except TypeError:  # unhashable callable object
         return _resolve_new(fn)
     out = _resolve_new(fn)
-    # Bound methods are made anew at every access. A closure left as it is (library
-    # code: the transforms' per-call helpers) gains nothing from a cache entry, which
-    # would keep what it closes over (tapes, activations) alive.
-    if type(fn) is not MethodType and not (out is fn and getattr(fn, "__closure__", None)):
+    if _lives_with_its_module(fn):
         _remember(fn, out)
     return out
+
+
+def _lives_with_its_module(fn) -> bool:
+    """Whether a strong cache entry for ``fn`` keeps no user value alive. Bound methods
+    (``lst.append`` holds the list), partials, callable objects and functions made at
+    run time all hold values of the user's, so they are never cached here."""
+    t = type(fn)
+    if t is FunctionType:
+        return fn.__closure__ is None and "<locals>" not in fn.__qualname__
+    if t is BuiltinFunctionType:
+        owner = fn.__self__
+        return owner is None or type(owner) is ModuleType
+    return t is np.ufunc or isinstance(fn, type)
+
+
+def _runtime_function(fn: FunctionType):
+    """The instrumented copy of a function made at run time, held weakly (see above)."""
+    try:
+        return _RUNTIME_COPIES[fn]
+    except KeyError:
+        out = _instrument_function(fn)
+        if out is not fn:  # an entry whose value is its own key would never be freed
+            _RUNTIME_COPIES[fn] = out
+        return out
+
+
+def _resolving_callbacks(taker):
+    """``map``, ``sorted``, ``functools.reduce``...: call ``taker`` with its callable
+    arguments resolved, so that a user function passed as a value (``map(h, xs)``,
+    ``sorted(xs, key=h)``) is instrumented as if it were called directly."""
+
+    @functools.wraps(taker)
+    def call(*args, **kwargs):
+        args = [resolve(a) if callable(a) else a for a in args]
+        for name in ("key", "func"):
+            if kwargs.get(name) is not None:
+                kwargs[name] = resolve(kwargs[name])
+        return taker(*args, **kwargs)
+
+    return call
+
+
+# Builtins that call a function given as a value.
+_CALLBACK_TAKERS = {taker: _resolving_callbacks(taker) for taker in (
+    map, filter, sorted, min, max, functools.reduce, itertools.starmap,
+    itertools.accumulate, itertools.filterfalse, itertools.takewhile, itertools.dropwhile,
+    itertools.groupby)}
 
 
 def _assigned(container, value):
@@ -74,7 +127,9 @@ def clear_cache():
     global _user_entries
     _CACHE.clear()
     _CODE_CACHE.clear()
+    _RUNTIME_COPIES.clear()
     _CACHE.update(NUMPY_TABLE)
+    _CACHE.update(_CALLBACK_TAKERS)
     _user_entries = 0
 
 
@@ -97,7 +152,9 @@ def _resolve_new(fn):
         return _resolve_new(fn)
     t = type(fn)
     if t is FunctionType:
-        return _instrument_function(fn)
+        if _lives_with_its_module(fn):
+            return _instrument_function(fn)
+        return _runtime_function(fn)
     if t is MethodType:
         inner = resolve(fn.__func__)
         return fn if inner is fn.__func__ else MethodType(inner, fn.__self__)
@@ -156,7 +213,6 @@ def _instrument_function(fn: FunctionType):
     new.__annotations__ = fn.__annotations__
     new.__qualname__ = fn.__qualname__
     new.__dict__.update(fn.__dict__)
-    new.__wrapped__ = fn
     return new
 
 
@@ -196,28 +252,15 @@ def _has_tracer(x, depth=0) -> bool:
     return False
 
 
-def _qualified_name(fn) -> str:
-    module = getattr(fn, "__module__", None) or ("numpy" if type(fn).__name__ == "ufunc" else "")
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
-    return f"{module}.{name}" if module else name
-
-
 def _no_rule_guard(fn):
     """``fn`` for constant arguments; a ``NoRuleError`` when a traced value reaches it."""
     if fn in PASS_THROUGH:
         return fn
-    name = _qualified_name(fn)
 
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
         if _has_tracer(args) or _has_tracer(kwargs):
-            raise NoRuleError(
-                f"{name} has no gradlab differentiation rule, and a traced value reached "
-                f"it at {user_location()}.\nTo add one, declare a primitive:\n"
-                f"    gradlab.primitive('{getattr(fn, '__name__', 'op')}', impl={name}, "
-                "vjp=lambda g, ans, x: ..., jvp=lambda t, ans, x: ..., numpy=(" + name + ",))\n"
-                "or wrap the call in gradlab.stop_gradient(...) if no derivative should "
-                "flow through it (see docs/rules.md).")
+            raise no_rule_error(fn)
         return fn(*args, **kwargs)
 
     return guarded

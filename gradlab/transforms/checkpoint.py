@@ -22,7 +22,7 @@ import functools
 import numpy as np
 
 from ..core.tape import ReverseTrace, Var
-from ..core.trace import _STACK, Trace, Tracer, bind, new_trace
+from ..core.trace import Trace, Tracer, bind, live_levels, new_trace
 from ..intercept import instrument
 from .custom import CustomRules, pack, split_call, unpack
 from .reverse import _vjp
@@ -240,7 +240,7 @@ def no_grad():
     >>> float(gl.grad(f)(2.0))
     6.0
     """
-    paused = [t for t in _STACK if isinstance(t, ReverseTrace) and "process" not in vars(t)]
+    paused = [t for t in live_levels() if isinstance(t, ReverseTrace) and "process" not in vars(t)]
     for t in paused:
         t.process = functools.partial(_unrecorded, t)
     try:

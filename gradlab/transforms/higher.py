@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..intercept import instrument
 from .batching import vmap
 from .forward import jvp
 from .reverse import _vjp, _with_kwargs, grad
@@ -98,6 +99,7 @@ def jacfwd(fun, argnum=0):
 
     @functools.wraps(fun)
     def jac(*args):
+        f = instrument(fun)  # the user's function, behind gradlab's of_leaves below
         leaves, tree = tree_flatten(args[argnum])
         leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in leaves]
         sizes = [_size(x) for x in leaves]
@@ -110,7 +112,7 @@ def jacfwd(fun, argnum=0):
             offset += s
 
         def of_leaves(*xs):
-            return fun(*args[:argnum], tree_unflatten(tree, xs), *args[argnum + 1:])
+            return f(*args[:argnum], tree_unflatten(tree, xs), *args[argnum + 1:])
 
         def push(*ts):
             return jvp(of_leaves, tuple(leaves), ts)[1]
@@ -170,9 +172,10 @@ def hessian_vector_product(fun, argnum=0):
     @functools.wraps(fun)
     def product(*args):
         args, vector = args[:-1], args[-1]
+        f = instrument(fun)  # the user's function, behind gradlab's of_x below
 
         def of_x(x):
-            return fun(*args[:argnum], x, *args[argnum + 1:])
+            return f(*args[:argnum], x, *args[argnum + 1:])
 
         return hvp(of_x, args[argnum], vector)
 
@@ -215,9 +218,10 @@ def tensor_jacobian_product(fun, argnum=0):
     def product(*args):
         args, tensor = args[:-1], args[-1]
         k = np.ndim(tensor)
+        f = instrument(fun)  # the user's function, behind gradlab's contracted below
 
         def contracted(*a):
-            out = fun(*a)
+            out = f(*a)
             oshape = np.shape(out)
             if oshape[:k] != np.shape(tensor):
                 raise ValueError(f"tensor_jacobian_product: tensor shape {np.shape(tensor)} is "
@@ -278,9 +282,10 @@ def make_ggnvp(f, g=None, f_argnum=0):
 
     def maker(*args):
         x = args[f_argnum]
+        f_user = instrument(f)  # the user's function, behind gradlab's f_of_x below
 
         def f_of_x(z):
-            return f(*args[:f_argnum], z, *args[f_argnum + 1:])
+            return f_user(*args[:f_argnum], z, *args[f_argnum + 1:])
 
         f_x, f_jvp = linearize(f_of_x, x)
         _, _, f_vjp = _vjp(f_of_x, (x,), 0, False, retain=True)
