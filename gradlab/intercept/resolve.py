@@ -33,9 +33,11 @@ MAX_USER_ENTRIES = 4096
 _CACHE: dict = {}
 # Functions made at run time (a nested def, a lambda inside a function) close over the
 # user's values (arrays, tracers): their instrumented copies are held only as long as
-# the function itself is alive.
-_RUNTIME_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_CODE_CACHE: dict = {}  # original code object -> instrumented code object
+# the function itself is alive. ``id(fn) -> (weakref to fn, copy)``; the weakref's
+# callback drops the entry (a WeakKeyDictionary would cost four times as much a lookup).
+_RUNTIME_COPIES: dict = {}
+_CODE_CACHE: dict = {}  # original code object -> instrumented code object (or _NO_SOURCE)
+_NO_SOURCE = object()
 _user_entries = 0
 
 _GRADLAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,6 +52,10 @@ def resolve(fn):
         pass
     except TypeError:  # unhashable callable object
         return _resolve_new(fn)
+    if type(fn) is FunctionType:  # made at run time (the others are in _CACHE)?
+        entry = _RUNTIME_COPIES.get(id(fn))
+        if entry is not None and entry[0]() is fn:
+            return entry[1]
     out = _resolve_new(fn)
     if _lives_with_its_module(fn):
         _remember(fn, out)
@@ -71,13 +77,12 @@ def _lives_with_its_module(fn) -> bool:
 
 def _runtime_function(fn: FunctionType):
     """The instrumented copy of a function made at run time, held weakly (see above)."""
-    try:
-        return _RUNTIME_COPIES[fn]
-    except KeyError:
-        out = _instrument_function(fn)
-        if out is not fn:  # an entry whose value is its own key would never be freed
-            _RUNTIME_COPIES[fn] = out
-        return out
+    out = _instrument_function(fn)
+    if out is not fn:  # nothing to remember for a function run as it is
+        key = id(fn)
+        _RUNTIME_COPIES[key] = (weakref.ref(fn, lambda _, key=key: _RUNTIME_COPIES.pop(key, None)),
+                                out)
+    return out
 
 
 def _resolving_callbacks(taker):
@@ -192,11 +197,16 @@ def _instrument_function(fn: FunctionType):
             return _no_rule_guard(fn)
         return fn
     new_code = _CODE_CACHE.get(code)
+    if new_code is _NO_SOURCE:
+        return fn
     if new_code is None:
         try:
             new_code = compile_instrumented(fn)
         except NoSourceError:
-            return fn  # no source (exec'd code): ufuncs still dispatch via __array_ufunc__
+            # No source (exec'd code): numpy's protocols still reach the primitives. Noted
+            # per code object, so a closure made anew at each call is not searched again.
+            _CODE_CACHE[code] = _NO_SOURCE
+            return fn
         if not _same_function(code, new_code):
             warnings.warn(
                 f"gradlab: the source of {fn.__qualname__} ({code.co_filename}:"
