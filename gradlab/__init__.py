@@ -55,6 +55,7 @@ _LAZY = {
     "optim": (".optim", None),
     "random": (".random", None),
     "train": (".training", "train"),
+    "training": (".training", None),
 }
 
 

@@ -103,6 +103,37 @@ def user_location() -> str:
     return f"{fname}:{lineno}: {src}" if src else f"{fname}:{lineno}"
 
 
+_UPDATE_METHODS = {"Add": "add", "Mult": "multiply", "Div": "divide", "Pow": "power",
+                   "Sub": "add"}
+
+
+def functional_update(plain_container: bool) -> str:
+    """The functional form of the in-place ``x[i] = v`` on the user's current line:
+    ``x = x.at[i].set(v)`` (``x = gl.at(x)[i].set(v)`` where ``x`` is a plain numpy
+    array, which has no ``.at``)."""
+    import ast  # only when an error is being raised
+
+    frame = user_frame()
+    line = source_line(frame.f_code.co_filename, frame.f_lineno).strip() if frame else ""
+    try:
+        stmt = ast.parse(line).body[0]
+    except (SyntaxError, IndexError):
+        stmt = None
+    target = getattr(stmt, "targets", [getattr(stmt, "target", None)])[0]
+    if not isinstance(target, ast.Subscript):
+        at = "gl.at(x)" if plain_container else "x.at"
+        return f"x = {at}[idx].set(value)"
+    name, idx = ast.unparse(target.value), ast.unparse(target.slice)
+    value = ast.unparse(stmt.value)
+    method = "set"
+    if isinstance(stmt, ast.AugAssign):
+        method = _UPDATE_METHODS.get(type(stmt.op).__name__, "set")
+        if type(stmt.op).__name__ == "Sub":
+            value = f"-({value})"
+    at = f"gl.at({name})" if plain_container else f"{name}.at"
+    return f"{name} = {at}[{idx}].{method}({value})"
+
+
 def describe(x) -> str:
     """A short ``float64[3,4]`` style description of an operand."""
     shape = getattr(x, "shape", None)

@@ -22,7 +22,7 @@ import functools
 import sys
 from typing import Callable
 
-from .errors import user_location
+from .errors import InPlaceMutationError, user_location
 from .trace import Tracer, bind, shape_error
 
 PRIMITIVES: dict[str, "Primitive"] = {}
@@ -139,9 +139,10 @@ class Primitive:
             kwargs.update(zip(self.params, extra))
             args = args[:nin]
         if kwargs.get("out") is not None:
-            raise TypeError(
+            raise InPlaceMutationError(
                 f"{self.name}(..., out=...) writes in place, which a traced array cannot "
-                f"do ({user_location()}); use the returned value, or x.at[idx].set(v).")
+                f"do ({user_location()}); use the returned value: y = np.{self.name}(...) "
+                "(for part of an array, x = x.at[idx].set(v)).")
         kwargs.pop("out", None)
         return bind(self, *args, **kwargs)
 

@@ -143,6 +143,18 @@ class Tracer:
     def __index__(self):
         self._refuse("an index")
 
+    def __format__(self, spec):
+        if not spec:  # f"{x}": the tracer's repr, as print(x) shows it
+            return str(self)
+        from .errors import user_location
+
+        raise TracerConversionError(
+            f"cannot format a traced {type(self).__name__} with {{:{spec}}} at "
+            f"{user_location()}: formatting needs a plain number, and the value is being "
+            "differentiated. Format gradlab.stop_gradient(x) instead (a plain value under "
+            "grad and jvp), or format it outside the transform (return it with "
+            "has_aux=True).")
+
     def __hash__(self):
         return id(self)
 

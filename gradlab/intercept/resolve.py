@@ -18,7 +18,13 @@ from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 import numpy as np
 
-from ..core.errors import TracerConversionError, is_library_file, no_rule_error, user_location
+from ..core.errors import (
+    TracerConversionError,
+    functional_update,
+    is_library_file,
+    no_rule_error,
+    user_location,
+)
 from ..core.primitive import NUMPY_TABLE, RULE_INSTRUMENTERS, TABLE_LISTENERS
 from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
@@ -112,10 +118,10 @@ def _assigned(container, value):
     """Checks ``container[i] = value`` in traced code (see CallSiteRewriter)."""
     if isinstance(value, Tracer) and isinstance(container, np.ndarray):
         raise TracerConversionError(
-            f"storing a traced value into a plain numpy array at {user_location()}: the "
+            f"storing a traced value into a plain numpy array at {user_location()}\nThe "
             "array cannot hold a derivative. Build the result functionally instead: "
-            "collect values in a list and np.stack them, or use x.at[idx].set(value) "
-            "on a traced array.")
+            f"{functional_update(plain_container=True)} (or collect the values in a list "
+            "and np.stack them).")
     return value
 
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.errors import InPlaceMutationError, NoRuleError, no_rule_error, user_location
+from ..core.errors import (
+    InPlaceMutationError,
+    NoRuleError,
+    functional_update,
+    no_rule_error,
+    user_location,
+)
 from ..core.primitive import NUMPY_TABLE
 from ..core.trace import Tracer, bind
 from . import elementwise as E
@@ -55,9 +61,9 @@ def _shape_arg(args):
 
 def _setitem(self, idx, value):
     raise InPlaceMutationError(
-        f"in-place assignment x[{idx!r}] = ... on a traced array at {user_location()}.\n"
-        "Arrays under a gradlab transform are immutable; use the functional update "
-        "x = x.at[idx].set(value) (or .add(value) / .multiply(value)).")
+        f"in-place assignment to a traced array at {user_location()}\nArrays under a "
+        "gradlab transform are immutable; write the functional update instead: "
+        f"{functional_update(plain_container=False)}")
 
 
 def _iter(self):

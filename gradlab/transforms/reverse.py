@@ -14,7 +14,7 @@ import numpy as np
 from ..core.shapes import ndim_of, shape_of
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import Tracer, new_trace
-from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..core.tree import leaf_paths, tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
 
 
@@ -23,17 +23,27 @@ def _dtype(x):
     return dtype if dtype is not None else np.result_type(x)
 
 
-def check_differentiable(leaves, what="grad"):
-    """Refuse integer (and other non-float) inputs to a derivative transform."""
+def check_differentiable(leaves, what="grad", paths=None):
+    """Refuse integer (and other non-float) inputs to a derivative transform; ``paths``
+    name the leaves in the message (``[0]['n']``: argument 0, key ``'n'``)."""
     for i, x in enumerate(leaves):
         dtype = getattr(x, "dtype", None)
         if dtype is not None and dtype.kind in "fc":
             continue  # the common case, decided without numpy's slower dtype machinery
-        if isinstance(x, bool) or not np.issubdtype(_dtype(x), np.inexact):
+        where = f"input leaf {paths[i] if paths else i}"
+        if hasattr(type(x), "__dataclass_fields__"):
+            name = type(x).__name__
             raise TypeError(
-                f"{what} requires float (or complex) inputs, but input leaf {i} has dtype "
-                f"{_dtype(x)} ({type(x).__name__}). Pass e.g. np.float64 values: "
-                "x = np.asarray(x, float).")
+                f"{what}: {where} is a {name} dataclass, which gradlab does not know as a "
+                f"container of arrays. Call gl.register_dataclass({name}) once (or use it as "
+                "a decorator on the class) so that its fields are differentiated.")
+        if isinstance(x, bool) or not np.issubdtype(_dtype(x), np.inexact):
+            kind = f"a Python {type(x).__name__}" if type(x) in (int, bool) else \
+                type(x).__name__
+            raise TypeError(
+                f"{what} requires float (or complex) inputs, but {where} has dtype "
+                f"{_dtype(x)} ({kind}). Pass e.g. np.float64 values: x = np.asarray(x, float), "
+                "or pass integer data (labels, counts) as an argument not differentiated.")
 
 
 def _as_array(x):
@@ -68,6 +78,11 @@ def _reverse(fun, args, argnums, has_aux, retain):
         leaves, treedef = [args[n] for n in nums], None  # arrays: no pytree to walk
     else:
         leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
+        if not all(getattr(x, "dtype", None) is not None and x.dtype.kind in "fc"
+                   for x in leaves):
+            # Named by argument and path (``[0]['n']``): checked before any becomes an array.
+            check_differentiable(leaves, paths=[f"[{n}]{p}" for n in nums
+                                                for p in leaf_paths(args[n])])
         leaves = [_as_array(x) for x in leaves]
     check_differentiable(leaves)
     f = instrument(fun)
