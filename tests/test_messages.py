@@ -112,3 +112,23 @@ def test_load_ext_without_pipescript_says_how_to_install_it():
 def test_gl_training_works_before_gl_train_is_touched():
     done = _run_fresh("import gradlab as gl\nprint(gl.training.minibatches.__name__)\n")
     assert done.stdout.strip() == "minibatches", done.stderr
+
+
+def test_runtime_warnings_inside_rules_point_at_the_users_line():
+    import warnings
+
+    def f(x):
+        y = np.log(x - 1.0)  # log(0): numpy warns inside gradlab's level
+        return np.sum(y * 0.0)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gl.grad(f)(np.array([1.0, 2.0]))  # backward: the derivative of log divides by 0
+    shown = [(w.filename, str(w.message)) for w in caught]
+    assert (__file__, "divide by zero encountered in log") in shown
+    forward = next(w for w in caught if str(w.message) == "divide by zero encountered in log")
+    assert "np.log(x - 1.0)" in open(__file__).readlines()[forward.lineno - 1]
+    assert all(w.filename == __file__ for w in caught), shown
+    assert any("the derivative of log" in m for _, m in shown), shown
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        gl.grad(f)(np.array([1.0, 2.0]))  # a state the user set is kept

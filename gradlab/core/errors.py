@@ -141,3 +141,27 @@ def describe(x) -> str:
     if shape is None:
         return type(x).__name__
     return f"{dtype}[{','.join(map(str, shape))}]"
+
+
+def warn_at_user_line(kind: str, flag: int) -> None:
+    """numpy's floating-point error callback while a transform runs: the RuntimeWarning
+    numpy would raise (``divide by zero encountered in log``), attributed to the user's
+    line rather than to the gradlab rule or level that called the ufunc."""
+    import warnings  # only when a warning is being raised
+
+    frame, op = sys._getframe(1), "a differentiated operation"
+    while frame is not None and is_library_file(frame.f_code.co_filename):
+        name = getattr(frame.f_locals.get("prim"), "name", None)  # the op being applied
+        if name is not None:
+            backward = frame.f_code.co_name == "_backward"  # a VJP rule of that op
+            op = f"the derivative of {name}" if backward else name
+            break
+        frame = frame.f_back
+    user = user_frame()
+    message = f"{kind} encountered in {op}"
+    if user is None:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return
+    registry = user.f_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(message, RuntimeWarning, user.f_code.co_filename, user.f_lineno,
+                           module=user.f_globals.get("__name__"), registry=registry)
