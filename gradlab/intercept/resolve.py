@@ -109,7 +109,7 @@ def _resolving_callbacks(taker):
 
 # Builtins that call a function given as a value.
 _CALLBACK_TAKERS = {taker: _resolving_callbacks(taker) for taker in (
-    map, filter, sorted, min, max, functools.reduce, itertools.starmap,
+    map, filter, sorted, functools.reduce, itertools.starmap,
     itertools.accumulate, itertools.filterfalse, itertools.takewhile, itertools.dropwhile,
     itertools.groupby)}
 
@@ -140,7 +140,8 @@ def clear_cache():
     _CODE_CACHE.clear()
     _RUNTIME_COPIES.clear()
     _CACHE.update(NUMPY_TABLE)
-    _CACHE.update(_CALLBACK_TAKERS)
+    # A builtin with a rule of its own (``max``/``min`` over traced values) keeps it.
+    _CACHE.update({t: w for t, w in _CALLBACK_TAKERS.items() if t not in NUMPY_TABLE})
     _user_entries = 0
 
 
