@@ -23,7 +23,7 @@ class ShapeDtypeStruct(NamedTuple):
 
 
 # Python numbers: the operands without ``.shape`` that rules meet most (``1.0 + x``).
-_PY_NUMBERS = frozenset({float, int, complex, bool})
+PYTHON_NUMBERS = frozenset({float, int, complex, bool})
 
 
 def shape_of(x) -> tuple:
@@ -31,7 +31,7 @@ def shape_of(x) -> tuple:
     try:
         return x.shape
     except AttributeError:
-        return () if type(x) in _PY_NUMBERS else np.shape(x)
+        return () if type(x) in PYTHON_NUMBERS else np.shape(x)
 
 
 def ndim_of(x) -> int:
@@ -39,7 +39,7 @@ def ndim_of(x) -> int:
     try:
         return x.ndim
     except AttributeError:
-        return 0 if type(x) in _PY_NUMBERS else np.ndim(x)
+        return 0 if type(x) in PYTHON_NUMBERS else np.ndim(x)
 
 
 def normalize_axes(axis, ndim: int) -> tuple:

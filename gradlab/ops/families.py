@@ -16,7 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.primitive import Primitive
-from ..core.shapes import ShapeDtypeStruct, ndim_of, normalize_axes, reduced_shape, shape_of
+from ..core.shapes import (
+    PYTHON_NUMBERS,
+    ShapeDtypeStruct,
+    ndim_of,
+    normalize_axes,
+    reduced_shape,
+    shape_of,
+)
 from ..core.trace import bind
 
 _shape = shape_of
@@ -109,6 +116,16 @@ class Elementwise(Family):
     def batch(prim, args, dims, params):
         if len(args) == 1:  # a unary map keeps the batch axis where it is
             return bind(prim, args[0], **params), dims[0]
+        if len(args) == 2:  # binary maps dominate every batched program: decided inline
+            (a, b), (da, db) = args, dims
+            if da is not None and db is not None:
+                if da == db and ndim_of(a) == ndim_of(b):
+                    return bind(prim, a, b, **params), da
+            elif da is not None:  # b is shared: it must not reach a's batch axis
+                if type(b) in PYTHON_NUMBERS or ndim_of(b) < ndim_of(a) - da:
+                    return bind(prim, a, b, **params), da
+            elif type(a) in PYTHON_NUMBERS or ndim_of(a) < ndim_of(b) - db:
+                return bind(prim, a, b, **params), db
         # Fast path: every batched operand has the batch on one axis ``d0`` and one rank
         # ``r0``, and no unbatched operand reaches that axis: numpy broadcasts as it is.
         ranks = []
