@@ -159,3 +159,29 @@ def test_vmap_of_transform_agrees_with_finite_differences(tname, fname):
     got = gl.vmap(lambda x: run(f_vec, x))(BATCH)
     want = np.stack([expected(*_reference(fname, row)) for row in range(len(BATCH))])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_protocol_path_raises_the_same_no_rule_error_as_the_rewrite():
+    namespace = {"np": np}
+    exec("def no_source(x):\n    return np.sum(np.poly(x))\n", namespace)  # noqa: S102
+
+    def rewritten(x):
+        return np.sum(np.poly(x))
+
+    messages = []
+    for f in (namespace["no_source"], rewritten):
+        with pytest.raises(gl.NoRuleError, match=r"numpy\.poly has no gradlab differentiation "
+                                                 r"rule") as info:
+            gl.grad(f)(X0)
+        messages.append(str(info.value))
+    assert all("gradlab.primitive('poly'" in m for m in messages)
+    assert "reached it at <string>:2" in messages[0]  # the exec'd line itself
+    assert "np.sum(np.poly(x))" in messages[1]
+
+
+def test_protocol_path_reads_shapes_of_traced_values():
+    namespace = {"np": np}
+    exec("def no_source(x):\n"  # noqa: S102
+         "    return np.sum(x * np.ndim(x) + np.shape(x)[0] * np.linalg.norm(x))\n", namespace)
+    g = gl.grad(namespace["no_source"])(X0)
+    np.testing.assert_allclose(g, 1.0 + 3.0 * X0 / np.linalg.norm(X0), rtol=1e-12)
