@@ -143,6 +143,8 @@ class ReverseTrace(Trace):
         for the tracers of an enclosing transform.
         """
         token = warnings_at_user_line()  # a rule's RuntimeWarning points at the user's line
+        if token is None:
+            return self._backward(outputs, cotangents, inputs, retain)
         try:
             return self._backward(outputs, cotangents, inputs, retain)
         finally:

@@ -97,7 +97,11 @@ class new_trace:  # noqa: N801 - used like a function: ``with new_trace(Cls) as 
 
     def __enter__(self):
         levels = _LEVELS.get()
-        self.errstate_token = None if levels else warnings_at_user_line()  # the outermost
+        # The outermost level reports RuntimeWarnings at the user's line (inlined
+        # ``warnings_at_user_line``: every transform call enters here).
+        self.errstate_token = _ERRSTATE.set(_USER_LINE_ERRSTATE) if (
+            not levels and _ERRSTATE is not None
+            and _ERRSTATE.get() is _NUMPY_DEFAULT_ERRSTATE) else None
         self.token = _LEVELS.set(levels + (self.trace,))
         return self.trace
 
@@ -105,7 +109,8 @@ class new_trace:  # noqa: N801 - used like a function: ``with new_trace(Cls) as 
         top = _LEVELS.get()
         assert top and top[-1] is self.trace, "transform levels exited out of order"
         _LEVELS.reset(self.token)
-        restore_warnings(self.errstate_token)
+        if self.errstate_token is not None:
+            _ERRSTATE.reset(self.errstate_token)
         return False
 
 
