@@ -143,12 +143,11 @@ class ReverseTrace(Trace):
         for the tracers of an enclosing transform.
         """
         token = warnings_at_user_line()  # a rule's RuntimeWarning points at the user's line
-        if token is None:
-            return self._backward(outputs, cotangents, inputs, retain)
         try:
             return self._backward(outputs, cotangents, inputs, retain)
         finally:
-            restore_warnings(token)
+            if token is not None:
+                restore_warnings(token)
 
     def _backward(self, outputs, cotangents, inputs, retain):
         grads: dict[int, object] = {}

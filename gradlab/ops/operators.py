@@ -103,7 +103,10 @@ def _numpy_method(np_fn):
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """numpy's ufunc protocol (NEP 13): ``ndarray + tracer``, or a ufunc called on a
     traced value from code the call-site rewrite did not reach."""
-    gradlab_fn = _table_entry(ufunc) if method == "__call__" else None
+    gradlab_fn = None
+    if method == "__call__":  # ``ndarray * tracer`` in a rule: the table's entry, inline
+        entry = NUMPY_TABLE.get(ufunc)
+        gradlab_fn = entry.__gradlab__ if entry is not None else _table_entry(ufunc)
     if gradlab_fn is None:
         if method != "__call__":
             raise NoRuleError(
