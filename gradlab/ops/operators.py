@@ -103,18 +103,19 @@ def _numpy_method(np_fn):
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """numpy's ufunc protocol (NEP 13): ``ndarray + tracer``, or a ufunc called on a
     traced value from code the call-site rewrite did not reach."""
-    gradlab_fn = None
-    if method == "__call__":  # ``ndarray * tracer`` in a rule: the table's entry, inline
+    if method == "__call__":
         entry = NUMPY_TABLE.get(ufunc)
-        gradlab_fn = entry.__gradlab__ if entry is not None else _table_entry(ufunc)
-    if gradlab_fn is None:
-        if method != "__call__":
-            raise NoRuleError(
-                f"np.{ufunc.__name__}.{method} has no gradlab rule (called on a traced "
-                f"value at {user_location()}).\nAdd one with gradlab.primitive(...) (see "
-                "docs/rules.md).")
+        if entry is None:
+            entry = _table_entry(ufunc)
+        if entry is not None:
+            # ``ndarray * tracer`` in a rule goes straight to gradlab's function; keywords
+            # (``where=``, ``dtype=``) go through the entry, which checks them by name
+            return entry(*inputs, **kwargs) if kwargs else entry.__gradlab__(*inputs)
         raise no_rule_error(ufunc)
-    return gradlab_fn(*inputs, **kwargs)
+    raise NoRuleError(
+        f"np.{ufunc.__name__}.{method} has no gradlab rule (called on a traced "
+        f"value at {user_location()}).\nAdd one with gradlab.primitive(...) (see "
+        "docs/rules.md).")
 
 
 def _array_function(self, func, types, args, kwargs):
