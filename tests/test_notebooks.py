@@ -56,7 +56,8 @@ def test_notebook_is_valid_and_its_committed_outputs_are_small(path):
 
 # The notebooks whose committed outputs end with the plots a reader wants.
 ENDS_WITH_PLOTS = ["01_tour.ipynb", "02_per_example_gradients.ipynb", "03_rnns.ipynb",
-                   "04_dsl.ipynb"]
+                   "04_dsl.ipynb", "05_soft_decisions.ipynb", "06_surrogate_gradients.ipynb",
+                   "07_graphs.ipynb", "08_backends.ipynb"]
 
 
 @pytest.mark.parametrize("name", ENDS_WITH_PLOTS)
