@@ -66,7 +66,7 @@ def aval_of(x) -> ShapeDtypeStruct:
     if dtype is None:
         if not isinstance(x, numbers.Number):  # a string or object output: kept as it is
             return ShapeDtypeStruct((), np.dtype(object))
-        dtype = np.result_type(x)
+        dtype = np.result_type(x)  # type: ignore[arg-type]  # numpy's stubs omit numbers.Number
     shape = getattr(x, "shape", None)
     return ShapeDtypeStruct(tuple(np.shape(x) if shape is None else shape), np.dtype(dtype))
 

@@ -130,6 +130,9 @@ def _short(value) -> str:
 class Graph:
     """A captured function: see the module docstring for the structure."""
 
+    # Scratch space of ``passes.simplify`` while it runs (its rules read it), then deleted.
+    units: dict[int, int | str]
+
     def __init__(self):
         self.inputs: list[int] = []
         self.input_names: list[str] = []

@@ -138,12 +138,12 @@ def cse(graph: Graph) -> tuple[Graph, int]:
     for e in g.eqns:
         if any(i in subst for i in e.inputs):
             e = e.with_inputs([subst.get(i, i) for i in e.inputs])
-        key = (e.primitive, e.inputs, _hashable(e.params) if e.params else ())
-        earlier = seen.get(key)
+        eqn_key = (e.primitive, e.inputs, _hashable(e.params) if e.params else ())
+        earlier = seen.get(eqn_key)
         if earlier is not None:
             subst.update(zip(e.outputs, earlier.outputs))
         else:
-            seen[key] = e
+            seen[eqn_key] = e
             kept.append(e)
     removed = len(g.eqns) - len(kept)
     g.eqns = kept
@@ -215,10 +215,10 @@ def bind_inputs(graph: Graph, values: dict) -> Graph:
 # -- algebraic simplification ---------------------------------------------------------------
 
 
-def _units(g) -> dict:
+def _units(g: Graph) -> dict[int, int | str]:
     """``{constant id: 1, "+0" or "-0"}`` for the constants that are all ones, all +0 or
     all -0 (the sign of a float zero decides which sums are exact: ``-0.0 + 0.0 == +0.0``)."""
-    out = {}
+    out: dict[int, int | str] = {}
     for v, c in g.consts.items():
         if isinstance(c, (bool, np.bool_)):
             continue

@@ -154,10 +154,9 @@ def plan_remat(graph: Graph, memory_budget: float) -> RematPlan:
             break
         recompute.add(best)
         current = best_profile
-    current = current[0]
     extra = sum(1 for kind, _ in schedule(graph, recompute) if kind == "compute") - len(
         graph.eqns)
-    return RematPlan(recompute, memory_budget, current, baseline, extra)
+    return RematPlan(recompute, memory_budget, current[0], baseline, extra)
 
 
 def eval_scheduled(graph: Graph, plan: RematPlan, *args):

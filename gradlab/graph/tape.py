@@ -19,11 +19,16 @@ last forward pass. The backward walk is a plain reversed loop over these arrays.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..core.rules import PerOperand
 from ..core.tree import tree_unflatten
 from .ir import Graph
+
+if TYPE_CHECKING:  # reference imports this module
+    from .reference import Certificate
 
 
 def node_vjps(prim, g, ans, args, params, needed):
@@ -77,7 +82,8 @@ class Tape:
         self.n_inputs = len(graph.inputs)
         self.prims = [None] * n_leaf + [e.primitive for e in graph.eqns]
         self.params = [None] * n_leaf + [e.params for e in graph.eqns]
-        starts, parents = [0] * (n_leaf + 1), []
+        starts: list[int] = [0] * (n_leaf + 1)
+        parents: list[int] = []
         for e in graph.eqns:
             parents.extend(self.node_of[i] for i in e.inputs)
             starts.append(len(parents))
@@ -88,7 +94,7 @@ class Tape:
         for v, c in graph.consts.items():
             self.buffers[self.node_of[v]] = c
         self.grads: list | None = None
-        self.certificate = None
+        self.certificate: Certificate | None = None  # set by compile(check=True)
 
     def __len__(self):
         return len(self.prims)
