@@ -17,12 +17,13 @@ from __future__ import annotations
 import ast
 import operator
 import warnings
+from typing import cast
 
 import numpy as np
 
 from ..core.trace import Tracer
 from ..core.tree import tree_leaves
-from .tracer import SOFT_HELPER, HardDecision, Session, run_traced, tracer
+from .tracer import _NEW_FIELDS, SOFT_HELPER, HardDecision, Session, run_traced, tracer
 
 
 class RelaxError(ValueError):
@@ -204,9 +205,11 @@ class IfBlendRewriter(ast.NodeTransformer):
                 body=list(body or [ast.Pass()]) + [ast.Return(result)], decorator_list=[],
                 returns=None, **_NEW_FIELDS)
 
-        test = node.test
+        test = cast(ast.Compare, node.test)  # _why_not checked it is one comparison
         call = ast.Call(ast.Name(SOFT_HELPER, ast.Load()), [
-            ast.Constant((self.filename, node.lineno, ", ".join(names))), test.left,
+            # a tuple constant: compile() takes it, typeshed's Constant does not say so
+            ast.Constant((self.filename, node.lineno, ", ".join(names))),  # type: ignore[arg-type]
+            test.left,
             test.comparators[0], ast.Constant(type(test.ops[0]).__name__),
             ast.Name(tag + "_true", ast.Load()), ast.Name(tag + "_false", ast.Load()),
             ast.Tuple([_maybe(p) if p in one_sided else ast.Name(p, ast.Load())
@@ -240,7 +243,8 @@ class IfBlendRewriter(ast.NodeTransformer):
                               body=ast.Tuple([value], ast.Load()))
 
         call = ast.Call(ast.Name(SOFT_HELPER, ast.Load()), [
-            ast.Constant((self.filename, node.lineno, "<expression>")), test.left,
+            ast.Constant((self.filename, node.lineno, "<expression>")),  # type: ignore[arg-type]
+            test.left,
             test.comparators[0], ast.Constant(type(test.ops[0]).__name__), thunk(node.body),
             thunk(node.orelse), ast.Tuple([], ast.Load())], [])
         out = ast.Subscript(call, ast.Constant(0), ast.Load())
@@ -269,7 +273,6 @@ class IfBlendRewriter(ast.NodeTransformer):
         return None
 
 
-_NEW_FIELDS = {"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}
 _KEYWORD = {ast.YieldFrom: "yield from", ast.Delete: "del", ast.FunctionDef: "def",
             ast.AsyncFunctionDef: "async def", ast.ClassDef: "class", ast.ImportFrom: "import"}
 
@@ -294,7 +297,10 @@ def _loads(body) -> set:
 
 
 def _session() -> Session:
-    return tracer().session
+    """The live session: a rewritten ``if`` runs only inside ``relax``."""
+    session = tracer().session
+    assert session is not None, "a rewritten `if` ran outside relax"
+    return session
 
 
 def _record_rewrite(session, kind, filename, lineno, surrogate):
@@ -356,8 +362,9 @@ def _maybe_value(thunk):
         return UNSET
 
 
-blend_if.is_unset = lambda value: value is UNSET
-blend_if.maybe = _maybe_value
+# What the rewritten code calls as ``__gradlab_soft__.is_unset``/``.maybe`` (attributes of
+# the function object, set through its __dict__: a function type declares none).
+vars(blend_if).update(is_unset=lambda value: value is UNSET, maybe=_maybe_value)
 
 
 def _numeric(x) -> bool:

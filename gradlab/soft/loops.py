@@ -24,7 +24,7 @@ from ..nn.activations import sigmoid
 from ..ops.families import Structural
 from ..precision.dtypes import is_float_dtype
 from .dual import active
-from .relaxations import _concrete_or_none, _flat
+from .relaxations import _concrete_or_none, _flat, declare_gradient_contract
 
 
 def _blend(w, a, b):
@@ -230,7 +230,7 @@ perturbed_p = Primitive(
     doc="The Monte-Carlo mean of a solver over perturbed inputs (see ``perturbed``).")
 # Its derivative is a Monte-Carlo estimate of the smoothed solver's, not the derivative
 # of the finite-sample mean the forward computes (which is piecewise constant).
-perturbed_p.gradient_contract = "surrogate"
+declare_gradient_contract(perturbed_p, "surrogate")
 
 # The solver's outputs at the perturbed inputs, flattened to ``(m, out_size)``: what the
 # rules below read. A primitive (with no derivative: the solver is piecewise constant)
