@@ -121,7 +121,8 @@ class Trainer:
         self.key = _random.key(0) if key is None else np.asarray(key)
         self.params = params
         self.opt_state = optimizer.init(params) if opt_state is None else opt_state
-        self.step, self.history, self.restarts = 0, {}, 0
+        self.step, self.restarts = 0, 0
+        self.history: dict[str, list] = {}
         self.compute_seconds = 0.0  # the slowest worker's compute, summed over steps
         self.checkpoint_every, self.checkpoint_path = checkpoint_every, checkpoint_path
         if checkpoint_every and checkpoint_path is None:

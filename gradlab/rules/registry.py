@@ -53,6 +53,8 @@ class Rule:
     ``BoundRule``; ``rule.apply(g, x, **params)`` evaluates the formula.
     """
 
+    members: list[BoundRule] | None = None  # a compose() rule's parts, in order
+
     def __init__(self, name: str, fn: Callable, *, kind: str = "derivative",
                  defaults: dict | None = None, linear: bool = False,
                  higher_order: bool = True, random: bool = False, formula: str = "",
@@ -228,8 +230,9 @@ def lowered_params(params: dict, level: int) -> dict:
     """
     out = {}
     for k, v in params.items():
-        while isinstance(v, Tracer) and v._trace.level > level:
-            v = v._trace.lower(v)
+        # Tracer declares ``_trace`` in __slots__ only (gradlab/core), which mypy cannot see.
+        while isinstance(v, Tracer) and v._trace.level > level:  # type: ignore[attr-defined]
+            v = v._trace.lower(v)  # type: ignore[attr-defined]
         out[k] = v
     return out
 

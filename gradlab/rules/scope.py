@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextvars
 import sys
 import threading
+from types import FrameType
 
 from ..core.primitive import VARIADIC, Primitive
 from ..core.rules import PerOperand
@@ -92,7 +93,7 @@ def _is_engine(module: str) -> bool:
 
 
 def _user_module() -> str:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
         if not _is_engine(name):
@@ -319,10 +320,11 @@ class RuledPrimitive(Primitive):
     that differentiate the backward pass itself (meta-gradients of a learnable slope).
     """
 
-    def __init__(self, base: Primitive, rules: dict, where: str, level=None):  # noqa: D107
+    def __init__(self, base: Primitive, rules: dict, where: str,  # noqa: D107
+                 level: int | None = None):
         self.__dict__.update(base.__dict__)
         self.base, self.rules, self.where, self.level = base, rules, where, level
-        self._levels = {}
+        self._levels: dict[int, RuledPrimitive] = {}
         self.differentiable = True
         self.saves = None  # a rule may read any operand
         vjps = base.vjps if base.vjps is not None else base.vjp_rules()
@@ -335,7 +337,7 @@ class RuledPrimitive(Primitive):
             self.vjps = tuple(self._vjp(i, vjps) for i in range(nin))
             self.jvps = tuple(self._jvp(i, jvps) for i in range(nin))
 
-    def at_level(self, level) -> "RuledPrimitive":
+    def at_level(self, level: int) -> RuledPrimitive:
         """The same rules, recorded by ``level``."""
         ruled = self._levels.get(level)
         if ruled is None:
