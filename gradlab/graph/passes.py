@@ -31,6 +31,8 @@ changes what the graph computes (the tests check each rule's values).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .ir import Eqn, Graph, reindex_guards
@@ -364,7 +366,8 @@ PASSES = {"simplify": simplify, "fold_constants": fold_constants, "cse": cse,
           "dead_code": dead_code}
 
 
-def optimize(graph: Graph, passes=tuple(PASSES), max_rounds: int = 4):
+def optimize(graph: Graph, passes: Sequence[str] = tuple(PASSES),
+             max_rounds: int = 4) -> tuple[Graph, dict[str, int]]:
     """Run ``passes`` until nothing changes; returns ``(graph, report)``, the report
     mapping each pass to the number of equations it removed in all.
 

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from .._types import PyTree
 from ..core.trace import bind
 from ..core.tree import tree_unflatten
 from .ir import Graph, check_guard, guards_by_eqn
@@ -159,7 +160,7 @@ def plan_remat(graph: Graph, memory_budget: float) -> RematPlan:
     return RematPlan(recompute, memory_budget, current[0], baseline, extra)
 
 
-def eval_scheduled(graph: Graph, plan: RematPlan, *args):
+def eval_scheduled(graph: Graph, plan: RematPlan, *args: PyTree) -> PyTree:
     """``graph(*args)`` run by ``plan``'s schedule: the same values, less memory held.
 
     >>> import numpy as np, gradlab as gl
