@@ -34,8 +34,9 @@ Each rule declares how it behaves under the other transforms (``Rule.semantics``
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Union
 
+from .._types import Array
 from ..core.trace import Tracer
 
 _KINDS = ("derivative", "cotangent")
@@ -81,10 +82,10 @@ class Rule:
             else "RuleError",
         }
 
-    def __call__(self, *args, **params) -> "BoundRule":
+    def __call__(self, *args: Any, **params: Any) -> BoundRule:
         return self.bind(*args, **params)
 
-    def bind(self, *args, **params) -> "BoundRule":
+    def bind(self, *args: Any, **params: Any) -> BoundRule:
         """The rule with ``params`` fixed (positional ones in the order of ``defaults``)."""
         names = list(self.defaults)
         if len(args) > len(names):
@@ -97,7 +98,7 @@ class Rule:
                             f"its parameters are {tuple(names)}")
         return BoundRule(self, {**self.defaults, **params})
 
-    def apply(self, g, x, **params):
+    def apply(self, g: Array, x: Array, **params: Any) -> Array:
         """The formula evaluated with ``params`` over the defaults."""
         return self.fn(g, x, **{**self.defaults, **params})
 
@@ -119,11 +120,15 @@ class BoundRule:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if k != "key")
         return f"{self.rule.name}({shown})"
 
-    def apply(self, g, x, **extra):
+    def apply(self, g: Array, x: Array, **extra: Any) -> Array:
         return self.rule.fn(g, x, **self.params, **extra)
 
     def with_params(self, params: dict) -> "BoundRule":
         return BoundRule(self.rule, {**self.params, **params})
+
+
+# What a rule argument may be: a registered name, a Rule, a BoundRule or ``rule(g, x, **p)``.
+RuleLike = Union[str, Rule, BoundRule, Callable]
 
 
 def as_bound(rule, params: dict | None = None) -> BoundRule:
@@ -142,7 +147,7 @@ def as_bound(rule, params: dict | None = None) -> BoundRule:
                     f"rule(g, x, **params); got {type(rule).__name__}")
 
 
-def register(name: str, rule: Callable | Rule, **declaration) -> Rule:
+def register(name: str, rule: Callable | Rule, **declaration: Any) -> Rule:
     """Add ``rule`` to the registry under ``name``; a duplicate name raises ``ValueError``.
 
     ``rule`` is a ``Rule`` or a function ``rule(g, x, **params)``; ``declaration`` takes
@@ -184,7 +189,7 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def compose(*rules) -> BoundRule:
+def compose(*rules: RuleLike) -> BoundRule:
     """One rule applying ``rules`` left to right: ``compose(a, b)(g, x) = b(a(g, x), x)``.
 
     The first rule sees the cotangent first. If any member is a derivative rule the
