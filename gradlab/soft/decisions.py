@@ -17,7 +17,8 @@ from __future__ import annotations
 import ast
 import operator
 import warnings
-from typing import cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class AuditReport(list):
     """The hard decisions found, in the order first met (a list of ``HardDecision``);
     ``value`` is what the function returned."""
 
-    def __init__(self, decisions, value):
+    def __init__(self, decisions: Iterable[HardDecision], value: Any):
         super().__init__(decisions)
         self.value = value
 
@@ -84,7 +85,7 @@ def _run_differentiable(fn, args, kwargs, session, positions):
     return value
 
 
-def audit(fn, argnums=None):
+def audit(fn: Callable, argnums: int | Sequence[int] | None = None) -> Callable[..., AuditReport]:
     """``audit(f)(*args)``: run ``f`` with its float arguments (or ``argnums``) made
     differentiable and return an ``AuditReport`` of every hard decision taken on a
     differentiable value (``if``/``while`` tests, comparisons, ``max``/``min``/``sorted``),
@@ -127,7 +128,7 @@ def warning_auditor(fun):
 
 
 # --- relax ------------------------------------------------------------------------------
-def relax(fn, beta=1.0):
+def relax(fn: Callable, beta: float = 1.0) -> Callable:
     """``fn`` with its hard decisions on differentiable values made soft: an ``if`` whose
     test is one comparison ``a > b`` (``>=``, ``<``, ``<=``) and whose branches assign
     names becomes a ``soft_if`` blend of those names with score ``a - b`` (both branches
@@ -149,6 +150,7 @@ def relax(fn, beta=1.0):
     0.5
     """
     name = getattr(fn, "__name__", "f")
+    rewrites: list[dict] = []
 
     def relaxed(*args, **kwargs):
         session = Session("relax", name, beta)
@@ -157,10 +159,10 @@ def relax(fn, beta=1.0):
             return _run_differentiable(fn, args, kwargs, session, _float_positions(args))
         finally:
             for r in session.rewrites:
-                if r not in relaxed.rewrites:
-                    relaxed.rewrites.append(r)
+                if r not in rewrites:
+                    rewrites.append(r)
 
-    relaxed.rewrites = []
+    relaxed.rewrites = rewrites  # type: ignore[attr-defined]  # documented: relaxed.rewrites
     relaxed.__name__ = f"relaxed_{name}"
     return relaxed
 

@@ -14,8 +14,11 @@ gradient of Berthet et al. (2020).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from .._types import Array, Key, PyTree
 from ..core.errors import ConcretizationError
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
@@ -38,7 +41,9 @@ def _weighted_sum(weights, states):
     return total
 
 
-def bounded_loop(init, steps, body, continue_score, beta=1.0, mode="survival"):
+def bounded_loop(init: PyTree, steps: int, body: Callable[[PyTree], PyTree],
+                 continue_score: Callable[[PyTree], Array], beta: float = 1.0,
+                 mode: str = "survival") -> PyTree:
     """A relaxed ``while continue_score(state) > 0`` loop of at most ``steps`` iterations.
 
     - ``"survival"``: each step blends ``body(state)`` and ``state`` by the gate
@@ -243,7 +248,8 @@ solver_samples = Primitive(
     doc="``fn(theta + sigma z)`` for each noise sample ``z``, flattened (no derivative).")
 
 
-def perturbed(fn, sigma=1.0, n_samples=100, noise="normal", key=None):
+def perturbed(fn: Callable[[np.ndarray], Array], sigma: float = 1.0, n_samples: int = 100,
+              noise: str = "normal", key: Key | int | None = None) -> Callable[[Array], Array]:
     """The smoothed solver ``theta -> E[fn(theta + sigma Z)]`` for a piecewise-constant
     ``fn`` (one-hot argmax, a shortest path's edge indicator, a knapsack's selection), with
     the Monte-Carlo gradient ``E[fn(theta + sigma Z) grad nu(Z)^T] / sigma`` (``nu`` the
