@@ -55,7 +55,7 @@ def _axpy(alpha, dx, leaves):
 
 def check_grads(fun: Callable, *args: Any, modes: Sequence[str] = ("fwd", "rev"),
                 order: int = 2, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6,
-                seed: int = 0) -> None:
+                seed: int = 0) -> Callable[..., Any] | None:
     """Check ``fun``'s VJP and JVP against central differences, up to ``order``.
 
     Every float (or complex) leaf of the arguments is differentiated; integer and
@@ -135,6 +135,7 @@ def check_grads(fun: Callable, *args: Any, modes: Sequence[str] = ("fwd", "rev")
 
             check_grads(fwd_derivative, *leaves, modes=modes, order=order - 1, eps=eps,
                         rtol=rtol, atol=atol, seed=seed + 2)
+    return None
 
 
 def _takes_no_arguments(fun) -> bool:

@@ -19,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode="wb"):
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     """A file object whose contents replace ``path`` only once the block succeeds."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from .._types import Array, PyTree
 from ..core.tree import tree_flatten, tree_unflatten
 from .translate import backend, interpret, to_backend, to_numpy
 
@@ -18,7 +22,7 @@ def _capture(f, args):
     return capture(f, *args)
 
 
-def compile_to(f, target: str, *example_args):
+def compile_to(f: Callable, target: str, *example_args: PyTree) -> Callable:
     """``f`` as a function over ``target``'s arrays (``"torch"`` or ``"jax"``).
 
     ``f`` is captured once on ``example_args`` (numpy arrays and pytrees of them); the
@@ -51,7 +55,7 @@ def _is_numeric(x) -> bool:
     return isinstance(x, (np.ndarray, np.generic, float, int, complex))
 
 
-def value_and_grad(fun, target: str, *, has_aux: bool = False):
+def value_and_grad(fun: Callable, target: str, *, has_aux: bool = False) -> Callable:
     """Like ``gl.value_and_grad(fun, has_aux=has_aux)`` (gradient of the first argument),
     computed by ``target``'s autodiff on the captured graph; numpy in, numpy out.
 
@@ -124,7 +128,7 @@ def _jax_value_and_grad(run, has_aux):
 _VALUE_AND_GRAD = {"torch": _torch_value_and_grad, "jax": _jax_value_and_grad}
 
 
-def to_torch_module(f, params):
+def to_torch_module(f: Callable, params: PyTree) -> Any:
     """A ``torch.nn.Module`` computing ``f(params, *inputs)`` whose parameters are
     ``params``'s arrays (trained weights, say), as ``torch.nn.Parameter``s.
 
@@ -214,7 +218,7 @@ class _Flat:
         return tuple(torch.as_tensor(x) for x in self.flat)
 
 
-def export_torchscript(f, path, *example_args):
+def export_torchscript(f: Callable, path: str | os.PathLike, *example_args: PyTree) -> Any:
     """Save ``f`` (captured on ``example_args``) as TorchScript at ``path``; the saved module
     takes the flattened array leaves of the arguments and returns a tuple of the output's
     leaves. Returns the loaded ``torch.jit.ScriptModule``.
@@ -233,8 +237,8 @@ def export_torchscript(f, path, *example_args):
     return torch.jit.load(str(path))
 
 
-def export_onnx(f, path, *example_args, check: bool = True, opset: int = 17,
-                rtol: float = 1e-6, atol: float = 1e-8):
+def export_onnx(f: Callable, path: str | os.PathLike, *example_args: PyTree, check: bool = True,
+                opset: int = 17, rtol: float = 1e-6, atol: float = 1e-8) -> str | os.PathLike:
     """Write ``f`` (captured on ``example_args``) to an ONNX file at ``path``.
 
     The ONNX graph's inputs are the flattened array leaves of the arguments (named after
@@ -275,7 +279,7 @@ def _onnx_name(name, i):
     return safe or f"input_{i}"
 
 
-def run_onnx(path, *flat_inputs):
+def run_onnx(path: str | os.PathLike, *flat_inputs: Array) -> list:
     """Run an exported ONNX file in onnxruntime on flat numpy inputs; a list of outputs."""
     try:
         import onnxruntime

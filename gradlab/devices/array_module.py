@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Any
 
 import numpy as np
 
+from .._types import Array
 from ..core.trace import Tracer
 
 # array type -> its module (numpy, cupy, a registered device's); filled on first sight
@@ -25,7 +27,7 @@ _MODULE_OF: dict = {np.ndarray: np, float: np, int: np, complex: np, bool: np}
 _LOCK = threading.Lock()
 
 
-def register_array_type(array_type: type, module) -> None:
+def register_array_type(array_type: type, module: Any) -> None:
     """Declare ``module`` (numpy-like: ``zeros``, ``ones``, ``asarray``...) the array module
     of ``array_type``'s values. CuPy's is found without this (``cupy.get_array_module``)."""
     with _LOCK:
@@ -53,7 +55,7 @@ def _lookup(array_type, value):
     return module
 
 
-def get_array_module(*values):
+def get_array_module(*values: Array) -> Any:
     """The array module of ``values``: the first non-numpy one among them, else numpy.
 
     Tracers are looked through to the value they box. Python scalars and numpy
@@ -70,12 +72,12 @@ def get_array_module(*values):
     return np
 
 
-def is_foreign_array(value) -> bool:
+def is_foreign_array(value: Any) -> bool:
     """True for an array that numpy does not own (CuPy, a registered device's)."""
     return get_array_module(value) is not np
 
 
-def on_device_of(reference, value):
+def on_device_of(reference: Array, value: Array) -> Array:
     """``value`` (a numpy constant a rule made: a mask, an identity, zeros) on the device of
     ``reference``; on the numpy path, ``value`` itself.
 

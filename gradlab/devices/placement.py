@@ -22,10 +22,11 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
+from .._types import Array, PyTree
 from ..core.trace import Tracer
 from ..core.tree import tree_map
 from .array_module import get_array_module, register_array_type
@@ -51,7 +52,8 @@ _LOADERS: dict[str, Callable[[], DeviceSpec]] = {}
 _STATE = threading.local()
 
 
-def register_device(name: str, module, array_type: type, put: Callable, get: Callable):
+def register_device(name: str, module: Any, array_type: type, put: Callable,
+                    get: Callable) -> DeviceSpec:
     """Add a device: ``module`` is its numpy-like array module (it must implement numpy's
     ``__array_ufunc__`` / ``__array_function__`` protocols on ``array_type``)."""
     spec = DeviceSpec(name, module, array_type, put, get)
@@ -80,7 +82,7 @@ _LOADERS["cupy"] = _load_cupy
 register_device("cpu", np, np.ndarray, np.asarray, np.asarray)
 
 
-def device_spec(name) -> DeviceSpec:
+def device_spec(name: str | Device) -> DeviceSpec:
     """The registered device called ``name`` (loading CuPy on first use of ``"cupy"``)."""
     if isinstance(name, Device):
         name = name.name
@@ -120,7 +122,7 @@ class Device:
         assert popped is self, "devices exited out of order"
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable) -> Callable:
         """``fn`` with every argument moved to this device before the call."""
 
         @functools.wraps(fn)
@@ -163,7 +165,7 @@ class _OnCpu:
 on_cpu = _OnCpu()
 
 
-def on_device(value, name: str) -> Placed:
+def on_device(value: Array, name: str) -> Placed:
     """``value`` pinned to device ``name`` when its pytree is moved (see ``to_device``)."""
     return Placed(value, device_spec(name).name)
 
@@ -192,7 +194,7 @@ def _host_copy(leaf):
     raise TypeError(f"to_device: no registered device holds a {type(leaf).__name__}")
 
 
-def to_device(tree, name: str | None = None):
+def to_device(tree: PyTree, name: str | None = None) -> PyTree:
     """``tree`` with every array leaf on device ``name`` (default: the current device).
 
     Scalars stay as they are; ``on_cpu[x]`` and ``on_device(x, name)`` leaves go where

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 
 def _ray():
@@ -20,7 +21,7 @@ def is_initialized() -> bool:
     return _ray().is_initialized()
 
 
-def init(address: str | None = None, *, num_cpus: int | None = None, **ray_kwargs):
+def init(address: str | None = None, *, num_cpus: int | None = None, **ray_kwargs: Any) -> Any:
     """Connect to Ray, starting a local one when there is nothing to join.
 
     With no ``address`` and no ``RAY_ADDRESS`` in the environment, a local Ray starts on

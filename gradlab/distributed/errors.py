@@ -24,13 +24,14 @@ def capture(exc: BaseException, where: str) -> tuple:
               if not any(h in f.filename for h in _HIDDEN)]
     text = "".join(traceback.format_list(frames))
     text += "".join(traceback.format_exception_only(type(exc), exc))
+    travelling: BaseException | None = exc
     try:
         import pickle
 
         pickle.dumps(exc)
     except Exception:  # an exception that cannot travel: its text still does
-        exc = None
-    return ("error", where, text, exc)
+        travelling = None
+    return ("error", where, text, travelling)
 
 
 def raise_if_error(reply):

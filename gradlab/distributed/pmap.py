@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from .._types import PyTree
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from .cluster import ensure_initialized, ship
 from .errors import capture, raise_if_error
@@ -21,7 +24,8 @@ def _run_chunk(fn, items, first):
     return ("ok", out)
 
 
-def map(fn, xs, *, num_workers: int | None = None):  # noqa: A001 - gl.distributed.map
+def map(fn: Callable, xs: list | PyTree, *,  # noqa: A001 - gl.distributed.map
+        num_workers: int | None = None) -> list | PyTree:
     """``[fn(x) for x in xs]`` computed by Ray tasks, in input order.
 
     ``xs`` is a list (the results come back as a list), or a pytree of arrays sharing a

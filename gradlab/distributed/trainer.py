@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import random as _random
+from .._types import Array, Key, PyTree
 from ..core.tree import tree_flatten, tree_unflatten
-from ..optim.optimizers import global_norm
+from ..optim.optimizers import Optimizer, global_norm
 from ..training import DivergenceWarning, TrainResult, _divergence, _Progress, _record
 from .cluster import ensure_initialized, ship
 from .errors import WorkerError, raise_if_error
@@ -56,7 +59,8 @@ def _local_batch(batch_size, num_workers):
     return batch_size // num_workers
 
 
-def sharded_batches(key, data, batch_size: int | None, num_workers: int):
+def sharded_batches(key: Key, data: Sequence[Array] | Array, batch_size: int | None,
+                    num_workers: int) -> Callable[[int], tuple]:
     """``step -> global batch`` exactly as ``train`` builds it from ``num_workers`` shards.
 
     Passing it to ``gl.train`` gives the single-process run that the distributed one equals.
@@ -112,16 +116,19 @@ class Trainer:
     ``train`` for the other arguments.
     """
 
-    def __init__(self, loss_fn, params, data, optimizer, *, num_workers: int = 2,
-                 batch_size: int | None = None, key=None, opt_state=None,
-                 checkpoint_every: int | None = None, checkpoint_path=None,
-                 progress: bool = True, name: str | None = None, worker_options=None):
+    def __init__(self, loss_fn: Callable[..., Any], params: PyTree, data: Sequence[Array] | Array,
+                 optimizer: Optimizer, *, num_workers: int = 2, batch_size: int | None = None,
+                 key: Key | None = None, opt_state: dict | None = None,
+                 checkpoint_every: int | None = None,
+                 checkpoint_path: str | os.PathLike | None = None, progress: bool = True,
+                 name: str | None = None, worker_options: dict[str, Any] | None = None):
         self.ray = ensure_initialized()
         self.loss_fn, self.optimizer, self.num_workers = loss_fn, optimizer, num_workers
         self.key = _random.key(0) if key is None else np.asarray(key)
         self.params = params
         self.opt_state = optimizer.init(params) if opt_state is None else opt_state
-        self.step, self.history, self.restarts = 0, {}, 0
+        self.step, self.restarts = 0, 0
+        self.history: dict[str, list] = {}
         self.compute_seconds = 0.0  # the slowest worker's compute, summed over steps
         self.checkpoint_every, self.checkpoint_path = checkpoint_every, checkpoint_path
         if checkpoint_every and checkpoint_path is None:
@@ -179,7 +186,7 @@ class Trainer:
                    for k in replies[0][3]}
         return loss, grads, metrics
 
-    def run(self, steps: int, callback=None) -> TrainResult:
+    def run(self, steps: int, callback: Callable[[Trainer], Any] | None = None) -> TrainResult:
         """Train ``steps`` more steps; ``callback(trainer)`` runs after each one."""
         schedule = getattr(self.optimizer, "schedule", None)
         bar, stopped, done = _Progress(self.progress, steps, self.name), None, 0
@@ -207,12 +214,16 @@ class Trainer:
             bar.close()
         return TrainResult(self.params, self.opt_state, self.history, None, done, stopped)
 
-    def save_checkpoint(self, path=None):
+    def save_checkpoint(self, path: str | os.PathLike | None = None) -> None:
         """Write parameters, optimizer state, step, data key and history (atomically)."""
         from ..nn.params import save
 
+        target = path or self.checkpoint_path
+        if target is None:
+            raise ValueError("save_checkpoint: no path given and the trainer has no "
+                             "checkpoint_path")
         history = {k: np.asarray(v) for k, v in self.history.items()}
-        save(path or self.checkpoint_path, params=self.params, opt_state=self.opt_state,
+        save(target, params=self.params, opt_state=self.opt_state,
              step=np.int64(self.step), key=self.key, history=history)
 
     def _resume(self):
@@ -223,16 +234,18 @@ class Trainer:
         self.step, self.key = int(ck["step"]), np.asarray(ck["key"])
         self.history = {k: np.asarray(v).tolist() for k, v in ck.get("history", {}).items()}
 
-    def close(self):
+    def close(self) -> None:
         """Stop the workers."""
         for actor in self.workers:
             self.ray.kill(actor)
         self.workers = []
 
 
-def train(loss_fn, params, data, steps: int, optimizer, *, num_workers: int = 2,
-          batch_size: int | None = None, key=None, opt_state=None,
-          checkpoint_every: int | None = None, checkpoint_path=None, progress: bool = True,
+def train(loss_fn: Callable[..., Any], params: PyTree, data: Sequence[Array] | Array, steps: int,
+          optimizer: Optimizer, *, num_workers: int = 2, batch_size: int | None = None,
+          key: Key | None = None, opt_state: dict | None = None,
+          checkpoint_every: int | None = None, checkpoint_path: str | os.PathLike | None = None,
+          progress: bool = True,
           name: str | None = None) -> TrainResult:
     """``gl.train`` on ``num_workers`` Ray workers: same loss, same result.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +30,7 @@ class GradWorker:
 
         self.index = index
         self.objective = value_and_grad(_objective(instrument(loss_fn), False), has_aux=True)
+        self.batch_of: Callable[[int], Any] | None
         if shard is None:  # the driver sends each step's batch
             self.batch_of = None
         elif local_batch is None:  # full-batch training: the whole shard every step
@@ -39,6 +42,9 @@ class GradWorker:
         start = time.perf_counter()
         try:
             if batch is None:
+                if self.batch_of is None:
+                    raise ValueError(f"worker {self.index} holds no shard and was sent no "
+                                     f"batch for step {step}")
                 batch = self.batch_of(step)
             (loss, (_, metrics)), grads = self.objective(params, None, batch)
             metrics = {k: float(np.asarray(v)) for k, v in metrics.items()}

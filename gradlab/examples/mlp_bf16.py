@@ -33,7 +33,8 @@ def fit(split, precision, quick: bool, loss_scale=None, log_every=None):
                                      split.n_classes))
     data = minibatches(gl.random.key(0), (split.X_train.astype(np.float32),
                                           split.Y_train.astype(np.float32)), BATCH)
-    steps = (QUICK_EPOCHS if quick else EPOCHS) * data.steps_per_epoch
+    # minibatches sets steps_per_epoch on the function it returns (a plain Callable to mypy)
+    steps = (QUICK_EPOCHS if quick else EPOCHS) * data.steps_per_epoch  # type: ignore[attr-defined]
     result = gl.train(loss, params, data, steps, gl.optim.SGD(LR, momentum=0.9),
                       progress=False, precision=precision, loss_scale=loss_scale,
                       log_every=log_every, name=NAME)

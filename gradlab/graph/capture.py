@@ -25,10 +25,14 @@ level, so their work, backward pass included, is recorded as ordinary equations.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
+from .._types import Array, DTypeLike, PyTree
 from ..core.errors import ConcretizationError, user_location
+from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Trace, Tracer, bind, new_trace, shape_error
 from ..core.tree import tree_flatten, tree_unflatten
@@ -45,7 +49,7 @@ class Variable:
     (['x'], [2.0, 2.0, 2.0])
     """
 
-    def __init__(self, name: str, shape=(), dtype=np.float64):
+    def __init__(self, name: str, shape: Sequence[int] = (), dtype: DTypeLike = np.float64):
         self.name = name
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
@@ -66,7 +70,7 @@ def aval_of(x) -> ShapeDtypeStruct:
     if dtype is None:
         if not isinstance(x, numbers.Number):  # a string or object output: kept as it is
             return ShapeDtypeStruct((), np.dtype(object))
-        dtype = np.result_type(x)
+        dtype = np.result_type(x)  # type: ignore[arg-type]  # numpy's stubs omit numbers.Number
     shape = getattr(x, "shape", None)
     return ShapeDtypeStruct(tuple(np.shape(x) if shape is None else shape), np.dtype(dtype))
 
@@ -76,7 +80,7 @@ class GraphTracer(Tracer):
 
     __slots__ = ("id", "value", "_aval")
 
-    def __init__(self, trace, vid, value, aval):
+    def __init__(self, trace: GraphTrace, vid: int, value: Array, aval: ShapeDtypeStruct):
         self._trace = trace
         self.id = vid
         self.value = value  # None where only the shape is known (Variable inputs)
@@ -90,7 +94,7 @@ class GraphTracer(Tracer):
     dtype = property(lambda self: self._aval.dtype)
     ndim = property(lambda self: len(self._aval.shape))
 
-    def concrete_value(self, what):
+    def concrete_value(self, what: str) -> Any:
         return self._trace.read(self, "value", what)
 
     def __bool__(self):
@@ -108,7 +112,7 @@ class GraphTracer(Tracer):
     def __complex__(self):
         return complex(self._trace.read(self, "value", "complex()"))
 
-    def carry_guard(self, guard):
+    def carry_guard(self, guard: Guard) -> None:
         """Check ``guard`` (where this value is known) and record it in this graph."""
         if self.value is not None and not guard.holds(self.value):
             raise guard.error()
@@ -130,10 +134,10 @@ class GraphTrace(Trace):
         self._const_ids: dict = {}
         self._keep: list = []  # the constants' objects, so their ids stay unique
 
-    def lower(self, x):
+    def lower(self, x: Array) -> Array:
         return x.value if isinstance(x, GraphTracer) and x._trace is self else x
 
-    def new_input(self, x, name) -> GraphTracer:
+    def new_input(self, x: Array, name: str) -> GraphTracer:
         aval = aval_of(x)
         vid = self.graph.new_value(aval)
         self.graph.inputs.append(vid)
@@ -141,7 +145,7 @@ class GraphTrace(Trace):
         value = None if isinstance(x, Variable) else x
         return GraphTracer(self, vid, value, aval)
 
-    def const_id(self, x) -> int:
+    def const_id(self, x: Array) -> int:
         """The id of constant ``x`` (one id per object; equal Python scalars share one)."""
         # repr, not the value: 0.0 == -0.0, but they are different constants
         key = (type(x), repr(x)) if isinstance(x, (bool, int, float, complex)) else id(x)
@@ -153,7 +157,7 @@ class GraphTrace(Trace):
             self._keep.append(x)
         return vid
 
-    def read(self, tracer, kind, what):
+    def read(self, tracer: GraphTracer, kind: str, what: str) -> Any:
         """A traced value read by Python: record a guard, return the value read."""
         if tracer.value is None:
             raise ConcretizationError(
@@ -166,7 +170,7 @@ class GraphTrace(Trace):
                                        after=len(self.graph.eqns) - 1))
         return result
 
-    def process(self, prim, args, params):
+    def process(self, prim: Primitive, args: Sequence[Array], params: dict[str, Any]) -> Any:
         ids, vals, concrete = [], [], True
         for a in args:
             if isinstance(a, GraphTracer) and a._trace is self:
@@ -255,7 +259,7 @@ def _argument_names(fun, n) -> list:
     return list(code.co_varnames[:min(code.co_argcount, n)])
 
 
-def capture(fun, *args) -> Graph:
+def capture(fun: Callable, *args: PyTree) -> Graph:
     """The graph of ``fun(*args)``: every primitive applied, as a flat SSA program.
 
     ``args`` are pytrees of arrays, numbers or ``Variable`` placeholders; leaves that are

@@ -42,12 +42,13 @@ def _literal(value):
     return None
 
 
-def _tree_source(td: TreeDef, names) -> str:
+def _tree_source(td: TreeDef, names) -> str | None:
     """Source building the pytree ``td`` from the value names (in leaf order)."""
     if td.kind is None:
         return next(names)
-    kids = [_tree_source(c, names) for c in td.children]
-    if any(k is None for k in kids):
+    sources = [_tree_source(c, names) for c in td.children]
+    kids = [k for k in sources if k is not None]
+    if len(kids) < len(sources):
         return None
     if td.kind is tuple:
         return f"({', '.join(kids)}{',' if len(kids) == 1 else ''})"

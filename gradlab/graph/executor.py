@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from ..core.tape import ReverseTrace, Var
@@ -48,7 +51,7 @@ class Executor:
             raise KeyError(f"fetch {ref!r}: no value of that name (print(graph) shows them)")
         return int(ref)
 
-    def run(self, feed_dict: dict, fetches=None):
+    def run(self, feed_dict: dict, fetches: Sequence[str | int] | None = None) -> Any:
         """The fetched values (a list), or the graph's output when ``fetches`` is None.
 
         ``feed_dict`` maps input names, ``Variable``s or input positions to values; a

@@ -58,11 +58,19 @@ the rules are numpy's own (``impl``), which is what ``Graph.eval_flat`` does:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+from .._types import Array, PyTree
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import bind
 from ..core.tree import tree_flatten, tree_unflatten
+
+if TYPE_CHECKING:
+    from ..core.primitive import Primitive
 
 
 class GuardError(RuntimeError):
@@ -74,14 +82,15 @@ class Eqn:
 
     __slots__ = ("primitive", "inputs", "params", "outputs", "multiple")
 
-    def __init__(self, primitive, inputs, params, outputs, multiple=False):
+    def __init__(self, primitive: Primitive, inputs: Iterable[int], params: dict[str, Any],
+                 outputs: Iterable[int], multiple: bool = False):
         self.primitive = primitive
         self.inputs = tuple(inputs)
         self.params = dict(params)
         self.outputs = tuple(outputs)
         self.multiple = multiple
 
-    def with_inputs(self, inputs, params=None) -> "Eqn":
+    def with_inputs(self, inputs: Iterable[int], params: dict[str, Any] | None = None) -> Eqn:
         """A copy with other operands (and parameters); passes never mutate an equation."""
         new = Eqn.__new__(Eqn)
         new.primitive, new.inputs, new.outputs = self.primitive, tuple(inputs), self.outputs
@@ -98,11 +107,11 @@ class Guard:
 
     __slots__ = ("value", "kind", "expected", "location", "after")
 
-    def __init__(self, value, kind, expected, location, after=-1):
+    def __init__(self, value: int, kind: str, expected: Any, location: str, after: int = -1):
         self.value, self.kind, self.expected = value, kind, expected
         self.location, self.after = location, after
 
-    def holds(self, actual) -> bool:
+    def holds(self, actual: Array) -> bool:
         if self.kind == "bool":
             return bool(actual) == self.expected
         from ..core.trace import concrete
@@ -130,6 +139,9 @@ def _short(value) -> str:
 class Graph:
     """A captured function: see the module docstring for the structure."""
 
+    # Scratch space of ``passes.simplify`` while it runs (its rules read it), then deleted.
+    units: dict[int, int | str]
+
     def __init__(self):
         self.inputs: list[int] = []
         self.input_names: list[str] = []
@@ -143,7 +155,7 @@ class Graph:
         self.guards: list[Guard] = []
         self.next_id = 0
 
-    def new_value(self, aval) -> int:
+    def new_value(self, aval: ShapeDtypeStruct) -> int:
         vid = self.next_id
         self.next_id += 1
         self.avals[vid] = aval
@@ -161,7 +173,7 @@ class Graph:
 
     # -- evaluation ---------------------------------------------------------------------
 
-    def flat_args(self, args) -> list:
+    def flat_args(self, args: Sequence[PyTree]) -> list:
         """The input leaves of ``args`` (checked against the captured structure)."""
         leaves, tree = tree_flatten(tuple(args))
         if tree != self.in_tree:
@@ -177,7 +189,7 @@ class Graph:
                 flat.append(leaf)
         return flat
 
-    def eval_flat(self, flat) -> list:
+    def eval_flat(self, flat: Sequence[Array]) -> list:
         """The output leaves for the input leaves ``flat`` (every primitive through ``bind``,
         so evaluating a graph under ``grad``, ``vmap`` or another capture works)."""
         env = dict(self.consts)
@@ -195,10 +207,10 @@ class Graph:
                 check_guard(guard, env[guard.value])
         return [env[o] for o in self.outputs]
 
-    def __call__(self, *args):
+    def __call__(self, *args: PyTree) -> PyTree:
         return tree_unflatten(self.out_tree, self.eval_flat(self.flat_args(args)))
 
-    def as_function(self):
+    def as_function(self) -> Callable[..., PyTree]:
         """A plain function evaluating the graph (what transforms of a graph trace)."""
 
         def graph_function(*args):
@@ -244,7 +256,7 @@ class Graph:
 
         return to_dot(self)
 
-    def to_svg(self, path=None) -> str:
+    def to_svg(self, path: str | os.PathLike | None = None) -> str:
         """An SVG drawing (Graphviz when installed, a built-in layered layout otherwise);
         written to ``path`` when given. Returns the SVG text."""
         from .draw import to_svg

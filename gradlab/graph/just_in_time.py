@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -114,7 +115,7 @@ def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
     return compiled
 
 
-def jit(fun=None, *, optimise: bool = True):
+def jit(fun: Callable | None = None, *, optimise: bool = True) -> Jitted | Callable:
     """``fun`` compiled per input signature to a flat list of numpy calls.
 
     >>> import numpy as np, gradlab as gl

@@ -31,6 +31,8 @@ changes what the graph computes (the tests check each rule's values).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .ir import Eqn, Graph, reindex_guards
@@ -138,12 +140,12 @@ def cse(graph: Graph) -> tuple[Graph, int]:
     for e in g.eqns:
         if any(i in subst for i in e.inputs):
             e = e.with_inputs([subst.get(i, i) for i in e.inputs])
-        key = (e.primitive, e.inputs, _hashable(e.params) if e.params else ())
-        earlier = seen.get(key)
+        eqn_key = (e.primitive, e.inputs, _hashable(e.params) if e.params else ())
+        earlier = seen.get(eqn_key)
         if earlier is not None:
             subst.update(zip(e.outputs, earlier.outputs))
         else:
-            seen[key] = e
+            seen[eqn_key] = e
             kept.append(e)
     removed = len(g.eqns) - len(kept)
     g.eqns = kept
@@ -215,10 +217,10 @@ def bind_inputs(graph: Graph, values: dict) -> Graph:
 # -- algebraic simplification ---------------------------------------------------------------
 
 
-def _units(g) -> dict:
+def _units(g: Graph) -> dict[int, int | str]:
     """``{constant id: 1, "+0" or "-0"}`` for the constants that are all ones, all +0 or
     all -0 (the sign of a float zero decides which sums are exact: ``-0.0 + 0.0 == +0.0``)."""
-    out = {}
+    out: dict[int, int | str] = {}
     for v, c in g.consts.items():
         if isinstance(c, (bool, np.bool_)):
             continue
@@ -364,7 +366,8 @@ PASSES = {"simplify": simplify, "fold_constants": fold_constants, "cse": cse,
           "dead_code": dead_code}
 
 
-def optimize(graph: Graph, passes=tuple(PASSES), max_rounds: int = 4):
+def optimize(graph: Graph, passes: Sequence[str] = tuple(PASSES),
+             max_rounds: int = 4) -> tuple[Graph, dict[str, int]]:
     """Run ``passes`` until nothing changes; returns ``(graph, report)``, the report
     mapping each pass to the number of equations it removed in all.
 

@@ -10,7 +10,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # ir imports this module
+    from .ir import Guard
 
 _SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "int64": "i64",
           "int32": "i32", "int8": "i8", "uint8": "u8", "bool": "bool",
@@ -85,7 +90,7 @@ def format_graph(graph) -> str:
     header = " ".join(typed(v) for v in consts)
     inputs = " ".join(typed(v) for v in graph.inputs)
     lines = [f"{{ lambda {header + ' ' if header else ''}; {inputs} . let"]
-    guards = {}
+    guards: dict[int, list[Guard]] = {}
     for g in graph.guards:
         guards.setdefault(g.after, []).append(g)
     for g in guards.get(-1, ()):

@@ -31,11 +31,12 @@ import functools
 
 import numpy as np
 
+from .._types import Array
 from .ir import Graph
 from .tape import Tape, node_jvp, node_vjps, random_args
 
 
-def backprop_reference(graph: Graph, args, seed=1.0, out: int = 0) -> list:
+def backprop_reference(graph: Graph, args: tuple, seed: Array = 1.0, out: int = 0) -> list:
     """Adjoint of every input of ``graph`` at ``args`` for output ``out`` seeded with
     ``seed`` (see the module docstring for the definition).
 
@@ -163,7 +164,7 @@ def check_adjoint(tape: Tape, rng):
     return not bad, f"JVP and VJP adjoint at {checked} nodes" if not bad else "; ".join(bad)
 
 
-def certify(tape: Tape, args=None, seed: int = 0) -> Certificate:
+def certify(tape: Tape, args: tuple | None = None, seed: int = 0) -> Certificate:
     """Run every check on ``tape`` (at ``args``, or random inputs) into a ``Certificate``.
 
     >>> import numpy as np, gradlab as gl

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from .._types import PyTree
 from ..core.trace import bind
 from ..core.tree import tree_unflatten
 from .ir import Graph, check_guard, guards_by_eqn
@@ -154,13 +155,12 @@ def plan_remat(graph: Graph, memory_budget: float) -> RematPlan:
             break
         recompute.add(best)
         current = best_profile
-    current = current[0]
     extra = sum(1 for kind, _ in schedule(graph, recompute) if kind == "compute") - len(
         graph.eqns)
-    return RematPlan(recompute, memory_budget, current, baseline, extra)
+    return RematPlan(recompute, memory_budget, current[0], baseline, extra)
 
 
-def eval_scheduled(graph: Graph, plan: RematPlan, *args):
+def eval_scheduled(graph: Graph, plan: RematPlan, *args: PyTree) -> PyTree:
     """``graph(*args)`` run by ``plan``'s schedule: the same values, less memory held.
 
     >>> import numpy as np, gradlab as gl

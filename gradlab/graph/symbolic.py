@@ -40,7 +40,7 @@ def _scalar_output(graph: Graph) -> bool:
     return len(graph.outputs) == 1 and graph.avals[graph.outputs[0]].shape == ()
 
 
-def grad_graph(graph: Graph, wrt=0) -> Graph:
+def grad_graph(graph: Graph, wrt: int | tuple[int, ...] = 0) -> Graph:
     """The reverse-mode derivative of ``graph`` w.r.t. argument ``wrt`` (int or tuple), as a
     graph taking the same arguments: the gradient for a scalar output, else the Jacobian
     (shape ``out.shape + x.shape``). Applying it twice gives the Hessian.
@@ -110,7 +110,7 @@ def _leaves(tree):
     return tree_leaves(tree, is_leaf=lambda x: isinstance(x, Variable))
 
 
-def hessian_graph(graph: Graph, wrt=0) -> Graph:
+def hessian_graph(graph: Graph, wrt: int | tuple[int, ...] = 0) -> Graph:
     """``grad_graph`` applied twice: the Hessian of a scalar graph, as a graph.
 
     >>> import numpy as np, gradlab as gl

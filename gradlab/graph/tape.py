@@ -19,11 +19,18 @@ last forward pass. The backward walk is a plain reversed loop over these arrays.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from .._types import Array, PyTree
 from ..core.rules import PerOperand
 from ..core.tree import tree_unflatten
 from .ir import Graph
+
+if TYPE_CHECKING:  # reference imports this module
+    from .reference import Certificate
 
 
 def node_vjps(prim, g, ans, args, params, needed):
@@ -75,9 +82,10 @@ class Tape:
         self.value_ids = np.array(order, dtype=np.int64)
         n_leaf = len(graph.inputs) + len(graph.consts)
         self.n_inputs = len(graph.inputs)
-        self.prims = [None] * n_leaf + [e.primitive for e in graph.eqns]
-        self.params = [None] * n_leaf + [e.params for e in graph.eqns]
-        starts, parents = [0] * (n_leaf + 1), []
+        self.prims: list = [None] * n_leaf + [e.primitive for e in graph.eqns]
+        self.params: list = [None] * n_leaf + [e.params for e in graph.eqns]
+        starts: list[int] = [0] * (n_leaf + 1)
+        parents: list[int] = []
         for e in graph.eqns:
             parents.extend(self.node_of[i] for i in e.inputs)
             starts.append(len(parents))
@@ -88,7 +96,7 @@ class Tape:
         for v, c in graph.consts.items():
             self.buffers[self.node_of[v]] = c
         self.grads: list | None = None
-        self.certificate = None
+        self.certificate: Certificate | None = None  # set by compile(check=True)
 
     def __len__(self):
         return len(self.prims)
@@ -96,7 +104,7 @@ class Tape:
     def parents_of(self, n: int) -> list:
         return self.parents[self.parent_start[n]:self.parent_start[n + 1]].tolist()
 
-    def node(self, ref) -> int:
+    def node(self, ref: str | int | tuple[str, int]) -> int:
         """A node id from an input name, an input position (``("input", i)``) or a node id."""
         if isinstance(ref, str):
             try:
@@ -104,13 +112,16 @@ class Tape:
             except ValueError:
                 raise KeyError(f"no input named {ref!r}; inputs: "
                                f"{self.graph.input_names}") from None
-        if isinstance(ref, tuple) and ref[0] == "input":
-            return int(ref[1])
+        if isinstance(ref, tuple):
+            if ref[0] == "input":
+                return int(ref[1])
+            raise TypeError(f"a node reference is an input name, ('input', position) or a "
+                            f"node id, not {ref!r}")
         return int(ref)
 
     # -- forward ------------------------------------------------------------------------
 
-    def forward(self, *args):
+    def forward(self, *args: PyTree) -> PyTree:
         """Evaluate every node for ``args`` (the graph's arguments); returns the output."""
         flat = self.graph.flat_args(args)
         buf = self.buffers
@@ -127,7 +138,7 @@ class Tape:
 
     # -- reverse ------------------------------------------------------------------------
 
-    def backward_dense_all(self, out=0, seed=1.0) -> list:
+    def backward_dense_all(self, out: int = 0, seed: Array = 1.0) -> list:
         """One gradient per node (zeros where nothing arrives) of output ``out`` seeded with
         ``seed`` (a scalar or an array shaped like the output, as ``loss.backward(gradient=
         seed)``). Needs a forward pass first.
@@ -160,14 +171,13 @@ class Tape:
                       for g, b in zip(grads, buf)]
         return self.grads
 
-    def grad(self, ref):
+    def grad(self, ref: str | int | tuple[str, int]) -> Array:
         """The gradient at node ``ref`` (an input name or position, or a node id) from the
         last ``backward_dense_all`` (run with the default seed if there was none)."""
-        if self.grads is None:
-            self.backward_dense_all()
-        return self.grads[self.node(ref)]
+        grads = self.grads if self.grads is not None else self.backward_dense_all()
+        return grads[self.node(ref)]
 
-    def jvp_leaves(self, tangents) -> list:
+    def jvp_leaves(self, tangents: Sequence[Array] | dict[str, Array]) -> list:
         """Output tangents for tangents of the inputs (a list in input order, or a dict by
         input name; missing inputs have zero tangent). Needs a forward pass first.
 
@@ -191,7 +201,7 @@ class Tape:
         return [np.zeros(np.shape(buf[o]), _float_dtype(buf[o])) if tans[o] is None else tans[o]
                 for o in self.outputs]
 
-    def sgd_step(self, params, lr):
+    def sgd_step(self, params: Iterable[str | int], lr: float) -> list:
         """``p - lr * grad(p)`` for each input ``p`` in ``params`` (names or positions),
         stored as the tape's new input values (for the next ``tape.rerun()``) and returned.
 
@@ -201,16 +211,15 @@ class Tape:
         >>> tape.sgd_step(["w"], lr=0.25)[0].tolist(), float(tape.rerun())
         ([0.5, -0.5], 0.5)
         """
-        if self.grads is None:
-            self.backward_dense_all()
+        grads = self.grads if self.grads is not None else self.backward_dense_all()
         new = []
         for ref in params:
             n = self.node(ref)
-            self.buffers[n] = self.buffers[n] - lr * self.grads[n]
+            self.buffers[n] = self.buffers[n] - lr * grads[n]
             new.append(self.buffers[n])
         return new
 
-    def rerun(self):
+    def rerun(self) -> PyTree:
         """A forward pass on the inputs the tape holds (after ``sgd_step``)."""
         flat = self.buffers[:self.n_inputs]
         leaves, k = [], 0
@@ -228,7 +237,8 @@ def _float_dtype(x):
     return dtype if dtype.kind in "fc" else np.float64
 
 
-def compile(graph: Graph, check: bool = False, args=None, seed: int = 0) -> Tape:  # noqa: A001
+def compile(graph: Graph, check: bool = False, args: tuple | None = None,  # noqa: A001
+            seed: int = 0) -> Tape:
     """The graph as a ``Tape``; ``check=True`` also runs the equivalence checks of
     ``gradlab.graph.reference`` on it (with ``args``, or random inputs of the right
     shapes) and attaches their ``Certificate`` as ``tape.certificate``.

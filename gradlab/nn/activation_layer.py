@@ -10,8 +10,15 @@ Activation(forward='heaviside', backward=fast_sigmoid(slope=25.0))
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .._types import Array
 from ..ops import elementwise as E
 from . import activations as A
+
+if TYPE_CHECKING:  # rules import gradlab.nn
+    from ..rules.registry import BoundRule, Rule
 
 
 def _heaviside(x):
@@ -58,7 +65,8 @@ class Activation:
     [1.0, 1.0]
     """
 
-    def __init__(self, forward: str = "relu", backward=None):
+    def __init__(self, forward: str = "relu",
+                 backward: str | Rule | BoundRule | Callable | None = None):
         if forward not in FORWARDS:
             raise ValueError(f"Activation(forward={forward!r}): choose one of "
                              f"{', '.join(FORWARDS)}")
@@ -80,7 +88,7 @@ class Activation:
         backward = "exact" if self.backward is None else repr(self.backward)
         return f"Activation(forward={self.forward!r}, backward={backward})"
 
-    def __call__(self, x):
+    def __call__(self, x: Array) -> Array:
         if self._primitive is None:
             return self._function(x)
         return self._primitive(x)

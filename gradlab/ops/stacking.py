@@ -33,7 +33,8 @@ def _from_nested(obj):
     return np.asarray(obj)
 
 
-arguments.ARRAY_FROM_NESTED[0] = _from_nested  # np.mean([a, b]) and every array_like
+# np.mean([a, b]) and every array_like; core declares the slot as `[None]` (no type to name).
+arguments.ARRAY_FROM_NESTED[0] = _from_nested  # type: ignore[call-overload]
 
 
 def _array_examples(rng):

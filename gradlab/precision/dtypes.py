@@ -21,6 +21,8 @@ import functools
 
 import numpy as np
 
+from .._types import DTypeLike
+
 LOW_PRECISION_NAMES = ("bfloat16", "float16", "float8_e4m3fn", "float8_e5m2")
 _FLOAT32 = np.dtype(np.float32)
 # dtype -> float32 for a float narrower than float32, None for every other dtype (a memo:
@@ -41,7 +43,7 @@ def _is_ml_float(dt: np.dtype) -> bool:
     return True
 
 
-def is_float_dtype(dtype) -> bool:
+def is_float_dtype(dtype: DTypeLike) -> bool:
     """True for numpy's float and complex dtypes and for ml_dtypes' floats (bfloat16, float8).
 
     >>> import ml_dtypes
@@ -54,12 +56,12 @@ def is_float_dtype(dtype) -> bool:
     return dt.kind in "fc"
 
 
-def is_low_precision(dtype) -> bool:
+def is_low_precision(dtype: DTypeLike) -> bool:
     """A float narrower than float32 (float16, bfloat16, the float8 formats)."""
     return accumulation_dtype(np.dtype(dtype)) is not None
 
 
-def accumulation_dtype(dtype):
+def accumulation_dtype(dtype: DTypeLike) -> np.dtype | None:
     """``float32`` where a reduction over ``dtype`` must not accumulate in ``dtype``, else None.
 
     >>> import numpy as np
@@ -78,7 +80,7 @@ def accumulation_dtype(dtype):
     return acc
 
 
-def resolve_dtype(dtype) -> np.dtype:
+def resolve_dtype(dtype: DTypeLike) -> np.dtype:
     """``np.dtype(dtype)``, with the ml_dtypes names (``"bfloat16"``, ``"float8_e4m3fn"``).
 
     >>> resolve_dtype("bfloat16")

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
+from .._types import DTypeLike, PyTree
 from ..core.tree import tree_map
 from .dtypes import is_float_dtype, resolve_dtype
 
@@ -62,7 +64,8 @@ class Policy:
     Also a context manager (``with policy: ...``) that makes it the current policy.
     """
 
-    def __init__(self, compute="float32", params="float32", output=None):
+    def __init__(self, compute: DTypeLike = "float32", params: DTypeLike = "float32",
+                 output: DTypeLike | None = None):
         self.compute = resolve_dtype(compute)
         self.params = resolve_dtype(params)
         self.output = self.params if output is None else resolve_dtype(output)
@@ -76,26 +79,26 @@ class Policy:
         return (f"Policy(compute={self.compute.name!r}, params={self.params.name!r}, "
                 f"output={self.output.name!r})")
 
-    def cast_to_params(self, tree):
+    def cast_to_params(self, tree: PyTree) -> PyTree:
         """``tree``'s float leaves in the parameter dtype (what the optimizer updates)."""
         return _cast_floats(tree, self.params)
 
-    def cast_to_compute(self, tree):
+    def cast_to_compute(self, tree: PyTree) -> PyTree:
         """``tree``'s float leaves in the compute dtype."""
         return _cast_floats(tree, self.compute)
 
-    def cast_to_output(self, tree):
+    def cast_to_output(self, tree: PyTree) -> PyTree:
         """``tree``'s float leaves in the output dtype."""
         return _cast_floats(tree, self.output)
 
-    def wrap(self, fn):
+    def wrap(self, fn: Callable) -> Callable:
         """``fn(*args)`` evaluated in ``compute``, its result cast to ``output``."""
 
         @functools.wraps(fn)
         def in_policy(*args, **kwargs):
             return self.cast_to_output(fn(*self.cast_to_compute(args), **kwargs))
 
-        in_policy.__gradlab_policy__ = self
+        in_policy.__gradlab_policy__ = self  # type: ignore[attr-defined]  # marks the wrapper
         return in_policy
 
     def __enter__(self):
@@ -108,7 +111,8 @@ class Policy:
         return False
 
 
-def policy(compute="float32", params="float32", output=None) -> Policy:
+def policy(compute: DTypeLike = "float32", params: DTypeLike = "float32",
+           output: DTypeLike | None = None) -> Policy:
     """A mixed-precision :class:`Policy` (dtype names or numpy dtypes; ``output`` defaults
     to ``params``). Use it as a context, or pass it to ``gl.train(..., precision=...)``.
 

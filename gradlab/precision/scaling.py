@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._types import Array, PyTree
 from ..core.tree import tree_leaves, tree_map
 
 
@@ -59,17 +60,17 @@ class LossScaler:
     def __repr__(self):
         return f"LossScaler(scale={self.scale:g}, skipped={self.skipped})"
 
-    def scale_loss(self, loss):
+    def scale_loss(self, loss: Array) -> Array:
         """``loss * scale`` (inside the function being differentiated)."""
         return loss * self.scale
 
-    def unscale(self, grads):
+    def unscale(self, grads: PyTree) -> PyTree:
         """The gradients of the scaled loss divided by ``scale``, each in its own dtype."""
         inv = 1.0 / self.scale
         return tree_map(lambda g: (g * inv).astype(g.dtype) if hasattr(g, "dtype") else g * inv,
                         grads)
 
-    def update(self, grads, loss=None) -> bool:
+    def update(self, grads: PyTree, loss: Array | None = None) -> bool:
         """Adjust the scale after a step; returns False (skip the step) when a gradient, or
         the (scaled) ``loss`` if given, is not finite."""
         if all_finite(grads) and (loss is None or bool(np.isfinite(loss))):

@@ -34,8 +34,9 @@ Each rule declares how it behaves under the other transforms (``Rule.semantics``
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Union
 
+from .._types import Array
 from ..core.trace import Tracer
 
 _KINDS = ("derivative", "cotangent")
@@ -52,6 +53,8 @@ class Rule:
     Calling a rule binds parameters: ``rules.fast_sigmoid(slope=10.0)`` is a
     ``BoundRule``; ``rule.apply(g, x, **params)`` evaluates the formula.
     """
+
+    members: list[BoundRule] | None = None  # a compose() rule's parts, in order
 
     def __init__(self, name: str, fn: Callable, *, kind: str = "derivative",
                  defaults: dict | None = None, linear: bool = False,
@@ -79,10 +82,10 @@ class Rule:
             else "RuleError",
         }
 
-    def __call__(self, *args, **params) -> "BoundRule":
+    def __call__(self, *args: Any, **params: Any) -> BoundRule:
         return self.bind(*args, **params)
 
-    def bind(self, *args, **params) -> "BoundRule":
+    def bind(self, *args: Any, **params: Any) -> BoundRule:
         """The rule with ``params`` fixed (positional ones in the order of ``defaults``)."""
         names = list(self.defaults)
         if len(args) > len(names):
@@ -95,7 +98,7 @@ class Rule:
                             f"its parameters are {tuple(names)}")
         return BoundRule(self, {**self.defaults, **params})
 
-    def apply(self, g, x, **params):
+    def apply(self, g: Array, x: Array, **params: Any) -> Array:
         """The formula evaluated with ``params`` over the defaults."""
         return self.fn(g, x, **{**self.defaults, **params})
 
@@ -117,11 +120,15 @@ class BoundRule:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if k != "key")
         return f"{self.rule.name}({shown})"
 
-    def apply(self, g, x, **extra):
+    def apply(self, g: Array, x: Array, **extra: Any) -> Array:
         return self.rule.fn(g, x, **self.params, **extra)
 
     def with_params(self, params: dict) -> "BoundRule":
         return BoundRule(self.rule, {**self.params, **params})
+
+
+# What a rule argument may be: a registered name, a Rule, a BoundRule or ``rule(g, x, **p)``.
+RuleLike = Union[str, Rule, BoundRule, Callable]
 
 
 def as_bound(rule, params: dict | None = None) -> BoundRule:
@@ -140,7 +147,7 @@ def as_bound(rule, params: dict | None = None) -> BoundRule:
                     f"rule(g, x, **params); got {type(rule).__name__}")
 
 
-def register(name: str, rule: Callable | Rule, **declaration) -> Rule:
+def register(name: str, rule: Callable | Rule, **declaration: Any) -> Rule:
     """Add ``rule`` to the registry under ``name``; a duplicate name raises ``ValueError``.
 
     ``rule`` is a ``Rule`` or a function ``rule(g, x, **params)``; ``declaration`` takes
@@ -182,7 +189,7 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def compose(*rules) -> BoundRule:
+def compose(*rules: RuleLike) -> BoundRule:
     """One rule applying ``rules`` left to right: ``compose(a, b)(g, x) = b(a(g, x), x)``.
 
     The first rule sees the cotangent first. If any member is a derivative rule the
@@ -228,8 +235,9 @@ def lowered_params(params: dict, level: int) -> dict:
     """
     out = {}
     for k, v in params.items():
-        while isinstance(v, Tracer) and v._trace.level > level:
-            v = v._trace.lower(v)
+        # Tracer declares ``_trace`` in __slots__ only (gradlab/core), which mypy cannot see.
+        while isinstance(v, Tracer) and v._trace.level > level:  # type: ignore[attr-defined]
+            v = v._trace.lower(v)  # type: ignore[attr-defined]
         out[k] = v
     return out
 

@@ -37,7 +37,11 @@ from __future__ import annotations
 import contextvars
 import sys
 import threading
+from collections.abc import Callable, Collection, Sequence
+from types import FrameType
+from typing import Any
 
+from .._types import Array
 from ..core.primitive import VARIADIC, Primitive
 from ..core.rules import PerOperand
 from ..core.shapes import shape_of
@@ -45,7 +49,7 @@ from ..core.tape import ReverseTrace, Var
 from ..core.trace import Trace, Tracer, new_trace
 from ..ops.families import Elementwise, Family, broadcast_to_p, unbroadcast
 from ..transforms.forward import JVPTrace, JVPTracer
-from .registry import BoundRule, RuleError, as_bound, compose, lowered_params, per_op
+from .registry import BoundRule, RuleError, RuleLike, as_bound, compose, lowered_params, per_op
 
 ACTIVATION_PRIMITIVES = frozenset({
     "tanh", "sigmoid", "softplus", "heaviside", "sign", "maximum", "minimum", "where",
@@ -67,9 +71,11 @@ class RecordedOp:
 
     __slots__ = ("primitive", "operands", "params", "traced", "is_param", "_module")
 
-    def __init__(self, primitive, operands, params, traced, is_param):
+    def __init__(self, primitive: Primitive, operands: Sequence[Array], params: dict[str, Any],
+                 traced: Sequence[bool], is_param: Sequence[bool]):
         self.primitive, self.operands, self.params = primitive, operands, params
-        self.traced, self.is_param, self._module = traced, is_param, None
+        self.traced, self.is_param = traced, is_param
+        self._module: str | None = None
 
     name = property(lambda self: self.primitive.name)
     family = property(lambda self: self.primitive.family.name)
@@ -92,7 +98,7 @@ def _is_engine(module: str) -> bool:
 
 
 def _user_module() -> str:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
         if not _is_engine(name):
@@ -319,10 +325,11 @@ class RuledPrimitive(Primitive):
     that differentiate the backward pass itself (meta-gradients of a learnable slope).
     """
 
-    def __init__(self, base: Primitive, rules: dict, where: str, level=None):  # noqa: D107
+    def __init__(self, base: Primitive, rules: dict, where: str,  # noqa: D107
+                 level: int | None = None):
         self.__dict__.update(base.__dict__)
         self.base, self.rules, self.where, self.level = base, rules, where, level
-        self._levels = {}
+        self._levels: dict[int, RuledPrimitive] = {}
         self.differentiable = True
         self.saves = None  # a rule may read any operand
         vjps = base.vjps if base.vjps is not None else base.vjp_rules()
@@ -335,7 +342,7 @@ class RuledPrimitive(Primitive):
             self.vjps = tuple(self._vjp(i, vjps) for i in range(nin))
             self.jvps = tuple(self._jvp(i, jvps) for i in range(nin))
 
-    def at_level(self, level) -> "RuledPrimitive":
+    def at_level(self, level: int) -> RuledPrimitive:
         """The same rules, recorded by ``level``."""
         ruled = self._levels.get(level)
         if ruled is None:
@@ -449,17 +456,20 @@ class use:  # noqa: N801 - used like a function: ``with rules.use(rule, scope=..
 
     __slots__ = ("rule", "scope", "compose", "_level", "_token")
 
-    def __init__(self, rule, scope="activations", compose=False, **params):
+    def __init__(self, rule: RuleLike,
+                 scope: str | type[Family] | Collection[str] | Callable = "activations",
+                 compose: bool = False, **params: Any):
         self.rule = as_bound(rule, params)
         if self.rule.random:
             _check_keys(self.rule)
         _selector(scope)  # a bad scope= fails here, not at the first op
         self.scope, self.compose = scope, compose
-        self._level = self._token = None
+        self._level: new_trace | None = None
+        self._token: contextvars.Token | None = None
 
     def __enter__(self) -> RuleScope:
-        self._level = new_trace(RuleScope, self.rule, self.scope, self.compose)
-        live = self._level.__enter__()
+        self._level = level = new_trace(RuleScope, self.rule, self.scope, self.compose)
+        live = level.__enter__()
         _Hooks.acquire()
         self._token = _SCOPES.set(_SCOPES.get() + (live,))
         return live

@@ -23,10 +23,13 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.stats as st
 
+from .._types import Array
 from ..core.primitive import implements
 from ..ops.elementwise import absolute, exp, expm1, floor, log, log1p, where
 from ..ops.reduce import sum as sum_
@@ -106,7 +109,8 @@ CONTINUOUS = {
 }
 
 
-def bind_parameters(dist, names, defaults, args, kwds):
+def bind_parameters(dist: str, names: Sequence[str], defaults: dict[str, Any],
+                    args: Sequence[Any], kwds: dict[str, Any]) -> list:
     """scipy's calling convention: shapes then ``loc``/``scale``, positional or by name."""
     if len(args) > len(names):
         raise TypeError(f"{dist}: takes at most {len(names)} parameters {names}, "
@@ -269,7 +273,7 @@ def _dirichlet_examples(rng):
 
 
 @implements(st.dirichlet.logpdf, examples=_dirichlet_examples)
-def dirichlet_logpdf(x, alpha):
+def dirichlet_logpdf(x: Array, alpha: Array) -> Array:
     """``scipy.stats.dirichlet.logpdf(x, alpha)``: differentiable in ``x`` and ``alpha``.
 
     Like scipy, the components run along ``x``'s first axis (``(K,)`` or ``(K, N)``), and
@@ -289,7 +293,7 @@ def dirichlet_logpdf(x, alpha):
 
 
 @implements(st.dirichlet.pdf, examples=_dirichlet_examples)
-def dirichlet_pdf(x, alpha):
+def dirichlet_pdf(x: Array, alpha: Array) -> Array:
     """``scipy.stats.dirichlet.pdf(x, alpha)``."""
     return exp(dirichlet_logpdf(x, alpha))
 

@@ -20,6 +20,7 @@ import math
 import numpy as np
 import scipy.special as sc
 
+from .._types import Array
 from ..core.primitive import Primitive, implements
 from ..core.trace import Tracer
 from ..ops.elementwise import exp, log, log1p
@@ -122,7 +123,7 @@ gammasgn = Primitive("gammasgn", computes_in_float32(sc.gammasgn), family=Elemen
 @implements(sc.multigammaln,
             examples=lambda rng: [((rng.uniform(2.0, 4.0, size=3), 3), {}),
                                   ((np.float64(2.5), 2), {})])
-def multigammaln(a, d):
+def multigammaln(a: Array, d: int) -> Array:
     """``scipy.special.multigammaln(a, d)``: the log multivariate gamma function.
 
     ``log Gamma_d(a) = d(d-1)/4 log(pi) + sum_j gammaln(a - j/2)``, differentiable in ``a``.

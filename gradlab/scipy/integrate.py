@@ -25,9 +25,13 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 import scipy.integrate
 
+from .._types import Array
 from ..core.primitive import implements
 from ..intercept import instrument
 from ..ops.reduce import sum as sum_
@@ -106,7 +110,8 @@ _NO_JVP = ("scipy.integrate.odeint has a reverse-mode rule only (the adjoint met
 _RULES = CustomRules("scipy.integrate.odeint", _call, fwd=_fwd, bwd=_bwd, no_jvp=_NO_JVP)
 
 
-def odeint_rule(func, y0, t, args, options):
+def odeint_rule(func: Callable, y0: Array, t: Array, args: Sequence[Array],
+                options: tuple) -> Array:
     """``odeint`` with its options as a sorted tuple (the fixed part of a traced call)."""
     leaves, static = split_call((func, options, y0, t, tuple(args)), (0, 1),
                                 "scipy.integrate.odeint")
@@ -114,7 +119,8 @@ def odeint_rule(func, y0, t, args, options):
 
 
 @implements(scipy.integrate.odeint)
-def odeint(func, y0, t, args=(), **options):
+def odeint(func: Callable, y0: Array, t: Array, args: Sequence[Array] = (),
+           **options: Any) -> Array:
     """``scipy.integrate.odeint``, differentiable in ``y0``, ``t`` and ``args`` (see above).
 
     ``tfirst=True`` (``func(t, y, ...)``) is accepted; ``full_output`` is not (its extra

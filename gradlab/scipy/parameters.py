@@ -4,14 +4,18 @@ parameter without a derivative, which raises ``NoRuleError`` naming it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NoReturn
+
 import numpy as np
 
+from .._types import Array
 from ..core.errors import NoRuleError, user_location
 from ..ops.misc import convert, dtype_of
 from ..precision.dtypes import computes_in_float32
 
 
-def float_result(fn):
+def float_result(fn: Callable[..., Any]) -> Callable[..., np.ndarray]:
     """``fn``'s impl keeping the precision of its float operands (integer parameters such
     as ``n`` or ``a`` do not promote a float32 argument to float64); low-precision operands
     (bfloat16, float16, float8) are computed in float32, which SciPy has loops for."""
@@ -26,14 +30,14 @@ def float_result(fn):
     return impl
 
 
-def float_like(param, x):
+def float_like(param: Array, x: Array) -> Array:
     """An integer parameter (``n``, ``a``, ``df``) as ``x``'s float type; floats unchanged."""
     if dtype_of(param).kind in "iub" and dtype_of(x).kind in "fc":
         return convert(param, dtype_of(x))
     return param
 
 
-def no_derivative(function, parameter):
+def no_derivative(function: str, parameter: str) -> Callable[..., NoReturn]:
     """A rule for an operand with no derivative rule: raises ``NoRuleError`` naming it."""
 
     def rule(*_args, **_params):

@@ -16,6 +16,8 @@ differentiable as well.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.stats as st
@@ -98,7 +100,8 @@ DISTRIBUTIONS: dict[type, dict] = {}
 class FrozenDistribution:
     """What ``scipy.stats.<dist>(*params)`` gives in traced code when a parameter is traced."""
 
-    def __init__(self, name, methods, args, kwds):
+    def __init__(self, name: str, methods: dict[str, Callable], args: tuple,
+                 kwds: dict[str, Any]):
         self.name, self.methods, self.args, self.kwds = name, methods, args, kwds
 
     def __getattr__(self, name):
@@ -127,7 +130,8 @@ def _frozen_method(name):
 _FROZEN_DECLARED: set = set()
 
 
-def register_distribution(generator, methods, frozen_class=None):
+def register_distribution(generator: Any, methods: dict[str, Callable],
+                          frozen_class: type | None = None) -> None:
     """Declare ``generator``'s methods for frozen use: ``st.t(df).logpdf(x)`` (constant df,
     through the frozen class's methods) and ``st.t(traced_df)`` (a ``FrozenDistribution``)."""
     DISTRIBUTIONS[type(generator)] = methods
@@ -210,7 +214,7 @@ def multivariate_normal_logpdf(x: Array, mean: Array | None = None, cov: Array =
 
 @implements(st.multivariate_normal.entropy, examples=lambda rng: [
     ((), {"cov": _mvn_examples(rng)[0][0][2]}), ((rng.normal(size=2), np.diag([1.0, 3.0])), {})])
-def multivariate_normal_entropy(mean=None, cov=1):
+def multivariate_normal_entropy(mean: Array | None = None, cov: Array = 1) -> Array:
     """``scipy.stats.multivariate_normal.entropy``: ``(dim (1 + log 2 pi) + log det cov) / 2``."""
     dim, _, cov = _mvn_parameters(mean, cov)
     log_det = 2.0 * sum_(log(diagonal(cholesky_p(cov))), axis=-1)

@@ -17,12 +17,14 @@ from __future__ import annotations
 import ast
 import operator
 import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
 from ..core.trace import Tracer
 from ..core.tree import tree_leaves
-from .tracer import SOFT_HELPER, HardDecision, Session, run_traced, tracer
+from .tracer import _NEW_FIELDS, SOFT_HELPER, HardDecision, Session, run_traced, tracer
 
 
 class RelaxError(ValueError):
@@ -41,7 +43,7 @@ class AuditReport(list):
     """The hard decisions found, in the order first met (a list of ``HardDecision``);
     ``value`` is what the function returned."""
 
-    def __init__(self, decisions, value):
+    def __init__(self, decisions: Iterable[HardDecision], value: Any):
         super().__init__(decisions)
         self.value = value
 
@@ -83,7 +85,7 @@ def _run_differentiable(fn, args, kwargs, session, positions):
     return value
 
 
-def audit(fn, argnums=None):
+def audit(fn: Callable, argnums: int | Sequence[int] | None = None) -> Callable[..., AuditReport]:
     """``audit(f)(*args)``: run ``f`` with its float arguments (or ``argnums``) made
     differentiable and return an ``AuditReport`` of every hard decision taken on a
     differentiable value (``if``/``while`` tests, comparisons, ``max``/``min``/``sorted``),
@@ -126,7 +128,7 @@ def warning_auditor(fun):
 
 
 # --- relax ------------------------------------------------------------------------------
-def relax(fn, beta=1.0):
+def relax(fn: Callable, beta: float = 1.0) -> Callable:
     """``fn`` with its hard decisions on differentiable values made soft: an ``if`` whose
     test is one comparison ``a > b`` (``>=``, ``<``, ``<=``) and whose branches assign
     names becomes a ``soft_if`` blend of those names with score ``a - b`` (both branches
@@ -148,6 +150,7 @@ def relax(fn, beta=1.0):
     0.5
     """
     name = getattr(fn, "__name__", "f")
+    rewrites: list[dict] = []
 
     def relaxed(*args, **kwargs):
         session = Session("relax", name, beta)
@@ -156,10 +159,10 @@ def relax(fn, beta=1.0):
             return _run_differentiable(fn, args, kwargs, session, _float_positions(args))
         finally:
             for r in session.rewrites:
-                if r not in relaxed.rewrites:
-                    relaxed.rewrites.append(r)
+                if r not in rewrites:
+                    rewrites.append(r)
 
-    relaxed.rewrites = []
+    relaxed.rewrites = rewrites  # type: ignore[attr-defined]  # documented: relaxed.rewrites
     relaxed.__name__ = f"relaxed_{name}"
     return relaxed
 
@@ -204,9 +207,11 @@ class IfBlendRewriter(ast.NodeTransformer):
                 body=list(body or [ast.Pass()]) + [ast.Return(result)], decorator_list=[],
                 returns=None, **_NEW_FIELDS)
 
-        test = node.test
+        test = cast(ast.Compare, node.test)  # _why_not checked it is one comparison
         call = ast.Call(ast.Name(SOFT_HELPER, ast.Load()), [
-            ast.Constant((self.filename, node.lineno, ", ".join(names))), test.left,
+            # a tuple constant: compile() takes it, typeshed's Constant does not say so
+            ast.Constant((self.filename, node.lineno, ", ".join(names))),  # type: ignore[arg-type]
+            test.left,
             test.comparators[0], ast.Constant(type(test.ops[0]).__name__),
             ast.Name(tag + "_true", ast.Load()), ast.Name(tag + "_false", ast.Load()),
             ast.Tuple([_maybe(p) if p in one_sided else ast.Name(p, ast.Load())
@@ -240,7 +245,8 @@ class IfBlendRewriter(ast.NodeTransformer):
                               body=ast.Tuple([value], ast.Load()))
 
         call = ast.Call(ast.Name(SOFT_HELPER, ast.Load()), [
-            ast.Constant((self.filename, node.lineno, "<expression>")), test.left,
+            ast.Constant((self.filename, node.lineno, "<expression>")),  # type: ignore[arg-type]
+            test.left,
             test.comparators[0], ast.Constant(type(test.ops[0]).__name__), thunk(node.body),
             thunk(node.orelse), ast.Tuple([], ast.Load())], [])
         out = ast.Subscript(call, ast.Constant(0), ast.Load())
@@ -269,7 +275,6 @@ class IfBlendRewriter(ast.NodeTransformer):
         return None
 
 
-_NEW_FIELDS = {"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}
 _KEYWORD = {ast.YieldFrom: "yield from", ast.Delete: "del", ast.FunctionDef: "def",
             ast.AsyncFunctionDef: "async def", ast.ClassDef: "class", ast.ImportFrom: "import"}
 
@@ -294,7 +299,10 @@ def _loads(body) -> set:
 
 
 def _session() -> Session:
-    return tracer().session
+    """The live session: a rewritten ``if`` runs only inside ``relax``."""
+    session = tracer().session
+    assert session is not None, "a rewritten `if` ran outside relax"
+    return session
 
 
 def _record_rewrite(session, kind, filename, lineno, surrogate):
@@ -356,8 +364,9 @@ def _maybe_value(thunk):
         return UNSET
 
 
-blend_if.is_unset = lambda value: value is UNSET
-blend_if.maybe = _maybe_value
+# What the rewritten code calls as ``__gradlab_soft__.is_unset``/``.maybe`` (attributes of
+# the function object, set through its __dict__: a function type declares none).
+vars(blend_if).update(is_unset=lambda value: value is UNSET, maybe=_maybe_value)
 
 
 def _numeric(x) -> bool:

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
+from .._types import Array
 from ..core.errors import ConcretizationError, user_frame
 from ..core.trace import concrete
 
@@ -144,9 +148,11 @@ class SoftTrace:
         return False
 
     # --- recording --------------------------------------------------------------
-    def add(self, kind, name, surrogate, contract, *, temperature=None, soft=None, hard=None,
-            gate=None, agreement=None, entropy=None, hard_choice=None, frames=(), note="",
-            where=None):
+    def add(self, kind: str, name: str, surrogate: str, contract: str, *,
+            temperature: float | None = None, soft: Any = None, hard: Any = None,
+            gate: Any = None, agreement: float | None = None, entropy: float | None = None,
+            hard_choice: Any = None, frames: Iterable[dict] = (), note: str = "",
+            where: str | None = None) -> Decision:
         """Append one decision (values may be traced: their concrete values are kept)."""
         soft_v, hard_v = _plain(soft), _plain(hard)
         self.decisions.append(Decision(
@@ -159,7 +165,7 @@ class SoftTrace:
             frames=list(frames), note=note))
         return self.decisions[-1]
 
-    def watch(self, fn):
+    def watch(self, fn: Callable) -> Callable:
         """``fn`` run so that the hard ops it applies to its float arguments (``x > t``,
         ``np.argmax``, ``np.floor`` ...) are recorded here too (``gradlab.soft.watch``)."""
         from .watch import watch
@@ -222,7 +228,7 @@ class SoftTrace:
         tr.rewrites = list(data["rewrites"])
         return tr
 
-    def export_svg(self, path) -> str:
+    def export_svg(self, path: str | os.PathLike) -> str:
         """Write an SVG with one row per decision, coloured by agreement; returns the path."""
         from .export import trace_svg
 
@@ -269,7 +275,8 @@ def _fmt(x) -> str:
     return f"{x:.3g}" if isinstance(x, float) and math.isfinite(x) else str(x)
 
 
-def hybrid_loss(soft, hard, target, gap_weight=1.0, loss=None):
+def hybrid_loss(soft: Array, hard: Array, target: Array, gap_weight: float = 1.0,
+                loss: Callable[[Array, Array], Array] | None = None) -> Array:
     """Train the soft program toward ``target`` while pulling it onto the hard one:
     ``loss(soft, target) + gap_weight * mean((soft - stop_gradient(hard))**2)``
     (``loss`` defaults to the mean squared error).
@@ -284,7 +291,7 @@ def hybrid_loss(soft, hard, target, gap_weight=1.0, loss=None):
     return fit + gap_weight * np.mean((soft - stop_gradient(hard)) ** 2)
 
 
-def temperature_sweep(fn, temps) -> list[dict]:
+def temperature_sweep(fn: Callable[[float], Any], temps: Iterable[float]) -> list[dict]:
     """Run ``fn(temperature)`` under a dual trace for each temperature; one row per
     temperature with the output, the largest gap and the mean agreement.
 

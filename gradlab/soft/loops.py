@@ -14,8 +14,11 @@ gradient of Berthet et al. (2020).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from .._types import Array, Key, PyTree
 from ..core.errors import ConcretizationError
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
@@ -24,7 +27,7 @@ from ..nn.activations import sigmoid
 from ..ops.families import Structural
 from ..precision.dtypes import is_float_dtype
 from .dual import active
-from .relaxations import _concrete_or_none, _flat
+from .relaxations import _concrete_or_none, _flat, declare_gradient_contract
 
 
 def _blend(w, a, b):
@@ -38,7 +41,9 @@ def _weighted_sum(weights, states):
     return total
 
 
-def bounded_loop(init, steps, body, continue_score, beta=1.0, mode="survival"):
+def bounded_loop(init: PyTree, steps: int, body: Callable[[PyTree], PyTree],
+                 continue_score: Callable[[PyTree], Array], beta: float = 1.0,
+                 mode: str = "survival") -> PyTree:
     """A relaxed ``while continue_score(state) > 0`` loop of at most ``steps`` iterations.
 
     - ``"survival"``: each step blends ``body(state)`` and ``state`` by the gate
@@ -230,7 +235,7 @@ perturbed_p = Primitive(
     doc="The Monte-Carlo mean of a solver over perturbed inputs (see ``perturbed``).")
 # Its derivative is a Monte-Carlo estimate of the smoothed solver's, not the derivative
 # of the finite-sample mean the forward computes (which is piecewise constant).
-perturbed_p.gradient_contract = "surrogate"
+declare_gradient_contract(perturbed_p, "surrogate")
 
 # The solver's outputs at the perturbed inputs, flattened to ``(m, out_size)``: what the
 # rules below read. A primitive (with no derivative: the solver is piecewise constant)
@@ -243,7 +248,8 @@ solver_samples = Primitive(
     doc="``fn(theta + sigma z)`` for each noise sample ``z``, flattened (no derivative).")
 
 
-def perturbed(fn, sigma=1.0, n_samples=100, noise="normal", key=None):
+def perturbed(fn: Callable[[np.ndarray], Array], sigma: float = 1.0, n_samples: int = 100,
+              noise: str = "normal", key: Key | int | None = None) -> Callable[[Array], Array]:
     """The smoothed solver ``theta -> E[fn(theta + sigma Z)]`` for a piecewise-constant
     ``fn`` (one-hot argmax, a shortest path's edge indicator, a knapsack's selection), with
     the Monte-Carlo gradient ``E[fn(theta + sigma Z) grad nu(Z)^T] / sigma`` (``nu`` the

@@ -15,8 +15,11 @@ recorded with its hard value alongside (see ``gradlab.soft.dual``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from .._types import Array, Key, PyTree
 from ..core.errors import ConcretizationError
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
@@ -93,10 +96,24 @@ straight_through_onehot = Primitive(
     >>> straight_through_onehot(np.array([0.1, 2.0, -1.0])).tolist()
     [0.0, 1.0, 0.0]
     """)
+
+
+def declare_gradient_contract(prim: Primitive, contract: str) -> Primitive:
+    """Mark ``prim``'s derivative as other than the exact derivative of its forward
+    (``"surrogate"``, ``"hard-forward-soft-backward"``): the registry's finite-difference
+    check reads ``gradient_contract`` (default ``"exact"``) and skips such primitives.
+
+    >>> straight_through_step.gradient_contract
+    'hard-forward-soft-backward'
+    """
+    vars(prim)["gradient_contract"] = contract  # an attribute the core class leaves open
+    return prim
+
+
 # Their forward is not the function their derivative differentiates: the registry's
 # finite-difference check does not apply (tests/test_soft_relaxations.py checks them).
-straight_through_step.gradient_contract = "hard-forward-soft-backward"
-straight_through_onehot.gradient_contract = "hard-forward-soft-backward"
+declare_gradient_contract(straight_through_step, "hard-forward-soft-backward")
+declare_gradient_contract(straight_through_onehot, "hard-forward-soft-backward")
 
 
 # --- recording into a live dual trace ----------------------------------------------
@@ -165,7 +182,7 @@ def _blend(gate, t, f):
     return tree_map(lambda a, b: gate * a + (1.0 - gate) * b, t, f)
 
 
-def soft_if(score, true_value, false_value, beta=1.0):
+def soft_if(score: Array, true_value: PyTree, false_value: PyTree, beta: float = 1.0) -> PyTree:
     """``g * T + (1 - g) * F`` with ``g = sigmoid(beta * score)``: the branch
     ``T if score > 0 else F`` made differentiable in ``score``. Branch values may be
     arrays, pytrees of arrays, or zero-argument callables (both are run).
@@ -182,7 +199,8 @@ def soft_if(score, true_value, false_value, beta=1.0):
     return out
 
 
-def diff_if(score, true_fn, false_fn, mode="soft", beta=1.0):
+def diff_if(score: Array, true_fn: Callable[[], PyTree], false_fn: Callable[[], PyTree],
+            mode: str = "soft", beta: float = 1.0) -> PyTree:
     """``true_fn() if score > 0 else false_fn()`` with a chosen gradient contract:
 
     - ``"soft"``: ``soft_if`` (the gradient of the blend; both branches run);
@@ -243,7 +261,7 @@ def _hard_onehot(scores, axis=-1):
     return _onehot_impl(np.asarray(concrete(scores, "soft_argmax")), axis=axis)
 
 
-def soft_argmax(scores, tau=1.0, axis=-1):
+def soft_argmax(scores: Array, tau: float = 1.0, axis: int = -1) -> Array:
     """``softmax(scores / tau)``: a relaxed one-hot of ``argmax(scores)``.
 
     >>> import numpy as np
@@ -270,7 +288,8 @@ def _gumbel(key, shape):
     return -np.log(-np.log(u))
 
 
-def gumbel_softmax(logits, tau=1.0, key=None, hard=False, axis=-1):
+def gumbel_softmax(logits: Array, tau: float = 1.0, key: Key | int | None = None,
+                   hard: bool = False, axis: int = -1) -> Array:
     """A sample of the Gumbel-softmax (concrete) distribution over ``axis``:
     ``softmax((logits + G) / tau)`` with Gumbel noise ``G``; with ``hard=True`` the
     forward value is the one-hot of the sample and the derivative is the softmax's.
@@ -284,7 +303,8 @@ def gumbel_softmax(logits, tau=1.0, key=None, hard=False, axis=-1):
     return straight_through_onehot(z, axis) if hard else softmax(z, axis=axis)
 
 
-def soft_select(values, scores, tau=1.0, mode="softmax", key=None, axis=-1):
+def soft_select(values: Array, scores: Array, tau: float = 1.0, mode: str = "softmax",
+                key: Key | int | None = None, axis: int = -1) -> Array:
     """``sum(w * values, axis)`` with weights ``w`` over ``axis`` from ``scores``:
     ``"softmax"`` (``softmax(scores / tau)``), ``"gumbel"`` (a Gumbel-softmax sample) or
     ``"gumbel_st"`` (the one-hot of a Gumbel sample forward, softmax derivative backward).
@@ -313,7 +333,7 @@ def soft_select(values, scores, tau=1.0, mode="softmax", key=None, axis=-1):
     return out
 
 
-def soft_max(x, tau=1.0, axis=None):
+def soft_max(x: Array, tau: float = 1.0, axis: int | None = None) -> Array:
     """``tau * logsumexp(x / tau)``: a smooth upper bound of ``max(x)`` (within
     ``tau * log(n)``); its gradient is ``softmax(x / tau)``.
 
@@ -324,7 +344,7 @@ def soft_max(x, tau=1.0, axis=None):
     return _smooth_extreme(x, tau, axis, 1.0, "soft_max")
 
 
-def soft_min(x, tau=1.0, axis=None):
+def soft_min(x: Array, tau: float = 1.0, axis: int | None = None) -> Array:
     """``-soft_max(-x)``: a smooth lower bound of ``min(x)``.
 
     >>> import numpy as np
@@ -360,7 +380,7 @@ def _neuralsort(x, tau):
     return softmax(logits / tau, axis=-1)
 
 
-def soft_permutation(x, tau=1.0, descending=False):
+def soft_permutation(x: Array, tau: float = 1.0, descending: bool = False) -> Array:
     """The NeuralSort relaxed permutation matrix of the last axis: row ``k`` is a softmax
     over the items, becoming the one-hot of the ``k``-th smallest (largest if
     ``descending``) as ``tau -> 0``. ``soft_permutation(s) @ y`` sorts ``y`` by ``s``.
@@ -373,7 +393,7 @@ def soft_permutation(x, tau=1.0, descending=False):
     return p if descending else p[..., ::-1, :]
 
 
-def soft_sort(x, tau=1.0, descending=False):
+def soft_sort(x: Array, tau: float = 1.0, descending: bool = False) -> Array:
     """A relaxed ``np.sort`` of the last axis: ``P @ x`` with ``P`` the NeuralSort relaxed
     permutation matrix (rows are softmaxes; each becomes one-hot as ``tau -> 0``).
 
@@ -398,7 +418,7 @@ def _onehot_rows(order, n):
     return (order[..., :, None] == np.arange(n)).astype(float)
 
 
-def soft_rank(x, tau=1.0):
+def soft_rank(x: Array, tau: float = 1.0) -> Array:
     """Relaxed ascending ranks (1 = smallest) along the last axis by pairwise sigmoids:
     ``rank_i = 1/2 + sum_j sigmoid((x_i - x_j) / tau)``.
 
@@ -417,7 +437,7 @@ def soft_rank(x, tau=1.0):
     return out
 
 
-def soft_topk(x, k, tau=1.0):
+def soft_topk(x: Array, k: int, tau: float = 1.0) -> Array:
     """A relaxed top-``k`` mask of the last axis: weights in ``[0, 1]`` summing to ``k``
     (the first ``k`` rows of the descending NeuralSort matrix), ``1`` on the ``k`` largest
     entries as ``tau -> 0``.

@@ -18,6 +18,7 @@ import ast
 import builtins
 import types
 from dataclasses import dataclass
+from typing import Any
 
 import pyccolo as pyc
 
@@ -207,7 +208,7 @@ class DecisionTracer(pyc.BaseTracer):
         closure = tuple(cells[name] for name in code.co_freevars)
         new = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, closure)
         new.__kwdefaults__ = fn.__kwdefaults__
-        new.__wrapped__ = fn
+        new.__wrapped__ = fn  # type: ignore[attr-defined]  # as functools.wraps sets it
         return new
 
     def _compile(self, fn, relax):
@@ -253,7 +254,9 @@ class DecisionTracer(pyc.BaseTracer):
         return code if found is None else found
 
 
-_NEW_FIELDS = {"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}
+# Extra fields a FunctionDef takes on this Python (``type_params`` from 3.12).
+_NEW_FIELDS: dict[str, Any] = ({"type_params": []} if "type_params" in ast.FunctionDef._fields
+                               else {})
 
 
 def _is_user(fn) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import FrameType
 
 import numpy as np
 
@@ -102,7 +103,7 @@ _DISPATCH = tuple(os.path.join(_GRADLAB, *parts) for parts in (
 def _called_from_user_code() -> bool:
     """Whether the op was called by the user's code, not inside a gradlab composition
     (``logsumexp``'s own comparisons are no decision of the user's)."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(_DISPATCH):
         frame = frame.f_back
     return frame is not None and not is_library_file(frame.f_code.co_filename)
