@@ -15,14 +15,16 @@ import math
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.stats
 
 import gradlab as gl
 
 PROGRAMS = [
-    "attention", "bayesian_neural_net", "black_box_svi", "callbacks", "class_model",
-    "convnet", "deep_gp", "define_gradient", "ensemble", "flatten_params", "fluidsim", "gan",
-    "gaussian_process", "gmm", "gp_column", "hmm_em", "logistic_regression", "lstm", "maml",
+    "attention", "bayesian_neural_net", "bernoulli_glm", "black_box_svi", "callbacks",
+    "class_model", "convnet", "deep_gp", "define_gradient", "ensemble", "flatten_params",
+    "fluidsim", "gan", "gaussian_process", "gmm", "gp_cholesky", "gp_column", "hmm_em",
+    "kalman_filter", "logistic_regression", "lstm", "maml",
     "matrix_factorization", "mixture_vi", "negative_binomial", "neural_net", "ode_net",
     "recursion", "rkhs", "rnn", "robust_regression", "sinusoid", "sorted_topk",
     "stats_models", "tanh_derivs", "variational_autoencoder",
@@ -63,6 +65,19 @@ GAPS = {
               lambda: gl.grad(lambda x: np.dot(x[None, :], x[:, None]))(np.ones(2))),
     "stats": ("scipy.stats t/gamma/beta/poisson have no rule: NoRuleError (issue 9)",
               lambda: gl.grad(lambda d: scipy.stats.t.logpdf(0.5, d))(3.0)),
+    "scipy_linalg": ("scipy.linalg has no rules (cho_factor, cho_solve, solve_triangular, solve, "
+                     "inv, det, cholesky, sqrtm, expm, solve_sylvester): NoRuleError; "
+                     "autograd.scipy.linalg and jax.scipy.linalg have them (no issue lists it)",
+                     lambda: gl.grad(lambda x: np.sum(scipy.linalg.solve_triangular(
+                         2.0 * np.eye(2), x, lower=True)))(np.ones(2))),
+    "mvn_frozen": ("a frozen scipy.stats.multivariate_normal(mean, cov).logpdf with traced "
+                   "arguments: NoRuleError naming '<...multivariate_normal_gen object at 0x..>' "
+                   "(frozen norm works; no issue lists it)",
+                   lambda: gl.grad(lambda m: scipy.stats.multivariate_normal(
+                       m, np.eye(2)).logpdf(np.zeros(2)))(np.ones(2))),
+    "discrete_stats": ("scipy.stats discrete logpmf beyond poisson (bernoulli, binom, nbinom, "
+                       "multinomial): NoRuleError; jax.scipy.stats has them (no issue lists it)",
+                       lambda: gl.grad(lambda p: scipy.stats.bernoulli.logpmf(1, p))(0.3)),
     "jacfwd": ("jacfwd runs the user's function behind a gradlab closure, uninstrumented: "
                "TracerConversionError on any non-ufunc numpy call (np.dot, einsum, solve; "
                "issue 9)",
@@ -91,14 +106,16 @@ def _gap_open(gap):
 PROGRAM_GAPS = {"recursion": ("recursion", None), "hmm_em": ("recursion", None),
                 "callbacks": ("callback", None), "ensemble": ("list_mean", None),
                 "gp_column": ("size1", {"grad", "hessian", "float32"}),
-                "stats_models": ("stats", None)}
+                "stats_models": ("stats", None), "gp_cholesky": ("scipy_linalg", None),
+                "kalman_filter": ("mvn_frozen", None), "bernoulli_glm": ("discrete_stats", None)}
 
 
 # Programs whose float32 gradient comes back float64 on main: they promote inside (np.eye,
 # np.ones, float64 noise or constants mixed into float32 parameters).
-FLOAT32_PROMOTING = {"attention", "deep_gp", "ensemble", "gp_column", "logistic_regression",
-                     "lstm", "matrix_factorization", "mixture_vi", "recursion", "rnn",
-                     "robust_regression", "variational_autoencoder"}
+FLOAT32_PROMOTING = {"attention", "deep_gp", "ensemble", "gp_cholesky", "gp_column",
+                     "kalman_filter", "logistic_regression", "lstm", "matrix_factorization",
+                     "mixture_vi", "recursion", "rnn", "robust_regression",
+                     "variational_autoencoder"}
 
 
 def _cases(names, check=None):
