@@ -78,6 +78,10 @@ GAPS = {
     "discrete_stats": ("scipy.stats discrete logpmf beyond poisson (bernoulli, binom, nbinom, "
                        "multinomial): NoRuleError; jax.scipy.stats has them (no issue lists it)",
                        lambda: gl.grad(lambda p: scipy.stats.bernoulli.logpmf(1, p))(0.3)),
+    "misc_optimizers": ("no autograd.misc.optimizers twin (adam/sgd/rmsprop(grad, x0, callback, "
+                        "num_iters, step_size)): most autograd examples train with it; porting "
+                        "needs gradlab.misc.optimizers (and gradlab.misc.flatten)",
+                        lambda: importlib.import_module("gradlab.misc.optimizers").adam),
     "jacfwd": ("jacfwd runs the user's function behind a gradlab closure, uninstrumented: "
                "TracerConversionError on any non-ufunc numpy call (np.dot, einsum, solve; "
                "issue 9)",
@@ -297,3 +301,13 @@ def test_gap_reproductions_are_real():
     for gap in GAPS:
         assert _gap_open(gap) in (True, False)
     assert math.isfinite(gl.grad(lambda x: np.sum(np.tile(x, (2, 1))))(np.ones(2))[0])
+
+
+# ---- a whole training script -----------------------------------------------------------
+
+@pytest.mark.xfail(_gap_open("misc_optimizers"), reason=GAPS["misc_optimizers"][0], strict=True)
+def test_autograd_training_script_with_misc_optimizers_adam():
+    train_adam = importlib.import_module("ported.train_adam")
+    losses = train_adam.train(num_iters=30)
+    assert len(losses) == 30
+    assert losses[-1] < 0.7 * losses[0]
