@@ -21,6 +21,7 @@ venv: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gradlab tests benchmarks scripts
+	$(VENV)/bin/mypy
 
 # Headless Chromium renders the soft-decision SVG in a test. Installed where that is
 # possible (root on Debian, as in CI); elsewhere that test skips and says why.
@@ -32,7 +33,7 @@ browser:
 # The wheel smoke test runs first so that pytest's summary is the closing line.
 test: lint browser
 	PYTHON=$(PY) bash tests/smoke_wheel.sh
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 smoke: $(STAMP)
 	PYTHON=$(PY) bash tests/smoke_wheel.sh
@@ -43,6 +44,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -r benchmarks/requirements.txt
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.distributed
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .hypothesis .ruff_cache

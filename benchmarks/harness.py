@@ -198,6 +198,7 @@ class Timed:
     check: Timed | None = None
     rtol: float = 1e-6
     budget_scale: float = 1.0
+    jit_target: float | None = None  # the "gradlab.jit" row's target, where there is one
 
     def prepare(self, config: Config) -> tuple[dict[str, Step], dict[str, list[str]]]:
         """Build every peer and check it; return the good steps and each row's cells."""
@@ -274,7 +275,14 @@ class Timed:
             f"≤ {self.target:g}x",
             None if ratio is None else ratio <= self.target,
         )
-        return Table(self.key, self.title, headers, rows, summary=[summary])
+        summaries = [summary]
+        if self.jit_target is not None:
+            jit = medians.get("gradlab.jit")
+            ratio = jit / floor if floor and jit else None
+            summaries.append(Summary(
+                f"{self.key} jit", fmt_ratio(ratio) if ratio is not None else "not run",
+                f"≤ {self.jit_target:g}x", None if ratio is None else ratio <= self.jit_target))
+        return Table(self.key, self.title, headers, rows, summary=summaries)
 
 
 def summary_table(tables: list[Table]) -> Table:

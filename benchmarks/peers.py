@@ -111,6 +111,11 @@ def value_and_grad_builders(
         vg = value_and_grad(plain, argnum=argnums)
         return lambda: vg(*args)
 
+    def gradlab_jit() -> Step:
+        value_and_grad, jit = load_gradlab("value_and_grad", "jit")
+        vg = jit(value_and_grad(plain, argnum=argnums))
+        return lambda: vg(*args)
+
     def autograd_() -> Step:
         autograd, anp = load_autograd()
         vg = autograd.value_and_grad(lambda *a: generic(anp, *a), argnum=argnums)
@@ -158,6 +163,7 @@ def value_and_grad_builders(
     return {
         FLOOR: lambda: lambda: floor(*args),
         "gradlab": gradlab_,
+        "gradlab.jit": gradlab_jit,
         "autograd": autograd_,
         "torch": torch_,
         "torch.func": torch_func,

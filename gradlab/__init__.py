@@ -9,6 +9,7 @@
 """
 
 from . import ops  # noqa: F401  (declares every primitive; must precede interception)
+from ._version import __version__
 from .check import check_grads
 from .core.errors import (
     ConcretizationError,
@@ -45,16 +46,36 @@ _LAZY = {
     "custom_jvp": (".transforms.custom", "custom_jvp"),
     "custom_vjp": (".transforms.custom", "custom_vjp"),
     "eval_shape": (".transforms.shapes", "eval_shape"),
+    "flatten": (".transforms.flatten", "flatten"),
+    "fixed_point": (".transforms.implicit", "fixed_point"),
+    "custom_root": (".transforms.implicit", "custom_root"),
     "summary": (".transforms.shapes", "summary"),
     **{name: (".transforms.higher", name) for name in (
         "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize",
         "make_ggnvp", "make_hvp", "tensor_jacobian_product")},
     # Models and training. ``gl.train`` is the training function; its module, with
     # ``minibatches`` and ``TrainResult``, is ``gradlab.training``.
+    "distributed": (".distributed", None),
     "nn": (".nn", None),
     "optim": (".optim", None),
     "random": (".random", None),
+    "rules": (".rules", None),
+    "soft": (".soft", None),
+    "precision": (".precision", None),
+    # Devices (docs/devices.md): numpy on the CPU, CuPy on a GPU.
+    "devices": (".devices", None),
+    **{name: (".devices", name) for name in ("device", "to_device", "on_cpu", "on_device")},
     "train": (".training", "train"),
+    # Graphs (gradlab.graph): capture, symbolic derivatives, passes, compiled tapes, jit.
+    **{name: (".graph", name) for name in (
+        "capture", "Graph", "GuardError", "Variable", "grad_graph", "hessian_graph",
+        "jvp_graph", "vjp_graph", "optimize", "jit", "compile", "Tape", "Certificate",
+        "backprop_reference", "Executor", "session", "plan_remat", "eval_scheduled",
+        "peak_bytes")},
+    # Backends and export (gradlab.backends): torch, jax, ONNX, TorchScript.
+    "backends": (".backends", None),
+    **{name: (".backends", name) for name in (
+        "compile_to", "export_onnx", "export_torchscript", "to_torch_module")},
 }
 
 
@@ -75,12 +96,14 @@ def __dir__():
 
 
 __all__ = [
+    "__version__",
     "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",
     "ShapeError", "TracerConversionError", "Var", "at", "check_grads", "deriv", "elementwise_grad",
     "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",
     "put_along_axis", "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten",
     "tree_leaves", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
-    *_LAZY,
+    # ``gl.compile`` (graphs) stays out of ``import *``: it would shadow the builtin.
+    *(name for name in _LAZY if name != "compile"),
 ]
 
 

@@ -6,10 +6,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .core.tree import tree_flatten, tree_unflatten
 from .intercept import instrument
+from .precision.dtypes import is_float_dtype
 from .transforms.forward import jvp
 from .transforms.reverse import vjp
 
@@ -40,22 +46,36 @@ def _is_inexact(x) -> bool:
     dtype = getattr(x, "dtype", None)
     if dtype is None:
         return isinstance(x, (float, complex))
-    return dtype.kind in "fc"
+    return is_float_dtype(dtype)
 
 
 def _axpy(alpha, dx, leaves):
     return [x + alpha * d for x, d in zip(leaves, dx)]
 
 
-def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, atol=1e-6,
-                seed=0):
+def check_grads(fun: Callable, *args: Any, modes: Sequence[str] = ("fwd", "rev"),
+                order: int = 2, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6,
+                seed: int = 0) -> None:
     """Check ``fun``'s VJP and JVP against central differences, up to ``order``.
 
     Every float (or complex) leaf of the arguments is differentiated; integer and
     boolean leaves (labels, indices) are held fixed. Raises
     ``AssertionError`` naming the mode, the order and both numbers on a mismatch.
     When both modes are checked it also checks adjointness: ``<u, J v> == <J^T u, v>``.
+    A call with no float argument raises ``ValueError`` (it would check nothing).
+
+    Without arguments it returns the checker, autograd's curried spelling:
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.check_grads(np.tanh, modes=["rev"])(np.array([0.1, 0.7]))
     """
+    if not args:  # check_grads(f, modes=...)(x), as in autograd
+        if _takes_no_arguments(fun):  # a params{...} objective: currying would check nothing
+            raise ValueError("check_grads: the function takes no arguments, so there is "
+                             "nothing to differentiate; for a params{...} block's objective "
+                             "use weights.check_grads(objective)")
+        return functools.partial(check_grads, fun, modes=modes, order=order, eps=eps,
+                                 rtol=rtol, atol=atol, seed=seed)
     rng = np.random.default_rng(seed)
     fun = instrument(fun)
     all_leaves, tree = tree_flatten(tuple(args))
@@ -63,6 +83,10 @@ def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, 
     # Integer and boolean leaves (labels, indices, counts) are held fixed.
     diff = [i for i, x in enumerate(all_leaves) if _is_inexact(x)]
     leaves = [all_leaves[i] for i in diff]
+    if not leaves:  # nothing would be compared: fail rather than pass vacuously
+        raise ValueError("check_grads: no float argument to differentiate (got "
+                         f"{len(all_leaves)} other leaves); for a params{{...}} block's "
+                         "objective use weights.check_grads(objective)")
 
     def f_flat(*xs):
         full = list(all_leaves)
@@ -111,3 +135,12 @@ def check_grads(fun, *args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, 
 
             check_grads(fwd_derivative, *leaves, modes=modes, order=order - 1, eps=eps,
                         rtol=rtol, atol=atol, seed=seed + 2)
+
+
+def _takes_no_arguments(fun) -> bool:
+    try:
+        params = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: assume it takes some
+        return False
+    return not any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+                   for p in params)

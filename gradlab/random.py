@@ -17,9 +17,11 @@ True
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 
+from ._types import Array, DTypeLike, Key, Shape
 from .core.families import Structural
 from .core.primitive import Primitive
 from .core.shapes import ShapeDtypeStruct
@@ -88,7 +90,7 @@ def key(seed: int) -> np.ndarray:
     return np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32)
 
 
-def is_key(k) -> bool:
+def is_key(k: Any) -> bool:
     """Whether ``k`` looks like a key made by ``key``/``split``/``fold_in``."""
     return isinstance(k, np.ndarray) and k.dtype == np.uint32 and k.shape == (2,)
 
@@ -103,7 +105,7 @@ def _check(k, fn: str) -> list[int]:
 
 
 @_maps_over_keys
-def split(k, num: int = 2) -> np.ndarray:
+def split(k: Key, num: int = 2) -> np.ndarray:
     """``num`` independent child keys, as an array of shape ``(num, 2)``.
 
     >>> k1, k2 = split(key(0))
@@ -118,7 +120,7 @@ def split(k, num: int = 2) -> np.ndarray:
 
 
 @_maps_over_keys
-def fold_in(k, data: int) -> np.ndarray:
+def fold_in(k: Key, data: int) -> np.ndarray:
     """A child key determined by ``k`` and the integer ``data`` (a step, a layer index).
 
     >>> bool((fold_in(key(0), 1) == fold_in(key(0), 1)).all())
@@ -141,28 +143,29 @@ def _shape(shape) -> tuple:
 
 
 @_maps_over_keys
-def normal(k, shape=(), dtype=np.float64) -> np.ndarray:
+def normal(k: Key, shape: Shape = (), dtype: DTypeLike = np.float64) -> np.ndarray:
     """Standard normal samples of ``shape`` (float32 or float64).
 
     >>> normal(key(0), (3,)).shape
     (3,)
     """
-    return _generator(k, "normal").standard_normal(_shape(shape), dtype=np.dtype(dtype))
+    return _generator(k, "normal").standard_normal(_shape(shape), dtype=np.dtype(dtype))  # type: ignore[arg-type]
 
 
 @_maps_over_keys
-def uniform(k, shape=(), dtype=np.float64, minval=0.0, maxval=1.0) -> np.ndarray:
+def uniform(k: Key, shape: Shape = (), dtype: DTypeLike = np.float64, minval: float = 0.0,
+            maxval: float = 1.0) -> np.ndarray:
     """Uniform samples in ``[minval, maxval)``.
 
     >>> bool(((u := uniform(key(1), (100,))) >= 0).all() and (u < 1).all())
     True
     """
-    u = _generator(k, "uniform").random(_shape(shape), dtype=np.dtype(dtype))
+    u = _generator(k, "uniform").random(_shape(shape), dtype=np.dtype(dtype))  # type: ignore[arg-type]
     return (u * (maxval - minval) + minval).astype(dtype, copy=False)
 
 
 @_maps_over_keys
-def bernoulli(k, p=0.5, shape=None) -> np.ndarray:
+def bernoulli(k: Key, p: float | Array = 0.5, shape: Shape | None = None) -> np.ndarray:
     """Boolean samples that are True with probability ``p`` (shape defaults to p's).
 
     >>> bernoulli(key(0), 0.0, (4,)).tolist()
@@ -174,7 +177,7 @@ def bernoulli(k, p=0.5, shape=None) -> np.ndarray:
 
 
 @_maps_over_keys
-def randint(k, shape, minval: int, maxval: int) -> np.ndarray:
+def randint(k: Key, shape: Shape, minval: int, maxval: int) -> np.ndarray:
     """Integers in ``[minval, maxval)``.
 
     >>> int(randint(key(0), (), 3, 4))
@@ -184,7 +187,7 @@ def randint(k, shape, minval: int, maxval: int) -> np.ndarray:
 
 
 @_maps_over_keys
-def permutation(k, x, axis: int = 0) -> np.ndarray:
+def permutation(k: Key, x: int | Array, axis: int = 0) -> np.ndarray:
     """A permutation of ``range(x)`` (int ``x``) or of ``x``'s entries along ``axis``.
 
     >>> sorted(permutation(key(0), 5).tolist())
@@ -198,7 +201,7 @@ def permutation(k, x, axis: int = 0) -> np.ndarray:
 
 
 @_maps_over_keys
-def categorical(k, logits, axis: int = -1) -> np.ndarray:
+def categorical(k: Key, logits: Array, axis: int = -1) -> np.ndarray:
     """Samples of class indices with probabilities ``softmax(logits)`` along ``axis``.
 
     Uses the Gumbel-max trick, so it is stable for any logits (even 1e4).

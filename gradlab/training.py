@@ -18,21 +18,32 @@ gradient stops being finite, and can plot the loss curve (matplotlib, optional).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from . import random as _random
+from ._types import Array, Key, PyTree
 from .intercept import instrument
 from .nn.params import resolve
 from .optim.optimizers import global_norm
 from .transforms.reverse import value_and_grad
 
+if TYPE_CHECKING:
+    from .optim.optimizers import Optimizer
+
+
 __all__ = ["train", "TrainResult", "minibatches", "plot_history", "DivergenceWarning"]
+
+
+_NO_CONTEXT = contextlib.nullcontext()
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -50,12 +61,13 @@ class TrainResult:
     steps: int = 0
     stopped_early: str | None = None
 
-    def plot(self, path=None, ax=None):
+    def plot(self, path: str | os.PathLike | None = None, ax: Any | None = None) -> Any:
         """The loss curve (see ``plot_history``)."""
         return plot_history(self.history, path=path, ax=ax)
 
 
-def minibatches(key, arrays, batch_size: int, drop_last: bool = True) -> Callable:
+def minibatches(key: Key, arrays: Sequence[Array], batch_size: int,
+                drop_last: bool = True) -> Callable:
     """``data(step)`` for ``train``: shuffled minibatches of ``arrays``, epoch after epoch.
 
     Epoch ``e`` uses the permutation ``gradlab.random.permutation(fold_in(key, e), n)``,
@@ -86,7 +98,7 @@ def minibatches(key, arrays, batch_size: int, drop_last: bool = True) -> Callabl
         idx = cache[epoch][i * batch_size:(i + 1) * batch_size]
         return tuple(a[idx] for a in arrays)
 
-    data.steps_per_epoch = per_epoch
+    data.steps_per_epoch = per_epoch  # type: ignore[attr-defined]
     return data
 
 
@@ -167,9 +179,68 @@ def _divergence(step, loss, norm):
             "(log of 0, division by 0, exp overflow).")
 
 
-def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state=None,
-          progress: bool = True, log_every: int | None = None, name: str | None = None,
-          plot=None) -> TrainResult:
+def _mixed_precision(loss_fn, params, precision):
+    """The loss and parameters under ``precision`` (or the ``with policy(...)`` in force)."""
+    if precision is None:
+        from .precision.policies import current_policy
+
+        precision = current_policy()
+    if precision is None:
+        return loss_fn, params
+    return precision.wrap(loss_fn), precision.cast_to_params(params)
+
+
+def _on_device(params, batch_of, device):
+    """Parameters moved to ``device`` (or the ``with device(...)`` in force), and batches too."""
+    if device is None:
+        from .devices.placement import current_device
+
+        device = current_device()
+    if device is None:
+        return params, batch_of
+    from .devices.placement import to_device
+
+    name = getattr(device, "name", device)
+    return to_device(params, name), lambda step: to_device(batch_of(step), name)
+
+
+def _scaled(objective, scaler):
+    """``objective`` differentiated at ``scale * loss`` (the scale read at each call)."""
+
+    def scaled_objective(params, state, batch):
+        loss, aux = objective(params, state, batch)
+        return scaler.scale_loss(loss), aux
+
+    return scaled_objective
+
+
+def _unscale(scaler, scale, loss, grads):
+    """``(loss, grads, apply)`` of a loss-scaled step; ``apply`` is False for a step to skip."""
+    grads = scaler.unscale(grads)
+    return loss / scale, grads, scaler.update(grads, loss)
+
+
+def _differentiated(objective, jit, backend):
+    """``value_and_grad`` of the objective: eager, compiled (``gradlab.jit``) or computed by
+    another framework's autodiff (``gradlab.backends``)."""
+    if backend is not None:
+        from .backends import value_and_grad as on_backend
+
+        return on_backend(objective, backend, has_aux=True)
+    objective = value_and_grad(objective, has_aux=True)
+    if jit:
+        from .graph import jit as compile_jit
+
+        objective = compile_jit(objective)
+    return objective
+
+
+def train(loss_fn: Callable[..., Any], params: PyTree, data: Any, steps: int, optimizer: Optimizer,
+          *, state: PyTree | None = None, opt_state: dict | None = None, progress: bool = True,
+          log_every: int | None = None, name: str | None = None,
+          plot: str | os.PathLike | None = None, precision: Any = None,
+          loss_scale: Any = None, device: Any = None, jit: bool = False,
+          backend: str | None = None) -> TrainResult:
     """Train ``params`` for ``steps`` optimizer steps; returns a ``TrainResult``.
 
     - ``loss_fn(params, *batch)`` returns a scalar loss, or ``(loss, metrics_dict)``.
@@ -183,10 +254,27 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
     - ``opt_state`` resumes from a saved optimizer state (its step count included).
     - ``log_every=k`` prints ``[name] step N  loss L`` (mean over the last k steps).
     - ``plot`` saves the loss curve to that path (needs matplotlib).
+    - ``precision`` is a ``gl.precision.policy(...)`` (default: the one of an enclosing
+      ``with policy(...)`` block): parameters are kept in its ``params`` dtype, the loss
+      is computed in ``compute`` and returned in ``output``.
+    - ``loss_scale`` is a ``gl.precision.LossScaler``: the loss is scaled before the
+      backward pass, and a step whose gradient is not finite is skipped (the history
+      records ``skipped`` and ``loss_scale`` at every step) instead of stopping training.
+    - ``device`` (``"cupy"``, ``gl.device("cupy")``; default: the one of an enclosing
+      ``with device(...)`` block) moves the parameters there and each batch as it is
+      drawn (``on_cpu[...]`` leaves stay on the CPU); the result stays on the device.
+    - ``jit=True`` compiles the loss and its gradient once per batch shape
+      (``gradlab.jit``): the same numbers, replayed as flat numpy calls.
+    - ``backend="torch"`` or ``"jax"`` computes the loss and its gradient with that
+      framework's autodiff on the captured loss (``gradlab.backends``).
     """
-    objective = value_and_grad(_objective(instrument(loss_fn), state is not None),
-                               has_aux=True)
+    loss_fn, params = _mixed_precision(instrument(loss_fn), params, precision)
     batch_of = _batches(data)
+    params, batch_of = _on_device(params, batch_of, device)
+    objective = _objective(loss_fn, state is not None)
+    if loss_scale is not None:
+        objective = _scaled(objective, loss_scale)
+    objective = _differentiated(objective, jit, backend)
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     history: dict = {}
     schedule = getattr(optimizer, "schedule", None)  # gradlab.optim's; others may lack it
@@ -200,8 +288,18 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
             except StopIteration:
                 stopped = f"train stopped at step {step}: the data iterator is exhausted"
                 break
-            (loss, (new_state, metrics)), grads = objective(params, state, batch)
+            scale = loss_scale.scale if loss_scale is not None else None
+            # a loss scaler expects overflow now and then: it skips those steps
+            with np.errstate(over="ignore", invalid="ignore") if scale else _NO_CONTEXT:
+                (loss, (new_state, metrics)), grads = objective(params, state, batch)
             loss = float(loss)
+            if loss_scale is not None:
+                loss, grads, apply = _unscale(loss_scale, scale, loss, grads)
+                metrics = dict(metrics, loss_scale=scale, skipped=0.0 if apply else 1.0)
+                if not apply and loss_scale.scale > loss_scale.min_scale:
+                    _record(history, step, loss, math.nan, dict(metrics, grad_norm=math.nan))
+                    bar.update(i + 1, loss)
+                    continue  # a skipped step: parameters and optimizer state unchanged
             norm = global_norm(grads)
             if not (math.isfinite(loss) and math.isfinite(norm)):
                 stopped = _divergence(step, loss, norm)
@@ -226,7 +324,8 @@ def train(loss_fn, params, data, steps: int, optimizer, *, state=None, opt_state
     return result
 
 
-def plot_history(history: dict, path=None, ax=None, key: str = "loss"):
+def plot_history(history: dict, path: str | os.PathLike | None = None, ax: Any | None = None,
+                 key: str = "loss") -> Any:
     """Plot ``history[key]`` against the step (log scale when positive); save to ``path``.
 
     Needs matplotlib (``pip install 'gradlab[plot]'``). Returns the axes.
@@ -251,7 +350,7 @@ def plot_history(history: dict, path=None, ax=None, key: str = "loss"):
     ax.set_ylabel(key)
     ax.grid(True, alpha=0.3)
     if path is not None:
-        ax.figure.savefig(path, dpi=100, bbox_inches="tight")
+        ax.figure.savefig(path, dpi=100, bbox_inches="tight")  # type: ignore[union-attr]
         if fig is not None:
             plt.close(fig)
     return ax

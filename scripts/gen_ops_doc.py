@@ -25,7 +25,13 @@ OUTPUT = ROOT / "docs" / "ops.md"
 # (import name, shown as): the modules whose every public function the page accounts for.
 COVERED = [("numpy", "np"), ("numpy.linalg", "np.linalg"), ("numpy.fft", "np.fft"),
            ("math", "math"), ("scipy.special", "scipy.special"), ("scipy.stats", "scipy.stats"),
-           ("scipy.signal", "scipy.signal")]
+           ("scipy.signal", "scipy.signal"), ("scipy.integrate", "scipy.integrate"),
+           ("numpy.polynomial.polynomial", "np.polynomial.polynomial"),
+           ("numpy.polynomial.chebyshev", "np.polynomial.chebyshev"),
+           ("numpy.polynomial.legendre", "np.polynomial.legendre"),
+           ("numpy.polynomial.hermite", "np.polynomial.hermite"),
+           ("numpy.polynomial.hermite_e", "np.polynomial.hermite_e"),
+           ("numpy.polynomial.laguerre", "np.polynomial.laguerre")]
 # Modules whose functions appear only when supported (no unsupported list: most of
 # their members are not numeric functions).
 PARTIAL = [("builtins", builtins), ("operator", operator)]
@@ -49,7 +55,7 @@ def _load_registry():
     import gradlab  # noqa: F401  (declares every primitive)
 
     try:
-        importlib.import_module("gradlab.scipy")  # SciPy's rules are declared lazily
+        importlib.import_module("gradlab.scipy").load_all()  # declared lazily otherwise
     except ImportError:
         pass
     from gradlab.core.primitive import NUMPY_TABLE, Primitive

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import re
 import textwrap
 
 import numpy as np
@@ -200,6 +201,7 @@ def test_frozen_and_tied_parameters(dsl):
     p, g = dsl.user_ns["p"], dsl.user_ns["g"]
     np.testing.assert_allclose(g["emb"], 2 * 3.0 * np.array([1.0, 2.0]))  # d(3 e^2)/de
     assert gl.tree_leaves(g) == [g["emb"]]  # no gradient for frozen or tied entries
+    assert g["scale"] is None and g["out"] is None
     np.testing.assert_allclose(p["emb"], [1.0 - 0.6, 2.0 - 1.2])
     np.testing.assert_allclose(p["out"], p["emb"])  # tied follows its target
     assert float(p["scale"]) == 3.0 and p.count() == 2
@@ -217,6 +219,104 @@ def test_train_with_adam_fits_a_line(dsl):
     weights, result = dsl.user_ns["weights"], dsl.user_ns["result"]
     np.testing.assert_allclose([weights["w"][0], weights["b"]], [3.0, -1.0], atol=1e-3)
     assert result.history["loss"][-1] < 1e-5 < result.history["loss"][0]
+
+
+def test_objective_pipeline_is_a_thunk_for_grad_value_and_grad_and_check_grads(dsl):
+    run(dsl, """
+        X, y = rng.normal(size=(16, 3)), rng.normal(size=16)
+        with params{ w = rng.normal(size=3); b = 0.5; scale = frozen[2.0] } as weights:
+            predict = $ |> $ @ w + b |> $ * scale
+            obj = |> X |> predict |> np.mean(($ - y) ** 2)
+            g = weights.grad(obj)
+            value, g2 = weights.value_and_grad(obj)
+        """)
+    ns = dsl.user_ns
+    weights, X, y, g = ns["weights"], ns["X"], ns["y"], ns["g"]
+    r = 2.0 * (X @ weights["w"] + weights["b"]) - y
+    np.testing.assert_allclose(g["w"], 2 * 2.0 * X.T @ r / len(y))
+    np.testing.assert_allclose(g["b"], 2 * 2.0 * np.mean(r))
+    assert g["scale"] is None and ns["g2"]["scale"] is None  # frozen: no gradient
+    assert float(ns["value"]) == pytest.approx(np.mean(r ** 2)) == float(ns["obj"]())
+    assert ns["obj"].__code__.co_argcount == 0
+    weights.check_grads(ns["obj"])
+    gl.check_grads(weights.functional(ns["obj"]), weights.tree)
+    with pytest.raises(AssertionError, match="rev"):  # the check can fail: a wrong rule
+        weights.check_grads(lambda: ns["obj"]() + gl.stop_gradient(weights["w"][0]) ** 2,
+                            modes=("rev",), order=1)
+
+
+def test_objective_pipeline_trains_with_adam_and_cosine_decay(dsl):
+    run(dsl, """
+        from gradlab.nn import cross_entropy, relu
+        from gradlab.ipython import train
+        from gradlab.optim import Adam, cosine_decay
+        X = rng.normal(size=(64, 2))
+        Y = (X[:, 0] * X[:, 1] > 0).astype(int)  # XOR of the signs: needs the hidden layer
+        with params{ w1 = 0.5 * rng.normal(size=(2, 16)); b1 = np.zeros(16)
+                     w2 = 0.5 * rng.normal(size=(16, 2)); b2 = np.zeros(2) } as weights:
+            logits = $ |> $ @ w1 + b1 |> relu |> $ @ w2 + b2
+            obj = |> X |> logits |> cross_entropy($, Y)
+            before = obj()
+            result = train(weights, obj, 200, Adam(lr=cosine_decay(0.05, 200)), progress=False)
+            accuracy = np.mean(np.argmax(logits(X), axis=1) == Y)
+        """)
+    ns = dsl.user_ns
+    assert float(ns["before"]) > 0.6 and result_loss(ns) < 0.1
+    assert float(ns["obj"]()) == pytest.approx(result_loss(ns), rel=1e-3)
+    assert ns["accuracy"] > 0.95 and ns["result"].steps == 200
+
+
+def result_loss(ns) -> float:
+    return float(ns["result"].history["loss"][-1])
+
+
+def test_check_grads_with_nothing_to_differentiate_raises():
+    with pytest.raises(ValueError, match="no float argument to differentiate.*weights.check_grads"):
+        gl.check_grads(lambda: np.sum(np.ones(3)))
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("obj = |> X |> f |> $ + 1",
+     "obj = (lambda: (lambda __gl_v=(X): (__gl_v := ((f)(__gl_v)), __gl_v + 1)[-1])())"),
+    ("obj = |> X", "obj = (lambda: (X))"),
+    ("a = [|> 1, 2 |> str]", "a = [(lambda: (1)), (lambda __gl_v=(2): (str)(__gl_v))()]"),
+    ("def f():\n    return |> 3 |> str",
+     "def f():\n    return (lambda: (lambda __gl_v=(3): (str)(__gl_v))())"),
+    ("o = (\n  |> 3\n  |> str)", "o = (\n  (lambda: (lambda __gl_v=(3): \n(str)(__gl_v))()))"),
+])
+def test_lowering_of_objective_pipelines(code, expected):
+    assert lower(code) == expected
+
+
+@pytest.mark.parametrize("code, position, message", [
+    ("x = 1\ny = 3 + $ + 1", (2, 9), "only meaningful inside"),
+    ("y = 3 |> $a + $b", (1, 15), "receives one value"),
+    ("y = 3 |> str |> )", (1, 17), "unmatched ')'"),
+    ("y = 3 |> |> str", (1, 10), "invalid syntax"),
+    ("obj = |> $ |> f", (1, 10), "starts with `|>` takes no arguments"),
+    ("a = 1 |> str; b = |> 2 |> $a + $b", (1, 32), "receives one value"),
+    ("with params{ 3 } as w:\n    pass", (1, 14), "only `name = value`"),
+    ("with params{ a = 1; a = 2 } as w:\n    pass", (1, 21), "'a' is defined twice"),
+    ("x = 1\nwith params{ a = 1\n    tied = 2 } as w:\n    pass", (3, 5), "'tied' is a"),
+    ("with params{ a = 1; 3 + } as w:\n    pass", (1, 24), "invalid syntax"),
+    ("with params{ w = 1.0 } as w:\n    pass", (1, 27), "names both"),
+])
+def test_dsl_syntax_error_offset_is_the_column_of_the_error(code, position, message):
+    with pytest.raises(DSLSyntaxError) as info:
+        lower(code)
+    assert (info.value.lineno, info.value.offset) == position
+    assert message in info.value.msg
+
+
+def test_ipython_shows_the_caret_under_the_error(dsl, capsys):
+    capsys.readouterr()
+    dsl.run_cell("with params{ a = 1; a = 2 } as w:\n    pass")
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # no colours
+    lines = [line.rstrip() for line in shown.splitlines()]
+    code_at = next(i for i, line in enumerate(lines) if "with params{" in line)
+    caret = lines[code_at + 1]
+    source = lines[code_at]
+    assert caret.strip() == "^" and source[len(caret) - 1:].startswith("a = 2")
 
 
 def test_assigning_a_parameter_inside_the_block_updates_the_weights(dsl):
@@ -265,6 +365,17 @@ def test_params_expression_with_a_nested_tree(dsl):
     w = run(dsl, 'params{ a = 1; cfg = {"s": 2.0, "t": frozen[3.0]} }')
     assert repr(w) == "Weights(a: float64[], cfg: {s: float64[], t: frozen float64[]})"
     assert w["cfg"]["t"] == 3.0 and w["a"].dtype == np.float64  # integers become floats
+
+
+def test_nested_frozen_entries_have_no_gradient_and_are_not_stepped():
+    w = Weights({"cfg": {"s": np.array([1.0, 2.0]), "t": gl.nn.frozen(3.0)}, "u": 0.5})
+    g = w.grad(lambda: np.sum(w["cfg"]["s"] ** 2) * w["cfg"]["t"] + w["u"])
+    assert g["cfg"]["t"] is None
+    np.testing.assert_allclose(g["cfg"]["s"], [6.0, 12.0])
+    w.step(g, lr=0.1)
+    np.testing.assert_allclose(w["cfg"]["s"], [0.4, 0.8])
+    assert float(w["u"]) == pytest.approx(0.4) and float(w["cfg"]["t"]) == 3.0
+    assert isinstance(w.tree["cfg"]["t"], gl.nn.Frozen)  # still frozen
 
 
 def test_weights_is_a_pytree_of_its_trainable_arrays():
@@ -439,6 +550,13 @@ def test_dsl_in_a_real_jupyter_kernel():
         "h = $ |> np.sqrt |> $ + not_defined\nh(4.0)",
         "%unload_ext gradlab",
         "print(3 |> str)",
+        "%load_ext gradlab\nfrom gradlab.ipython import train\nfrom gradlab.optim import Adam",
+        "with params{ a = np.array([0.0, 0.0]); s = frozen[2.0] } as wt:\n"
+        "    obj = |> a |> np.sum(($ * s - np.array([1.0, 3.0])) ** 2)\n"
+        "    g = wt.grad(obj)\n"
+        "    wt.check_grads(obj)\n"
+        "    r = train(wt, obj, 300, Adam(0.05), progress=False)\n"
+        "print(g['a'].tolist(), g['s'], np.round(wt['a'], 3).tolist())",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
@@ -449,6 +567,7 @@ def test_dsl_in_a_real_jupyter_kernel():
     assert error["ename"] == "NameError"
     assert any("h = $ |> np.sqrt |> $ + not_defined" in line for line in error["traceback"])
     assert out[4][0]["ename"] == "SyntaxError"  # unloaded: |> is no longer Python
+    assert out[6][0]["text"].strip() == "[-4.0, -12.0] None [0.5, 1.5]"  # the objective form
 
 
 def test_gradlab_error_messages_quote_the_dsl_line_as_written(dsl):

@@ -158,7 +158,11 @@ NORMS = [(None, None, False), ("fro", None, False), ("nuc", None, True), (1, Non
 
 @pytest.mark.parametrize("ord,axis,keepdims", NORMS)
 def test_norm_forms(ord, axis, keepdims):
-    x = RNG.normal(size=(3, 4))
+    # Its own generator: the module's RNG gives each test inputs that depend on which
+    # tests ran before it. Entries kept away from 0, where |x|**p (p < 1) has a kink
+    # that central differences straddle (seen at |x| = 4e-5 when run alone).
+    z = np.random.default_rng(20).normal(size=(3, 4))
+    x = np.sign(z) * (0.25 + np.abs(z))
     f = lambda x: np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     traced = gl.jvp(f, (x,), (x,))[0]
     np.testing.assert_allclose(traced, f(x), rtol=1e-12)
@@ -206,11 +210,6 @@ def test_qr_complete_of_tall_matrix_raises():
         gl.grad(lambda a: np.sum(np.linalg.qr(a, mode="complete")[0]))(TALL)
 
 
-def test_complex_decomposition_raises():
-    with pytest.raises(NotImplementedError, match="real matrices only"):
-        gl.grad(lambda a: np.real(np.sum(np.linalg.eigvalsh(a))))(S + 0j)
-
-
 def test_invalid_norm_order_raises_like_numpy():
     with pytest.raises(ValueError, match="Invalid norm order 'fro' for vectors"):
         gl.grad(lambda x: np.linalg.norm(x, "fro", axis=0))(np.ones(3))
@@ -234,8 +233,6 @@ def test_norms_of_complex_arrays():
     # d|z|_2 = Re(conj(z) dz) / |z|, so autograd's gradient is conj(z) / |z|
     g = gl.grad(np.linalg.norm)(z[:, 0])
     np.testing.assert_allclose(g, np.conj(z[:, 0]) / np.linalg.norm(z[:, 0]), rtol=1e-12)
-    with pytest.raises(NotImplementedError, match="real matrices only"):
-        gl.grad(lambda z: np.linalg.norm(z, "nuc"))(z)
 
 
 def test_complex_inv_solve_det_slogdet():

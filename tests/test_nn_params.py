@@ -7,6 +7,7 @@ import pytest
 
 import gradlab as gl
 from gradlab import nn
+from gradlab.files import atomic_write
 
 
 def test_frozen_entry_gets_no_gradient_and_passes_through_grad():
@@ -106,3 +107,88 @@ def test_save_refuses_what_it_cannot_store_without_pickle(tmp_path):
         nn.save(tmp_path / "a.npz", params={1: np.ones(1)})
     with pytest.raises(TypeError, match="save: cannot store object at 'params/x'"):
         nn.save(tmp_path / "b.npz", params={"x": object()})
+
+
+# --- checkpoints are written atomically -------------------------------------------------
+_HALF_SAVE = """
+import os, sys, time
+import numpy as np
+import gradlab as gl
+
+real_savez = np.savez
+
+
+def half_then_hang(f, **entries):  # write half the archive, then hang until killed
+    import io
+    buffer = io.BytesIO()
+    real_savez(buffer, **entries)
+    data = buffer.getvalue()
+    f.write(data[: len(data) // 2])
+    f.flush()
+    os.fsync(f.fileno())
+    print("HALF", flush=True)
+    time.sleep(60)
+
+
+np.savez = half_then_hang
+gl.nn.save(sys.argv[1], params={"w": np.full(1000, 2.0)}, step=2)
+"""
+
+
+def test_a_save_killed_halfway_leaves_the_previous_checkpoint(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "ckpt.npz"
+    nn.save(path, params={"w": np.full(1000, 1.0)}, step=1)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [os.path.dirname(os.path.dirname(gl.__file__)), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, "-c", _HALF_SAVE, str(path)],
+                             stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert child.stdout.readline().strip() == "HALF"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    ck = nn.load(path)
+    assert ck["step"] == 1 and np.array_equal(ck["params"]["w"], np.full(1000, 1.0))
+    partial = [p for p in os.listdir(tmp_path) if p != "ckpt.npz"]
+    assert len(partial) == 1 and partial[0].endswith(".partial")  # the dead writer's file
+    nn.save(path, params={"w": np.zeros(3)}, step=3)  # and saving again works
+    assert nn.load(path)["step"] == 3
+
+
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_partial_file(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    nn.save(path, step=1)
+    with pytest.raises(TypeError, match="cannot store"):
+        nn.save(path, step=2, bad=object())
+    with pytest.raises(ZeroDivisionError):
+        with atomic_write(path) as f:
+            f.write(b"half")
+            raise ZeroDivisionError
+    assert nn.load(path)["step"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
+
+
+def test_loading_a_truncated_or_foreign_file_names_it(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    nn.save(path, params={"w": np.arange(500.0)})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"load: '.*ckpt.npz' is not a complete gradlab "
+                                         r"checkpoint \(truncated"):
+        nn.load(path)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a checkpoint\n")
+    with pytest.raises(ValueError, match=r"load: '.*notes.txt' is not a complete gradlab"):
+        nn.load(text)
+    single = tmp_path / "array.npy"
+    np.save(single, np.ones(3))
+    with pytest.raises(ValueError, match=r"array.npy' .*a single ndarray \(np.save\)"):
+        nn.load(single)
+    with pytest.raises(FileNotFoundError):
+        nn.load(tmp_path / "missing.npz")

@@ -10,6 +10,7 @@ shell per file, its own namespace), for IPython syntax such as ``%load_ext gradl
 
 from __future__ import annotations
 
+import configparser
 import re
 import sys
 import traceback
@@ -141,10 +142,18 @@ def test_doc_code_blocks_run(path, tmp_path, monkeypatch):
     run_blocks(path, blocks)
 
 
-def test_readme_starts_with_the_two_commands():
-    first = extract_blocks((ROOT / "README.md").read_text())[0]
+def test_readme_starts_with_install_then_the_two_commands():
+    install, first = extract_blocks((ROOT / "README.md").read_text())[:2]
     commands = [line.strip() for line in first.source.splitlines() if line.strip()]
     assert commands == ["make demo", "make test"]
+    pips = [line.split("#")[0].strip() for line in install.source.splitlines() if line.strip()]
+    assert pips[0] == "pip install gradlab"
+    extras = configparser.ConfigParser()
+    extras.read(ROOT / "setup.cfg")
+    declared = set(extras["options.extras_require"]) - {"test"}
+    assert {p.split("[")[1].split("]")[0] for p in pips[1:]} == declared  # each extra shown
+    python = extras["options"]["python_requires"].strip(">= ")
+    assert f"Python {python} or newer" in (ROOT / "README.md").read_text()
 
 
 def test_extract_blocks_reports_lines_and_markers():

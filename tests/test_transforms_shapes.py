@@ -128,3 +128,39 @@ def test_every_structural_primitive_states_its_shape_rule():
                      if prim.family.name not in ("elementwise", "reduction")
                      and prim.shape_rule is None)
     assert missing == [], f"declare shape=... for {missing} (eval_shape would compute them)"
+
+
+DATA_DEPENDENT = {
+    "boolean mask": lambda a: a[a > 0],
+    "mask of a computed value": lambda a: np.sum(a[np.abs(a) > 1.0] * 2),
+    "nonzero": lambda a: np.nonzero(a),
+    "method nonzero": lambda a: a.nonzero(),
+    "flatnonzero": lambda a: np.flatnonzero(a),
+    "argwhere": lambda a: np.argwhere(a > 0),
+    "extract": lambda a: np.extract(a > 0, a),
+    "compress": lambda a: np.compress(a > 0, a),
+    "one-argument where": lambda a: np.where(a > 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATA_DEPENDENT))
+def test_data_dependent_shapes_refuse_naming_the_users_line(name):
+    with pytest.raises(gl.ConcretizationError) as info:
+        gl.eval_shape(DATA_DEPENDENT[name], S((5,), np.float64))
+    assert "test_transforms_shapes.py" in str(info.value)
+    assert "DATA_DEPENDENT" not in str(info.value)  # the lambda's own line is quoted
+    assert "depend" in str(info.value)
+
+
+def test_summary_refuses_a_data_dependent_shape():
+    with pytest.raises(gl.ConcretizationError, match=r"(?s)boolean mask at .*x\[x > 0\]"):
+        gl.summary(lambda p, x: np.sum(x[x > 0] * p["w"]), {"w": np.zeros(())}, (5,),
+                   print_fn=None)
+
+
+def test_shapes_that_do_not_depend_on_the_data_still_evaluate():
+    mask = np.array([True, False, True, False, True])
+    assert gl.eval_shape(lambda a: a[mask], S((5,), np.float64)).shape == (3,)
+    assert gl.eval_shape(lambda a: a.at[a > 0].set(0.0), S((5,), np.float32)) == S(
+        (5,), np.float32)
+    assert gl.eval_shape(lambda a: np.where(a > 0, a, 0.0), S((5,), np.float64)).shape == (5,)

@@ -10,6 +10,9 @@ E1-2   full Hessian, Hessian-vector product            :mod:`.hessian`
 F      2000 sequential tanh layers; 100,000 layers     :mod:`.chain`
 G      activation memory with and without checkpoint   :mod:`.memory`
 H, I   import time; first call of a new function       :mod:`.startup`
+J      gl.jit capture + compile of a 1000-op function  :mod:`.graph`
+K      compiled tape vs reference, random DAGs         :mod:`.graph`
+L      backward of np.stack of 1k/4k/16k pieces        :mod:`.variadic`
 =====  ==============================================  ====================
 """
 
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("mlp", "loop", "per_example", "hessian", "chain", "memory", "startup")
+MODULES = ("mlp", "loop", "per_example", "hessian", "chain", "memory", "startup", "graph",
+           "variadic")
 
 
 def all_workloads() -> list:

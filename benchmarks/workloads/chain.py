@@ -59,6 +59,8 @@ def chain_builders(layers):
     # Compiling the unrolled 2000-layer loop takes XLA about 25 s here; a JAX
     # user writes the loop as a scan, compiled once for all layers.
     del builders["jax.jit"]
+    # gl.jit would unroll it too (14,000 equations, seconds to compile): left out.
+    del builders["gradlab.jit"]
     builders["jax.jit (scan)"] = lambda: jax_scan_step(*data)
     return builders
 

@@ -51,6 +51,7 @@ def loop_workload(key, steps, check=None):
         key,
         f"Python loop of {steps} steps y = y*0.99 + np.sin(y) on a 10-vector, value_and_grad",
         target=4.0,
+        jit_target=1.5,
         builders=builders,
         check=check,
     )

@@ -106,6 +106,7 @@ def workloads():
             "A",
             "tiny MLP value_and_grad (x 8x16, W1 16x16, W2 16x1), squared error",
             target=5.0,
+            jit_target=2.0,
             builders=lambda: value_and_grad_builders(
                 mse_loss, mse_loss_xp, tiny_mlp_data(), (0, 1), mse_floor
             ),

@@ -94,6 +94,11 @@ def per_example_builders(plain, generic, floor, data):
         per_example = vmap(grad(plain, argnum=argnums), in_axes=in_axes)
         return lambda: per_example(*params, X, y)
 
+    def gradlab_jit():
+        vmap, grad, jit = load_gradlab("vmap", "grad", "jit")
+        per_example = jit(vmap(grad(plain, argnum=argnums), in_axes=in_axes))
+        return lambda: per_example(*params, X, y)
+
     def autograd_loop():
         autograd, anp = load_autograd()
         g = autograd.grad(lambda *a: generic(anp, *a), argnum=argnums)
@@ -137,6 +142,7 @@ def per_example_builders(plain, generic, floor, data):
     return {
         FLOOR: lambda: lambda: floor(*params, X, y),
         "gradlab": gradlab_,
+        "gradlab.jit": gradlab_jit,
         "autograd (loop)": autograd_loop,
         "torch (loop)": torch_loop,
         "torch.func": torch_func,
@@ -151,6 +157,7 @@ def workloads():
             "D1",
             f"per-example grads, logistic regression, batch {BATCH}, {FEATURES} features",
             target=8.0,
+            jit_target=4.0,
             builders=lambda: per_example_builders(
                 logistic_loss, logistic_loss_xp, logistic_floor, logistic_data()),
         ),

@@ -196,11 +196,20 @@ class FirstCall:
             fresh.close()
         summary = Summary("I", fmt_seconds(gradlab_first) if gradlab_first else "not run",
                           "≤ 2 ms", None if gradlab_first is None else gradlab_first <= 2e-3)
+        scipy_first = scipy_first_grad_seconds(3 if config.quick else 7)
+        rows.append(["gradlab, scipy.special (fresh process)",
+                     fmt_seconds(scipy_first) if scipy_first is not None else "-", "", "",
+                     "first grad of a function calling scipy.special, SciPy already imported"])
+        scipy_summary = Summary(
+            "I-scipy", fmt_seconds(scipy_first) if scipy_first is not None else "not run",
+            "≤ 100 ms", None if scipy_first is None else scipy_first <= 0.1)
         return Table(self.key, self.title,
                      ["peer", "first call", "second call", "first - second", "note"], rows,
                      notes=[f"medians of {repeats} new functions; x has 8 entries; "
-                            "the numpy row calls the function without differentiating it"],
-                     summary=[summary])
+                            "the numpy row calls the function without differentiating it",
+                            "the scipy.special row: median over fresh interpreters, where the "
+                            "first grad also declares gradlab's scipy.special rules"],
+                     summary=[summary, scipy_summary])
 
     def measure(self, name, make, fresh, x, reference, repeats, config):
         try:
@@ -229,6 +238,41 @@ class FirstCall:
         first, second = statistics.median(firsts), statistics.median(seconds)
         overhead = statistics.median(a - b for a, b in zip(firsts, seconds, strict=True))
         return [name, fmt_seconds(first), fmt_seconds(second), fmt_seconds(overhead), note], first
+
+
+_SCIPY_FIRST = """
+import time
+import numpy as np
+import scipy.special as sc
+import gradlab as gl
+def f(x):
+    return np.sum(sc.gammaln(x) + sc.expit(x) * sc.erf(x)) + sc.logsumexp(x)
+x = np.array([1.5, 2.5, 3.0])
+start = time.perf_counter()
+gl.grad(f)(x)
+print(time.perf_counter() - start)
+"""
+
+
+def scipy_first_grad_seconds(rounds: int) -> float | None:
+    """Median over fresh interpreters of the first ``grad`` of a scipy.special function.
+
+    SciPy and gradlab are imported before the clock starts: what is timed is what the
+    first gradient adds (instrumenting the function, declaring gradlab's scipy.special
+    rules on first use). None if SciPy is not installed.
+    """
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="gradlab_bench_") as folder:
+        script = os.path.join(folder, "scipy_first.py")  # a file: its source can be read
+        with open(script, "w") as f:
+            f.write(_SCIPY_FIRST)
+        for _ in range(rounds):
+            proc = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True,
+                                  text=True, env=_ENV)
+            if proc.returncode != 0:
+                return None
+            samples.append(float(proc.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
 
 
 def workloads():

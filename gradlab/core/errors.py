@@ -48,6 +48,11 @@ class ConcretizationError(TypeError):
     """Python control flow asked for the concrete value of a batched or abstract tracer."""
 
 
+class DeviceError(TypeError):
+    """A primitive met arrays it has no path for (a CuPy array in a SciPy-only op, or
+    arrays of two devices); names the op, the operands and the user's line."""
+
+
 def user_frame():
     """The innermost stack frame of the user's code (not gradlab's, numpy's, the stdlib's)."""
     frame = sys._getframe(1)
@@ -89,3 +94,31 @@ def describe(x) -> str:
     if shape is None:
         return type(x).__name__
     return f"{dtype}[{','.join(map(str, shape))}]"
+
+
+def _array_library(x):
+    """The top-level module of an array operand's type ('numpy', 'cupy'); None otherwise."""
+    if isinstance(x, (list, tuple)):  # the operand list of a variadic op (concatenate)
+        found = {_array_library(v) for v in x} - {None, "numpy"}
+        return min(found) if found else None
+    if not hasattr(x, "shape"):
+        return None
+    return type(x).__module__.split(".")[0]
+
+
+def device_error(prim, args, exc):
+    """A ``DeviceError`` for ``exc`` raised by ``prim``'s impl among non-numpy arrays; ``exc``
+    itself where every operand is numpy's (an ordinary TypeError)."""
+    libraries = {lib for lib in map(_array_library, args) if lib is not None}
+    foreign = sorted(libraries - {"numpy"})
+    if not foreign:
+        return exc
+    shown = ", ".join(f"{_array_library(a) or type(a).__name__} {describe(a)}" for a in args)
+    if "numpy" in libraries:
+        what = (f"{prim.name}({shown}): its operands live on different devices; move them "
+                f"to one first, e.g. gradlab.to_device(x, {foreign[0]!r})")
+    else:
+        what = (f"{prim.name}({shown}) has no {foreign[0]} path: its implementation raised "
+                f"{type(exc).__name__}: {exc}. Compute this op on the CPU: "
+                "gradlab.to_device(x, 'cpu')")
+    return DeviceError(f"{what}\n  at {user_location()}")

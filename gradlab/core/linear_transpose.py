@@ -11,17 +11,24 @@ from __future__ import annotations
 import numpy as np
 
 from .tape import ReverseTrace
-from .trace import new_trace
+from .trace import Tracer, new_trace
 
 
 def _transpose(rule, seed_like, cotangent, ans, args, params):
     with new_trace(ReverseTrace) as trace:
-        seed = trace.new_input(np.zeros(np.shape(seed_like), _dtype(cotangent)))
+        seed = trace.new_input(_zeros(seed_like, _dtype(cotangent)))
         out = rule(seed, ans, *args, **params)
     (result,) = trace.backward([out], [cotangent], [seed])
     if result is None:
-        return np.zeros(np.shape(seed_like), _dtype(cotangent))
+        return _zeros(seed_like, _dtype(cotangent))
     return result
+
+
+def _zeros(like, dtype):
+    """Zeros shaped like ``like``; on its device when it is another library's array (CuPy)."""
+    if isinstance(like, (np.ndarray, Tracer)) or not hasattr(like, "__array_function__"):
+        return np.zeros(np.shape(like), dtype)
+    return np.zeros_like(like, dtype=dtype)
 
 
 def _dtype(x):

@@ -23,6 +23,7 @@ import os
 import sys
 from typing import Callable
 
+from .arguments import preparer
 from .errors import user_location
 from .trace import Tracer, bind, shape_error
 
@@ -127,8 +128,11 @@ class Primitive:
                     return bind(self, *args)
             try:  # bind's no-transform fast path, inlined: rules call primitives a lot
                 return self.impl(*args)
-            except ValueError as exc:
-                raise shape_error(self, args, {}, exc) from exc
+            except (ValueError, TypeError) as exc:
+                error = shape_error(self, args, {}, exc)
+                if error is exc:
+                    raise
+                raise error from exc
         nin = self.nin
         if nin is not VARIADIC and len(args) > nin:
             extra = args[nin:]
@@ -221,32 +225,47 @@ def _has_tracer(args, kwargs) -> bool:
     for a in kwargs.values():
         if isinstance(a, Tracer):
             return True
+        if type(a) in (list, tuple) and _seq_has_tracer(a):  # odeint(..., args=(k,))
+            return True
     return False
 
 
 _NO_PARAMS: dict = {}  # shared by parameterless calls; never mutated
+_SEQUENCES = frozenset((list, tuple))
 
 
 def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
-    """What traced code calls in place of ``original``: numpy itself unless a tracer is in."""
+    """What traced code calls in place of ``original``: numpy itself unless a tracer is in.
+
+    Keywords and list arguments go through ``arguments.preparer``: checked against
+    numpy's signature, lists of traced values stacked where numpy takes an array.
+    """
+    prepare = preparer(original, gradlab_fn)
     if isinstance(gradlab_fn, Primitive):
-        # Primitives take arrays as operands, never lists: a flat scan suffices.
+        # Primitives take arrays as operands: a flat scan finds the common case.
         prim, nin = gradlab_fn, gradlab_fn.nin
 
         def entry(*args, **kwargs):
             for a in args:
                 if isinstance(a, Tracer):
                     if kwargs or len(args) != nin:
+                        args, kwargs = prepare(args, kwargs)
                         return prim(*args, **kwargs)
                     if nin == 1:  # one operand: its own level processes it, no scan needed
                         return a._trace.process(prim, args, _NO_PARAMS)
+                    for b in args:
+                        if type(b) in (list, tuple):  # np.add(x, [a, b])
+                            return prim(*prepare(args, kwargs)[0])
                     return bind(prim, *args)
-            if kwargs and _has_tracer((), kwargs):
+            if _has_tracer(args, kwargs):  # in a keyword, or a list of traced values
+                args, kwargs = prepare(args, kwargs)
                 return gradlab_fn(*args, **kwargs)
             return original(*args, **kwargs)
     else:
         def entry(*args, **kwargs):
             if _has_tracer(args, kwargs):
+                if kwargs or not _SEQUENCES.isdisjoint(map(type, args)):
+                    args, kwargs = prepare(args, kwargs)
                 return gradlab_fn(*args, **kwargs)
             return original(*args, **kwargs)
 

@@ -11,7 +11,11 @@ class PerOperand:
     ``joint(needed, g, ans, *xs, **params)``, if given, computes the cotangents of all the
     operands the backward walk needs at once (``needed[i]`` says whether operand ``i``'s
     is wanted; ``None`` stands for the others): for a primitive whose operands share
-    most of the work, such as a recomputed checkpoint block.
+    most of the work, such as a recomputed checkpoint block, or whose rules would each
+    read all ``n`` operands (``concatenate``: one joint call keeps the backward pass
+    O(n) where ``n`` per-operand calls are O(n^2)). For JVP rules, ``joint(tangents,
+    ans, *xs, **params)`` is the output's tangent from all the operands' (``None``
+    where an operand has none).
     """
 
     def __init__(self, fn, joint=None):

@@ -93,8 +93,11 @@ class ReverseTrace(Trace):
             # No level below this one: the operands are plain values (skip bind's scan).
             try:
                 out = prim.impl(*vals, **params)
-            except ValueError as exc:
-                raise shape_error(prim, vals, params, exc) from exc
+            except (ValueError, TypeError) as exc:
+                error = shape_error(prim, vals, params, exc)
+                if error is exc:
+                    raise
+                raise error from exc
         else:
             out = bind(prim, *vals, **params)
         if not traced:

@@ -146,15 +146,21 @@ def bind(prim, *args, **params):
     if top is None:
         try:
             return prim.impl(*args, **params)
-        except ValueError as exc:
-            raise shape_error(prim, args, params, exc) from exc
+        except (ValueError, TypeError) as exc:
+            error = shape_error(prim, args, params, exc)
+            if error is exc:
+                raise
+            raise error from exc
     return top.process(prim, args, params)
 
 
 def shape_error(prim, args, params, exc):
-    """A ``ShapeError`` naming the op, its operands' shapes and the user's line."""
-    from .errors import ShapeError, describe, user_location
+    """A ``ShapeError`` naming the op, its operands' shapes and the user's line (or, for a
+    TypeError among non-numpy arrays, a ``DeviceError``; other errors are ``exc`` itself)."""
+    from .errors import ShapeError, describe, device_error, user_location
 
+    if isinstance(exc, TypeError):
+        return device_error(prim, args, exc)
     if isinstance(exc, ShapeError):
         return exc
     shown = ", ".join(describe(a) for a in args)

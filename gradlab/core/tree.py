@@ -12,6 +12,7 @@ flatten the same way whatever their insertion order; ``None`` is an empty subtre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -105,7 +106,7 @@ def _flatten_into(x, leaves: list, is_leaf) -> TreeDef:
     return TreeDef(kind, aux, tuple([_flatten_into(c, leaves, is_leaf) for c in children]))
 
 
-def tree_flatten(tree, is_leaf: Callable | None = None):
+def tree_flatten(tree: Any, is_leaf: Callable | None = None) -> tuple[list, TreeDef]:
     """``(leaves, treedef)`` of ``tree``; ``is_leaf(x)`` can stop the descent early."""
     leaves: list = []
     return leaves, _flatten_into(tree, leaves, is_leaf)
@@ -127,7 +128,7 @@ def _build(td: TreeDef, it):
     return kind(*children)  # namedtuple
 
 
-def tree_unflatten(treedef: TreeDef, leaves):
+def tree_unflatten(treedef: TreeDef, leaves: Sequence[Any]) -> Any:
     """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
     if treedef.kind is None:
         (leaf,) = leaves
@@ -135,17 +136,17 @@ def tree_unflatten(treedef: TreeDef, leaves):
     return _build(treedef, iter(leaves))
 
 
-def tree_leaves(tree, is_leaf: Callable | None = None) -> list:
+def tree_leaves(tree: Any, is_leaf: Callable | None = None) -> list:
     """The leaves of ``tree`` in flattening order."""
     return tree_flatten(tree, is_leaf)[0]
 
 
-def tree_structure(tree) -> TreeDef:
+def tree_structure(tree: Any) -> TreeDef:
     """The ``TreeDef`` of ``tree``."""
     return tree_flatten(tree)[1]
 
 
-def tree_map(f: Callable, tree, *rest, is_leaf: Callable | None = None):
+def tree_map(f: Callable, tree: Any, *rest: Any, is_leaf: Callable | None = None) -> Any:
     """Apply ``f`` leafwise across ``tree`` and trees of the same structure.
 
     >>> tree_map(lambda a, b: a + b, {"x": 1, "y": (2, 3)}, {"x": 10, "y": (20, 30)})

@@ -4,7 +4,10 @@ Each model is a module in this package that exposes
 
 - ``NAME``: a short human-readable name (used by ``--only`` and the summary table);
 - ``train(quick: bool) -> dict``: gradient-checks the model, trains it, prints its loss
-  as it falls and returns metrics (at least ``test_acc``; see ``common.fit_classifier``).
+  as it falls and returns metrics (at least ``test_acc``; see ``common.fit_classifier``;
+  ``loss_history``, the loss of every step, feeds ``--plot``);
+- optionally ``EXPECTED`` and ``EXPECTED_QUICK``: the ``(low, high)`` held-out accuracy
+  of a full and of a ``--quick`` run, shown next to the result.
 
 To add a model, write ``gradlab/examples/<model>.py`` and append its module path to
 ``MODELS``. Modules are imported lazily, so a model whose optional dependency is
@@ -23,11 +26,16 @@ from types import ModuleType
 MODELS: list[str] = [
     "gradlab.examples.logreg",
     "gradlab.examples.mlp",
+    "gradlab.examples.mlp_bf16",  # the same MLP in bfloat16 compute (gl.precision)
     # Models built from gradlab.nn and trained with gl.train:
     "gradlab.examples.mlp_ln",
     "gradlab.examples.cnn",
     "gradlab.examples.char_transformer",
     "gradlab.examples.char_gru",
+    # A spiking network trained through a surrogate gradient (gradlab.rules):
+    "gradlab.examples.spiking",
+    # Hard decisions made differentiable (gradlab.soft):
+    "gradlab.examples.soft_decisions",
 ]
 
 

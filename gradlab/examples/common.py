@@ -5,6 +5,7 @@ Everything here is ordinary numpy; gradlab differentiates it as written.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ def fit_classifier(
     rng = np.random.default_rng(seed)
     epochs = config.quick_epochs if quick else config.epochs
     n = len(split.X_train)
-    step, window, logged = 0, [], []
+    step, window, logged, history = 0, [], [], []
+    bar = _progress_bar(name, epochs * -(-n // config.batch_size))
     for _ in range(epochs):
         order = rng.permutation(n)
         for lo in range(0, n, config.batch_size):
@@ -125,10 +127,16 @@ def fit_classifier(
                 params[k] = params[k] + velocity[k]
             step += 1
             window.append(float(value))
-            if step % config.log_every == 0:
+            history.append(float(value))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(value):.4g}", refresh=False)
+            elif step % config.log_every == 0:
                 logged.append(float(np.mean(window)))
                 print(f"[{name}] step {step:5d}  loss {logged[-1]:.4f}", flush=True)
                 window = []
+    if bar is not None:
+        bar.close()
 
     train_acc = accuracy(predict(params, split.X_train), split.y_train)
     test_acc = accuracy(predict(params, split.X_test), split.y_test)
@@ -142,7 +150,21 @@ def fit_classifier(
         "train_acc": train_acc,
         "test_acc": test_acc,
         "seconds": time.perf_counter() - start,
+        "loss_history": history,
     }
+
+
+def _progress_bar(name: str, total: int):
+    """A tqdm bar when the demo shows progress bars (a terminal) and tqdm is installed."""
+    from gradlab.examples.training import progress_enabled
+
+    if not progress_enabled():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with the [examples] extra
+        return None
+    return tqdm(total=total, desc=name, file=sys.stderr)
 
 
 def check_gradients(name: str, loss: Callable, params: Params, split: Split, n: int = 16):

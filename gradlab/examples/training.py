@@ -22,13 +22,29 @@ import gradlab as gl
 __gradlab_instrument__ = True
 
 
+_PROGRESS = {"bars": False}  # set by the demo's command line (``show_progress``)
+
+
+def show_progress(enabled: bool) -> None:
+    """Progress bars (tqdm) while the examples train, instead of periodic loss lines.
+
+    The demo turns them on when its output is a terminal: a CI log gets the lines.
+    """
+    _PROGRESS["bars"] = bool(enabled)
+
+
+def progress_enabled() -> bool:
+    """Whether the examples show progress bars (see ``show_progress``)."""
+    return _PROGRESS["bars"]
+
+
 def with_step_keys(data: Callable, key) -> Callable:
     """``step -> (*batch, key_for_step)``: a fresh dropout key per step, reproducibly."""
 
     def batches(step: int):
         return (*data(step), gl.random.fold_in(key, step))
 
-    batches.steps_per_epoch = getattr(data, "steps_per_epoch", None)
+    batches.steps_per_epoch = getattr(data, "steps_per_epoch", None)  # type: ignore[attr-defined]
     return batches
 
 
@@ -59,8 +75,9 @@ def fit(name: str, loss: Callable, params, data: Callable, steps: int, optimizer
                    order=1)
     print(f"[{name}] gradient check passed ({n_params} parameters)", flush=True)
     with single_threaded_blas():
-        result = gl.train(loss, params, data, steps, optimizer, progress=False,
-                          log_every=log_every, name=name)
+        bars = progress_enabled()
+        result = gl.train(loss, params, data, steps, optimizer, progress=bars,
+                          log_every=None if bars else log_every, name=name)
         if result.stopped_early:
             raise RuntimeError(result.stopped_early)
         train_acc, test_acc = evaluate(result.params)
@@ -75,4 +92,5 @@ def fit(name: str, loss: Callable, params, data: Callable, steps: int, optimizer
         "train_acc": train_acc,
         "test_acc": test_acc,
         "seconds": time.perf_counter() - start,
+        "loss_history": [float(v) for v in result.history["loss"]],
     }

@@ -1,9 +1,11 @@
-"""Rule modules declared on first use: SciPy's (importing scipy.stats/signal costs ~1 s).
+"""Rule modules declared on first use, one per SciPy subpackage.
 
-``import gradlab`` does not import SciPy. The first time the call-site resolver
-meets a SciPy callable it has no entry for, it asks ``load_rules_for``, which
-imports ``gradlab.scipy`` (declaring every SciPy rule) once; the resolver then
-looks the callable up again.
+``import gradlab`` does not import SciPy, and a program that only calls
+``scipy.special`` must not pay for ``scipy.stats``/``scipy.signal`` (about a second
+of imports). The first time the call-site resolver (or a tracer's ufunc protocol)
+meets a SciPy callable it has no entry for, it asks ``load_rules_for``, which imports
+the gradlab module for that callable's subpackage once; the resolver then looks the
+callable up again.
 """
 
 from __future__ import annotations
@@ -13,22 +15,37 @@ import sys
 
 import numpy as np
 
-_loaded = False
+# scipy subpackage -> the gradlab module declaring its rules
+RULE_MODULES = {"special": "gradlab.scipy.special", "stats": "gradlab.scipy.stats",
+                "signal": "gradlab.scipy.signal", "integrate": "gradlab.scipy.integrate"}
+_loaded: set[str] = set()
 
 
-def _from_scipy(fn) -> bool:
+def _scipy_subpackage(fn) -> str | None:
+    """``"special"`` for ``scipy.special.gammaln``, ``"stats"`` for ``norm.logpdf``..."""
     module = getattr(fn, "__module__", None) or ""
-    if module.split(".", 1)[0] == "scipy":
-        return True
+    parts = module.split(".")
+    if parts[0] == "scipy":
+        return parts[1] if len(parts) > 1 else ""
     # scipy.special's ufuncs have no __module__; numpy's are attributes of numpy.
-    return type(fn).__name__ == "ufunc" and getattr(np, fn.__name__, None) is not fn
+    if type(fn).__name__ == "ufunc" and getattr(np, fn.__name__, None) is not fn:
+        return "special"
+    return None
 
 
 def load_rules_for(fn) -> bool:
-    """Declare the rules of ``fn``'s library if not yet done; True if this call did it."""
-    global _loaded
-    if _loaded or "scipy" not in sys.modules or not _from_scipy(fn):
+    """Declare the rules of ``fn``'s SciPy subpackage if not yet done; True if this did it.
+
+    A SciPy callable outside the subpackages gradlab covers loads nothing.
+    """
+    if "scipy" not in sys.modules:
         return False
-    _loaded = True
-    importlib.import_module("gradlab.scipy")
+    sub = _scipy_subpackage(fn)
+    if sub is None:
+        return False
+    module = RULE_MODULES.get(sub)
+    if module is None or module in _loaded:
+        return False
+    _loaded.add(module)
+    importlib.import_module(module)
     return True

@@ -96,6 +96,11 @@ def _resolve_new(fn):
     if load_rules_for(fn):  # SciPy's rules are declared on first use
         return _resolve_new(fn)
     t = type(fn)
+    call = getattr(t, "__call__", None)  # noqa: B004 - a callable object with a rule for
+    if type(call) is FunctionType:       # its class's __call__ (np.vectorize, Polynomial)
+        entry = NUMPY_TABLE.get(call)
+        if entry is not None:
+            return MethodType(entry, fn)
     if t is FunctionType:
         return _instrument_function(fn)
     if t is MethodType:

@@ -21,6 +21,7 @@ import linecache
 import traceback
 import warnings
 from collections import OrderedDict
+from typing import Any
 
 from ..core.errors import SOURCE_LINE_HOOKS
 from .lower import DSLSyntaxError, lower
@@ -131,7 +132,7 @@ class _Extension:
             self.shell.custom_exceptions, self.shell.CustomTB = self.saved_custom_exc
 
 
-def _frames(exc: BaseException):
+def _frames(exc: BaseException | None):
     """Every traceback frame of ``exc`` and of the exceptions chained to it."""
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -140,7 +141,7 @@ def _frames(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-def load_ipython_extension(shell) -> None:
+def load_ipython_extension(shell: Any) -> None:
     """``%load_ext gradlab``: turn on the ``|>`` / ``params{...}`` DSL in this shell."""
     if id(shell) in _LOADED:
         return
@@ -149,7 +150,7 @@ def load_ipython_extension(shell) -> None:
     _LOADED[id(shell)] = ext
 
 
-def unload_ipython_extension(shell) -> None:
+def unload_ipython_extension(shell: Any) -> None:
     """``%unload_ext gradlab``: remove everything ``load_ipython_extension`` installed."""
     ext = _LOADED.pop(id(shell), None)
     if ext is not None:

@@ -5,7 +5,9 @@ Two constructs are lowered:
 - ``|>`` pipelines with ``$`` placeholders (pipescript's syntax; its tokenizer-aware
   augmentation specs find the operators, so ``"a |> b"`` in a string or comment is
   left alone). ``x |> f |> $ @ w`` is a value; a pipeline whose first part holds a
-  placeholder (``$ |> $ @ w1 + b1 |> relu``) is a function of its placeholders.
+  placeholder (``$ |> $ @ w1 + b1 |> relu``) is a function of its placeholders; a
+  pipeline that starts with ``|>`` (``|> X |> logits |> loss($, Y)``) is a function of
+  no arguments (a thunk: an objective that reads its names when it is called).
 - ``with params{ w1 = ...; b1 = ... } as weights:`` blocks: the header becomes a
   call that builds a ``Weights`` object, and inside the block every bare ``w1`` reads
   (or assigns) ``weights['w1']``, so nothing is written into the module's globals.
@@ -20,6 +22,8 @@ be differentiated like any other.
 f = (lambda __gl_v: (__gl_v := (__gl_v * 2), (str)(__gl_v))[-1])
 >>> eval(lower("3 |> $ + 1 |> str"))
 '4'
+>>> eval(lower("|> 3 |> $ + 1 |> str"))()
+'4'
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from __future__ import annotations
 import ast
 import bisect
 import io
+import keyword
+import re
 import tokenize
+from typing import Any, cast
 
 from pipescript.tracers.pipeline_tracer import PipelineTracer
 from pyccolo.syntax_augmentation import replace_tokens_and_get_augmented_positions
@@ -38,6 +45,7 @@ PIPE_SPEC = PipelineTracer.pipeline_op_spec  # ``|>`` -> ``|``, position recorde
 HOLE_SPEC = PipelineTracer.arg_placeholder_spec  # ``$`` -> ``_``, position recorded
 VALUE = "__gl_v"  # the value flowing through a pipeline (a lambda's own local)
 ARG = "__gl_"  # bare ``$`` placeholders in a function pipeline's head: __gl_0, __gl_1
+THUNK = "__gl_thunk"  # stands before a leading ``|>`` so that the text parses
 # How lowered code reaches the runtime helpers without binding any name in the cell.
 HELPERS = "__import__('gradlab.ipython', fromlist=['params_block'])"
 HEADER_ARGS = ("frozen", "tied", "param")  # names the params{...} header can use
@@ -67,17 +75,83 @@ def lower(source: str, filename: str = "<dsl>") -> str:
             positions[spec.token].add((line, col))
 
     text, _ = replace_tokens_and_get_augmented_positions(text, [PIPE_SPEC, HOLE_SPEC],
-                                                         _Recorder())
+                                                         cast(Any, _Recorder()))
     if text == source:
         return source  # a ``$`` in a string: nothing to lower
+    text, columns = _mark_thunks(text, positions)
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
         hint = ""
         if any(op in source for op in _OTHER_PIPE_OPS):
             hint = " (the gradlab DSL supports only the |> pipe and $ placeholders)"
-        raise _error(f"{exc.msg}{hint}", source, filename, exc.lineno, exc.offset) from None
-    return _Renderer(text, tree, positions, source, filename).render()
+        col = columns.source_col(exc.lineno, exc.offset - 1) + 1 if exc.offset else exc.offset
+        raise _error(f"{exc.msg}{hint}", source, filename, exc.lineno, col) from None
+    return _Renderer(text, tree, positions, source, filename, columns).render()
+
+
+class _Columns:
+    """Maps a column of the rewritten text back to the user's: each ``|>`` became ``|``
+    (one character shorter) and each leading ``|>`` got a ``THUNK`` name in front."""
+
+    def __init__(self, pipes: set):
+        self.shifts: dict[int, list] = {}  # line -> [(rewritten col, source - rewritten)]
+        for line, col in pipes:
+            self.shifts.setdefault(line, []).append((col + 1, 1))
+
+    def insert(self, line: int, col: int, width: int):
+        self.shifts.setdefault(line, []).append((col + width, -width))
+
+    def source_col(self, line: int | None, col: int) -> int:
+        """The 0-based column in the user's text of rewritten column ``col``."""
+        return col + sum(d for at, d in self.shifts.get(line or 0, ()) if at <= col)
+
+
+def _mark_thunks(text: str, positions: dict) -> tuple[str, _Columns]:
+    """Put ``THUNK`` before every ``|>`` that starts an expression (``obj = |> X |> f``),
+    moving the recorded positions after it; unary ``|`` is not Python, ``THUNK |`` is."""
+    pipes, holes = positions[PIPE_SPEC.token], positions[HOLE_SPEC.token]
+    leading = _leading_pipes(text, pipes)
+    lines = text.splitlines(keepends=True)
+    for line, col in sorted(leading, reverse=True):  # right to left: earlier cols stay valid
+        lines[line - 1] = lines[line - 1][:col] + THUNK + lines[line - 1][col:]
+        for recorded in (pipes, holes):
+            moved = {(ln, c) for ln, c in recorded if ln == line and c >= col}
+            recorded -= moved
+            recorded |= {(ln, c + len(THUNK)) for ln, c in moved}
+    columns = _Columns(pipes)
+    for line, col in leading:  # where each THUNK ends up: after those left of it
+        before = sum(1 for ln, c in leading if ln == line and c < col)
+        columns.insert(line, col + before * len(THUNK), len(THUNK))
+    return ("".join(lines) if leading else text), columns
+
+
+def _leading_pipes(text: str, pipes: set) -> list:
+    """The ``(line, col)`` of each recorded pipe that nothing stands before: the start
+    of a statement, or after ``=``, ``(``, ``,``, ``return``, ..."""
+    if not pipes:
+        return []
+    out, prev = [], None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.NL, tokenize.COMMENT):
+                continue
+            if (tok.string == "|" and tok.start in pipes and _starts_expression(prev)
+                    and not (prev is not None and prev.start in pipes)):  # not ``|> |>``
+                out.append(tok.start)
+            prev = tok
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass  # ast.parse reports the problem
+    return out
+
+
+def _starts_expression(prev) -> bool:
+    if prev is None or prev.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+        return True
+    if prev.type == tokenize.OP:
+        return prev.string not in (")", "]", "}")
+    return (prev.type == tokenize.NAME and keyword.iskeyword(prev.string)
+            and prev.string not in ("True", "False", "None"))
 
 
 def _error(msg, source, filename, line, col) -> DSLSyntaxError:
@@ -128,11 +202,7 @@ def _lower_params_headers(code: str, filename: str) -> str:
             return code
         start, end = found
         inner = code[start + len("params{"):end - 1]
-        line = code.count("\n", 0, start) + 1
-        names, exprs = _header_assignments(inner, code, filename, line)
-        for bad in set(names) & set(HEADER_ARGS):
-            raise _error(f"'{bad}' is a params{{...}} keyword and cannot name a parameter",
-                         code, filename, line, 1)
+        names, exprs = _header_assignments(inner, code, filename, start + len("params{"))
         body = ", ".join(f"{n} := param({n!r}, ({e}))" for n, e in zip(names, exprs))
         call = (f"{HELPERS}.params_block({tuple(names)!r}, lambda {', '.join(HEADER_ARGS)}: "
                 f"({body}{',' if len(names) == 1 else ''}))")
@@ -140,28 +210,42 @@ def _lower_params_headers(code: str, filename: str) -> str:
         code = code[:start] + call[:-1] + "\n" * newlines + ")" + code[end:]
 
 
-def _header_assignments(inner: str, code: str, filename: str, line: int):
-    """The ``name = expr`` statements of a header, as names and expression sources."""
-    normalized = "\n".join(part.strip() for part in inner.splitlines())
+def _header_assignments(inner: str, code: str, filename: str, inner_start: int):
+    """The ``name = expr`` statements of a header, as names and expression sources.
+
+    ``inner_start`` is the offset of ``inner`` in ``code``; errors point at the statement."""
+    parts = inner.splitlines()
+    normalized = "\n".join(part.strip() for part in parts)
+
+    def fail(msg, row=1, col=0):  # row/col in ``normalized`` -> the user's line and column
+        offset = inner_start + sum(len(p) + 1 for p in parts[:row - 1])
+        offset += len(parts[row - 1]) - len(parts[row - 1].lstrip()) + col if parts else 0
+        line = code.count("\n", 0, offset) + 1
+        return _error(msg, code, filename, line, offset - code.rfind("\n", 0, offset))
+
     try:
         stmts = ast.parse(normalized).body
     except SyntaxError as exc:
-        raise _error(f"in params{{...}}: {exc.msg}", code, filename, line, 1) from None
+        raise fail(f"in params{{...}}: {exc.msg}", exc.lineno or 1,
+                   (exc.offset or 1) - 1) from None
     names, exprs = [], []
     for stmt in stmts:
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], ast.Name)):
-            raise _error("params{...} holds only `name = value` statements separated by "
-                         f"';' or newlines, not `{ast.unparse(stmt)}`",
-                         code, filename, line, 1)
-        if stmt.targets[0].id in names:
-            raise _error(f"parameter '{stmt.targets[0].id}' is defined twice in params{{...}}",
-                         code, filename, line, 1)
-        names.append(stmt.targets[0].id)
-        exprs.append(ast.get_source_segment(normalized, stmt.value).replace("\n", " "))
+            raise fail("params{...} holds only `name = value` statements separated by "
+                       f"';' or newlines, not `{ast.unparse(stmt)}`",
+                       stmt.lineno, stmt.col_offset)
+        name = stmt.targets[0].id
+        if name in names:
+            raise fail(f"parameter '{name}' is defined twice in params{{...}}",
+                       stmt.lineno, stmt.col_offset)
+        if name in HEADER_ARGS:
+            raise fail(f"'{name}' is a params{{...}} keyword and cannot name a parameter",
+                       stmt.lineno, stmt.col_offset)
+        names.append(name)
+        exprs.append((ast.get_source_segment(normalized, stmt.value) or "").replace("\n", " "))
     if not names:
-        raise _error("params{...} is empty: write `params{ w = ...; b = ... }`",
-                     code, filename, line, 1)
+        raise fail("params{...} is empty: write `params{ w = ...; b = ... }`")
     return names, exprs
 
 
@@ -183,8 +267,9 @@ def params_header(node) -> tuple | None:
 class _Renderer:
     """Finds the pipelines, placeholders and parameter references, then splices text."""
 
-    def __init__(self, text, tree, positions, source, filename):
+    def __init__(self, text, tree, positions, source, filename, columns):
         self.text, self.tree, self.source, self.filename = text, tree, source, filename
+        self.columns = columns
         self.lines = text.splitlines(keepends=True)
         self.line_starts = [0]
         for line in self.lines:
@@ -192,6 +277,8 @@ class _Renderer:
         self.pipe_positions = positions[PIPE_SPEC.token]
         self.hole_positions = positions[HOLE_SPEC.token]
         self.chains: dict[int, list] = {}  # id(root BinOp) -> [head, stage, stage, ...]
+        self.thunks: set[int] = set()  # roots of ``|> head |> ...`` (no THUNK in parts)
+        self.thunk_heads: set[int] = set()  # the THUNK names that start those pipelines
         self.holes: dict[int, ast.Name] = {}
         self.owned: dict[tuple, list] = {}  # (id(root), part index) -> its placeholders
         self.bound: dict[int, str] = {}  # id(placeholder) -> the text it renders as
@@ -238,6 +325,18 @@ class _Renderer:
             if isinstance(node, ast.Name) and self.char_pos(node) in self.hole_positions:
                 self.holes[id(node)] = node
         self._find_chains(self.tree, owner=None)
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Name) and node.id == THUNK and id(node) not in self.thunk_heads:
+                hint = ""
+                if any(op in self.source for op in _OTHER_PIPE_OPS):
+                    hint = " (the gradlab DSL supports only the |> pipe and $ placeholders)"
+                raise self.error(node, "`|>` needs a value on its left, or must start the "
+                                       f"expression (`obj = |> x |> f`){hint}")
+        for (root, index), holes in self.owned.items():
+            if index == 0 and root in self.thunks:
+                raise self.error(holes[0], "a pipeline that starts with `|>` takes no "
+                                           "arguments, so its first part cannot hold `$` "
+                                           "(write `|> x |> f($)` or `$ |> f($)`)")
         _ParamNames(self).visit_scope(self.tree.body, {})
         for key, holes in self.owned.items():
             self._bind(key, holes)
@@ -265,6 +364,10 @@ class _Renderer:
                     left = left.left
                 parts.append(left)
                 parts.reverse()
+                if isinstance(parts[0], ast.Name) and parts[0].id == THUNK:
+                    self.thunk_heads.add(id(parts[0]))
+                    parts = parts[1:]
+                    self.thunks.add(id(node))
                 self.chains[id(node)] = parts
                 stack.extend(((part, (id(node), i)) for i, part in enumerate(parts)))
                 continue
@@ -294,9 +397,11 @@ class _Renderer:
         for h, name in zip(holes, names):
             self.bound[id(h)] = name or f"{ARG}{next(bare)}"
 
-    def error(self, node, msg) -> DSLSyntaxError:
+    def error(self, node, msg, source_col: int | None = None) -> DSLSyntaxError:
         line, col = self.char_pos(node)
-        return _error(msg, self.source, self.filename, line, col + 1)
+        if source_col is None:
+            source_col = self.columns.source_col(line, col)
+        return _error(msg, self.source, self.filename, line, source_col + 1)
 
     # rendering --------------------------------------------------------------------------
 
@@ -340,6 +445,11 @@ class _Renderer:
             text = texts[i] if (id(root), i) in self.owned else f"({texts[i]})({VALUE})"
             steps.append((gaps[i], text))
         head_holes = self.owned.get((id(root), 0), [])
+        if id(root) in self.thunks:  # ``|> x |> f``: the value pipeline, when called
+            if not steps:
+                return f"(lambda: {gaps[0]}({texts[0]}){gaps[-1]})"
+            return (f"(lambda: (lambda {VALUE}={gaps[0]}({texts[0]}): "
+                    f"{_sequence(steps)}{gaps[-1]})())")
         if not head_holes:  # a value: the head is evaluated where the pipeline stands
             return f"(lambda {VALUE}={gaps[0]}({texts[0]}): {_sequence(steps)}{gaps[-1]})()"
         if parts[0] is head_holes[0] and len(head_holes) == 1 and not parts[0].id[1:]:
@@ -397,8 +507,11 @@ class _ParamNames:
         if not isinstance(target, ast.Name):
             raise self.r.error(node, "write `with params{...} as weights:` so that the block's "
                                      "code can reach the weights by name")
-        if target.id in header:
-            raise self.r.error(target, f"'{target.id}' names both the weights and a parameter")
+        if target.id in header:  # the header was rewritten: find ``as name`` in the user's line
+            line = self.r.source.splitlines()[target.lineno - 1]
+            at = [m.start(1) for m in re.finditer(rf"\bas\s+({target.id})\b", line)]
+            raise self.r.error(target, f"'{target.id}' names both the weights and a parameter",
+                               at[-1] if at else 0)
         for stmt in node.body:
             for bad in _defined_names(stmt) & set(header):
                 raise self.r.error(stmt, f"'{bad}' is a parameter of this params block; "

@@ -18,7 +18,8 @@ traced values.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +27,11 @@ from ..core.tree import register_pytree, tree_map
 from ..intercept import instrument
 from ..nn.params import Frozen, Tied, count_params, frozen, resolve, tied
 from ..transforms.reverse import value_and_grad
+
+if TYPE_CHECKING:
+    from ..optim.optimizers import Optimizer
+    from ..training import TrainResult
+
 
 __all__ = ["Weights", "params_block", "train", "frozen", "tied"]
 
@@ -140,7 +146,7 @@ class Weights(Mapping):
         finally:
             self._tree, self._resolved = saved
 
-    def functional(self, objective):
+    def functional(self, objective: Callable[..., Any]) -> Callable[..., Any]:
         """``objective`` as a pure function ``f(tree, *args)`` of a parameter tree.
 
         For the transforms that want one: ``gl.check_grads(w.functional(obj), w.tree)``.
@@ -158,8 +164,15 @@ class Weights(Mapping):
 
         return of_tree
 
-    def value_and_grad(self, objective, *args, has_aux=False, **kwargs):
+    def value_and_grad(self, objective: Callable[..., Any], *args: Any, has_aux: bool = False,
+                       jit: bool = False, backend: str | None = None,
+                       **kwargs: Any) -> tuple[Any, dict]:
         """``(objective(*args), gradient)``: the gradient is a tree like ``weights.tree``.
+
+        ``jit=True`` compiles the objective and its gradient (``gradlab.jit``) on the first
+        call with a given ``objective`` and shapes, and replays it on the next ones.
+        ``backend="torch"`` or ``"jax"`` computes them with that framework's autodiff on
+        the captured objective (``gradlab.backends``); the result is numpy all the same.
 
         >>> import numpy as np
         >>> w = Weights({"x": np.array(3.0)})
@@ -167,23 +180,51 @@ class Weights(Mapping):
         >>> float(v), float(g["x"])
         (9.0, 6.0)
         """
-        loss = self.functional(objective)
-        return value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
+        if jit or backend is not None:
+            compiled = self._compiled(objective, has_aux, jit, backend)
+            value, grads = compiled(self._tree, *args, **kwargs)
+        else:
+            loss = self.functional(objective)
+            value, grads = value_and_grad(loss, has_aux=has_aux)(self._tree, *args, **kwargs)
+        return value, _no_gradient_as_none(grads)
 
-    def grad(self, objective, *args, has_aux=False, **kwargs):
+    def _compiled(self, objective, has_aux, jit, backend):
+        """The jitted, or backend-computed, ``value_and_grad`` of ``objective``, made once
+        per objective."""
+        cache = self.__dict__.setdefault("_jit_cache", {})
+        key = (objective, has_aux, jit, backend)
+        if key not in cache:
+            loss = self.functional(objective)
+            if backend is not None:
+                from ..backends import value_and_grad as on_backend
+
+                cache[key] = on_backend(loss, backend, has_aux=has_aux)
+            else:
+                from ..graph import jit as compile_jit
+
+                cache[key] = compile_jit(value_and_grad(loss, has_aux=has_aux))
+        return cache[key]
+
+    def grad(self, objective: Callable[..., Any], *args: Any, has_aux: bool = False,
+             jit: bool = False, backend: str | None = None, **kwargs: Any) -> Any:
         """The gradient of ``objective(*args)`` w.r.t. every trainable parameter.
 
-        ``frozen`` entries get none; a ``tied`` entry's gradient adds into its target.
+        ``frozen`` entries' gradients are ``None``, and so are ``tied`` ones' (their
+        gradient is added into the entry they share). ``jit=True``: compiled once per
+        objective and shapes; ``backend="torch"|"jax"``: computed by that framework (see
+        ``value_and_grad``).
 
         >>> import numpy as np
-        >>> w = Weights({"a": np.array(2.0), "b": tied("a")})
-        >>> float(w.grad(lambda: w["a"] * w["b"])["a"])  # d(a*a)/da
-        4.0
+        >>> w = Weights({"a": np.array(2.0), "b": tied("a"), "s": frozen(1.0)})
+        >>> g = w.grad(lambda: w["a"] * w["b"] * w["s"])
+        >>> float(g["a"]), g["b"], g["s"]  # d(a*a)/da
+        (4.0, None, None)
         """
-        value, grads = self.value_and_grad(objective, *args, has_aux=has_aux, **kwargs)
+        value, grads = self.value_and_grad(objective, *args, has_aux=has_aux, jit=jit,
+                                           backend=backend, **kwargs)
         return (grads, value[1]) if has_aux else grads
 
-    def step(self, grads, lr):
+    def step(self, grads: dict | Weights, lr: float) -> Weights:
         """Gradient descent in place: ``p -= lr * g`` for every trainable ``p``; returns self.
 
         >>> import numpy as np
@@ -192,19 +233,57 @@ class Weights(Mapping):
         [0.5]
         """
         grads = grads.tree if isinstance(grads, Weights) else grads
-        self.tree = tree_map(lambda p, g: p - lr * g, self._tree, grads)
+        self.tree = _descend(self._tree, grads, lr)
         return self
 
-    def train(self, objective, steps: int, optimizer, **kwargs):
+    def check_grads(self, objective: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """``gl.check_grads`` of ``objective(*args)`` w.r.t. the trainable parameters.
+
+        Keywords (``modes``, ``order``, ``eps``, ...) go to ``gl.check_grads``.
+
+        >>> import numpy as np
+        >>> w = Weights({"x": np.array([0.5, -1.0]), "s": frozen(2.0)})
+        >>> w.check_grads(lambda: np.sum(np.sin(w["x"]) * w["s"]))
+        """
+        from ..check import check_grads
+
+        loss = self.functional(objective)
+        check_grads(lambda tree: loss(tree, *args), self._tree, **kwargs)
+
+    def train(self, objective: Callable[..., Any], steps: int, optimizer: Optimizer,
+              **kwargs: Any) -> TrainResult:
         """``train(self, objective, steps, optimizer, **kwargs)`` (see ``train``)."""
         return train(self, objective, steps, optimizer, **kwargs)
+
+
+def _descend(params, grads, lr):
+    """``params - lr * grads`` where ``grads`` has an entry (``None``: no gradient)."""
+    if grads is None or isinstance(params, (Frozen, Tied)):
+        return params
+    if isinstance(params, dict):
+        return {k: _descend(v, grads.get(k), lr) for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return type(params)(_descend(p, g, lr) for p, g in zip(params, grads))
+    return params - lr * grads
+
+
+def _no_gradient_as_none(grads):
+    """``frozen``/``tied`` entries of a gradient tree (their markers) become ``None``."""
+    if isinstance(grads, (Frozen, Tied)):
+        return None
+    if type(grads) is dict:
+        return {k: _no_gradient_as_none(v) for k, v in grads.items()}
+    if type(grads) in (list, tuple):
+        return type(grads)(_no_gradient_as_none(v) for v in grads)
+    return grads
 
 
 register_pytree(Weights, lambda w: ([w._tree], None), lambda _, children: Weights._wrap(
     children[0]))
 
 
-def train(weights: Weights, objective, steps: int, optimizer, *, data=(), **kwargs):
+def train(weights: Weights, objective: Callable[..., Any], steps: int, optimizer: Optimizer, *,
+          data: Any = (), **kwargs: Any) -> TrainResult:
     """Train ``weights`` in place for ``steps`` steps; returns ``gl.train``'s result.
 
     ``objective(*batch)`` reads the weights by name and returns a scalar loss (or
@@ -267,7 +346,7 @@ class _Header:
                          "params{...} header, e.g. params{ w = ...; w_out = tied(w) }")
 
 
-def params_block(names: tuple, header) -> Weights:
+def params_block(names: tuple, header: Callable[..., Any]) -> Weights:
     """Run a lowered ``params{...}`` header; returns its ``Weights``.
 
     ``header(frozen, tied, param)`` evaluates the header's assignments in its own

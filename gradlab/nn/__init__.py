@@ -13,6 +13,7 @@ explicit parameters (nested dicts of arrays); nothing holds hidden state.
 (4, 3)
 """
 
+from .activation_layer import Activation
 from .activations import (
     elu,
     gelu,
@@ -73,7 +74,7 @@ from .params import (
 from .recurrent import gru_cell, lstm_cell
 
 __all__ = [
-    "Frozen", "Tied", "accuracy", "avg_pool2d", "batch_norm", "batch_norm_state",
+    "Activation", "Frozen", "Tied", "accuracy", "avg_pool2d", "batch_norm", "batch_norm_state",
     "binary_cross_entropy_with_logits", "causal_mask", "conv1d", "conv2d", "conv_transpose2d",
     "count_params", "cross_entropy", "dropout", "elu", "embedding", "frozen", "gelu", "glorot",
     "group_norm", "gru_cell", "he", "huber", "init_conv2d", "init_embedding", "init_gru",

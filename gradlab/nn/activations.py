@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from .._types import Array
 from ..core.families import Elementwise
 from ..core.primitive import Primitive
 from ..core.shapes import reduced_shape
@@ -24,15 +25,16 @@ from ..ops import elementwise as E
 from ..ops import misc as M
 from ..ops import reduce as R
 from ..ops import shape as S
+from ..precision.dtypes import computes_in_float32, computes_in_float32_composition
 
 __all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "log_sigmoid",
            "softmax", "log_softmax", "logsumexp", "normal_cdf"]
 
 
 def _sigmoid_impl(x):
-    x = np.asarray(x)
+    x = x if hasattr(x, "dtype") else np.asarray(x)
     e = np.exp(-np.abs(x))  # never overflows
-    one = np.ones((), e.dtype)
+    one = e.dtype.type(1)  # a scalar: at home on every device
     return np.where(x >= 0, one / (one + e), e / (one + e))
 
 
@@ -48,7 +50,8 @@ sigmoid = Primitive(
     """)
 
 softplus = Primitive(
-    "softplus", lambda x: np.logaddexp(np.zeros((), np.result_type(x, np.float16)), x),
+    "softplus", computes_in_float32(
+        lambda x: np.logaddexp(np.result_type(getattr(x, "dtype", x), np.float16).type(0), x)),
     family=Elementwise, domain=(-4.0, 4.0),
     vjp=lambda g, ans, x: g * sigmoid(x),
     jvp=lambda t, ans, x: t * sigmoid(x),
@@ -69,7 +72,8 @@ def _ndtr(x):
 
 
 normal_cdf = Primitive(
-    "normal_cdf", lambda x: np.asarray(_ndtr(x)).astype(np.result_type(x, np.float32)),
+    "normal_cdf", computes_in_float32(
+        lambda x: np.asarray(_ndtr(x)).astype(np.result_type(x, np.float32))),
     family=Elementwise, domain=(-3.0, 3.0),
     vjp=lambda g, ans, x: g * (E.exp(-0.5 * x * x) * (1.0 / math.sqrt(2 * math.pi))),
     jvp=lambda t, ans, x: t * (E.exp(-0.5 * x * x) * (1.0 / math.sqrt(2 * math.pi))),
@@ -81,7 +85,7 @@ normal_cdf = Primitive(
     """)
 
 
-def relu(x):
+def relu(x: Array) -> Array:
     """``max(x, 0)``; its derivative at 0 is taken as 0.
 
     >>> import numpy as np, gradlab as gl
@@ -91,7 +95,7 @@ def relu(x):
     return E.where(x > 0, x, 0.0)
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
     """``x`` where positive, ``negative_slope * x`` elsewhere.
 
     >>> import numpy as np, gradlab as gl
@@ -101,7 +105,7 @@ def leaky_relu(x, negative_slope=0.01):
     return E.where(x > 0, x, negative_slope * x)
 
 
-def elu(x, alpha=1.0):
+def elu(x: Array, alpha: float = 1.0) -> Array:
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere.
 
     ``exp`` only ever sees the non-positive part, so large inputs cannot overflow (and
@@ -115,7 +119,7 @@ def elu(x, alpha=1.0):
     return E.where(positive, x, alpha * E.expm1(E.where(positive, 0.0, x)))
 
 
-def gelu(x, approximate=False):
+def gelu(x: Array, approximate: bool = False) -> Array:
     """Gaussian error linear unit ``x * Phi(x)``; ``approximate=True`` uses the tanh form.
 
     >>> import numpy as np, gradlab as gl
@@ -128,7 +132,7 @@ def gelu(x, approximate=False):
     return x * normal_cdf(x)
 
 
-def silu(x):
+def silu(x: Array) -> Array:
     """``x * sigmoid(x)`` (also called swish).
 
     >>> import numpy as np, gradlab as gl
@@ -138,7 +142,7 @@ def silu(x):
     return x * sigmoid(x)
 
 
-def log_sigmoid(x):
+def log_sigmoid(x: Array) -> Array:
     """``log(sigmoid(x)) = -softplus(-x)``, finite for any x.
 
     >>> import numpy as np, gradlab as gl
@@ -154,7 +158,8 @@ def _shift(x, axis):
     return E.where(E.less(E.absolute(m), np.inf), m, 0.0)
 
 
-def logsumexp(x, axis=None, keepdims=False):
+@computes_in_float32_composition
+def logsumexp(x: Array, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Array:
     """``log(sum(exp(x)))`` along ``axis`` without overflow.
 
     >>> import numpy as np, gradlab as gl
@@ -166,7 +171,8 @@ def logsumexp(x, axis=None, keepdims=False):
     return out if keepdims else S.reshape(out, reduced_shape(np.shape(x), axis, False))
 
 
-def softmax(x, axis=-1):
+@computes_in_float32_composition
+def softmax(x: Array, axis: int = -1) -> Array:
     """``exp(x) / sum(exp(x))`` along ``axis``, stable at any magnitude.
 
     >>> import numpy as np, gradlab as gl
@@ -177,7 +183,8 @@ def softmax(x, axis=-1):
     return e / R.sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x, axis=-1):
+@computes_in_float32_composition
+def log_softmax(x: Array, axis: int = -1) -> Array:
     """``x - logsumexp(x)`` along ``axis``.
 
     >>> import numpy as np, gradlab as gl

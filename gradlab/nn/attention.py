@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._types import Array
 from ..core.trace import Tracer
 from ..ops import elementwise as E
 from ..ops import linalg as L
@@ -37,7 +38,8 @@ def causal_mask(lq: int, lk: int | None = None) -> np.ndarray:
     return np.tril(np.ones((lq, lk), dtype=bool), k=lk - lq)
 
 
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
+def scaled_dot_product_attention(q: Array, k: Array, v: Array, mask: Array | None = None,
+                                 causal: bool = False, scale: Array | None = None) -> Array:
     """``softmax(q @ k^T * scale + mask) @ v`` over the last two axes.
 
     ``q``: ``(..., Lq, d)``, ``k``: ``(..., Lk, d)``, ``v``: ``(..., Lk, dv)``;
@@ -76,7 +78,9 @@ def _split_heads(x, num_heads):
     return S.swapaxes(x, -2, -3)  # (..., heads, L, head_dim)
 
 
-def multi_head_attention(x, params, num_heads, context=None, mask=None, causal=False):
+def multi_head_attention(x: Array, params: dict[str, Array], num_heads: int,
+                         context: Array | None = None, mask: Array | None = None,
+                         causal: bool = False) -> Array:
     """Multi-head attention of ``x`` ``(..., L, D)`` over ``context`` (default: ``x``).
 
     ``params`` holds ``wq wk wv wo`` of shape ``(D, D)`` and optional biases

@@ -16,15 +16,24 @@ the classic conv / conv-transpose duality.
 
 from __future__ import annotations
 
+from typing import Union
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._types import Array
 from ..core.families import Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
+from ..devices.array_module import get_array_module
 from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops import shape as S
+from ..precision.dtypes import computes_in_float32
+
+# An int, a pair, ``((top, bottom), (left, right))``, 'valid' or 'same'.
+Padding = Union[int, tuple[int, int], tuple[tuple[int, int], tuple[int, int]], str]
+
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "windows",
            "overlap_add"]
@@ -37,22 +46,23 @@ def _out_size(n, k, s, pad, d):
 
 
 def _windows_impl(x, *, kernel, stride, padding, dilation, pad_value=0.0):
-    x = np.asarray(x)
+    x = x if hasattr(x, "ndim") else np.asarray(x)
     lead = x.ndim - 2
     if any(p for pair in padding for p in pair):
         x = np.pad(x, [(0, 0)] * lead + [tuple(p) for p in padding], constant_values=pad_value)
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     win = sliding_window_view(x, extent, axis=(-2, -1))  # (..., Hp-e+1, Wp-e+1, eh, ew)
     win = win[..., ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
-    return np.ascontiguousarray(np.moveaxis(win, (-2, -1), (-4, -3)))
+    return np.moveaxis(win, (-2, -1), (-4, -3)).copy()  # C order (as ascontiguousarray)
 
 
 def _overlap_add_impl(cols, *, shape, kernel, stride, padding, dilation):
-    cols = np.asarray(cols)
+    cols = cols if hasattr(cols, "ndim") else np.asarray(cols)
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     ho, wo = cols.shape[-2:]
     (pt, pb), (pl, pr) = padding
-    out = np.zeros(cols.shape[:-4] + (shape[0] + pt + pb, shape[1] + pl + pr), cols.dtype)
+    out = get_array_module(cols).zeros(
+        cols.shape[:-4] + (shape[0] + pt + pb, shape[1] + pl + pr), cols.dtype)
     for i in range(kh):  # KH*KW vectorised strided adds (not one per output pixel)
         for j in range(kw):
             out[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
@@ -90,7 +100,8 @@ def _geometry_examples(rng):
 
 
 windows = Primitive(
-    "windows", _windows_impl, family=Structural, params=GEOMETRY + ("pad_value",),
+    "windows", computes_in_float32(_windows_impl),
+    family=Structural, params=GEOMETRY + ("pad_value",),
     vjp=lambda g, ans, x, **p: overlap_add(g, shape=np.shape(x)[-2:], **_geometry(p)),
     jvp=lambda t, ans, x, **p: windows(t, **_geometry(p)),
     batch=_batch_leading, shape=_windows_shape,
@@ -116,7 +127,8 @@ def _overlap_add_examples(rng):
 
 
 overlap_add = Primitive(
-    "overlap_add", _overlap_add_impl, family=Structural, params=("shape",) + GEOMETRY,
+    "overlap_add", computes_in_float32(_overlap_add_impl),
+    family=Structural, params=("shape",) + GEOMETRY,
     vjp=lambda g, ans, cols, *, shape, **p: windows(g, **p),
     jvp=lambda t, ans, cols, **p: overlap_add(t, **p),
     batch=_batch_leading, shape=_overlap_add_shape, examples=_overlap_add_examples,
@@ -159,7 +171,9 @@ def _padding(padding, kernel, dilation, stride):
     return tuple(_pair(p, "padding") for p in padding)
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(x: Array, w: Array, b: Array | None = None, stride: int | tuple[int, int] = 1,
+           padding: Padding = 0, dilation: int | tuple[int, int] = 1,
+           groups: int = 1) -> Array:
     """2-D cross-correlation (what deep learning calls convolution), NCHW layout.
 
     ``x``: ``(..., C, H, W)``; ``w``: ``(O, C // groups, KH, KW)``; ``b``: ``(O,)``.
@@ -186,8 +200,11 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return y if b is None else y + S.reshape(b, (out_ch, 1, 1))
 
 
-def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1,
-                     groups=1):
+def conv_transpose2d(x: Array, w: Array, b: Array | None = None,
+                     stride: int | tuple[int, int] = 1,
+                     padding: Padding = 0,
+                     output_padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1,
+                     groups: int = 1) -> Array:
     """The transpose (adjoint) of ``conv2d`` w.r.t. its input: a learned upsampling.
 
     ``x``: ``(..., C, H, W)``; ``w``: ``(C, O // groups, KH, KW)`` (PyTorch's layout);
@@ -204,6 +221,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilati
                          f"shape {np.shape(w)} do not fit groups={groups}")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     pad, extra = _pair(padding, "padding"), _pair(output_padding, "output_padding")
+    assert isinstance(stride, tuple) and isinstance(dilation, tuple)  # for the type checker
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
         raise ValueError("output_padding must be smaller than the stride or the dilation")
     out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1 for n, s, p, d, k, e in zip(
@@ -217,7 +235,8 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilati
     return y if b is None else y + S.reshape(b, (groups * per_group, 1, 1))
 
 
-def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(x: Array, w: Array, b: Array | None = None, stride: int = 1,
+           padding: Padding = 0, dilation: int = 1, groups: int = 1) -> Array:
     """1-D cross-correlation: ``x`` ``(..., C, L)``, ``w`` ``(O, C // groups, K)``.
 
     A ``conv2d`` over a height-1 image (exact, so its derivatives are too).
@@ -226,11 +245,12 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     >>> gl.nn.conv1d(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 2)))[0, 0].tolist()
     [1.0, 3.0, 5.0, 7.0]
     """
+    pad: Padding
     if isinstance(padding, str):
         pad = padding
     else:
         p = (int(padding),) * 2 if isinstance(padding, (int, np.integer)) else tuple(padding)
-        pad = ((0, 0), p)
+        pad = ((0, 0), p)  # type: ignore[assignment]  # (left, right) of the one axis
     y = conv2d(S.expand_dims(x, -2), S.expand_dims(w, -2), b, stride=(1, int(stride)),
                padding=pad, dilation=(1, int(dilation)), groups=groups)
     return S.squeeze(y, -2)
@@ -244,7 +264,8 @@ def _pool_windows(x, kernel, stride, padding, pad_value):
                    pad_value=pad_value)
 
 
-def max_pool2d(x, kernel, stride=None, padding=0):
+def max_pool2d(x: Array, kernel: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               padding: Padding = 0) -> Array:
     """The maximum of each window over the last two axes (padding never wins).
 
     >>> import numpy as np, gradlab as gl
@@ -254,7 +275,8 @@ def max_pool2d(x, kernel, stride=None, padding=0):
     return R.max(_pool_windows(x, kernel, stride, padding, -np.inf), axis=(-4, -3))
 
 
-def avg_pool2d(x, kernel, stride=None, padding=0):
+def avg_pool2d(x: Array, kernel: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               padding: Padding = 0) -> Array:
     """The mean of each window over the last two axes (padded zeros count, as in PyTorch).
 
     >>> import numpy as np, gradlab as gl

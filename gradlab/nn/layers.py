@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import random as _random
+from .._types import Array, DTypeLike, Key
 from ..core.shapes import normalize_axes
 from ..core.trace import Tracer
 from ..ops import elementwise as E
@@ -27,7 +28,7 @@ __all__ = ["linear", "embedding", "layer_norm", "rms_norm", "group_norm", "batch
            "batch_norm_state", "dropout"]
 
 
-def linear(x, w, b=None):
+def linear(x: Array, w: Array, b: Array | None = None) -> Array:
     """``x @ w + b`` with ``w`` of shape ``(in, out)``.
 
     >>> import numpy as np, gradlab as gl
@@ -38,7 +39,7 @@ def linear(x, w, b=None):
     return y if b is None else y + b
 
 
-def embedding(ids, table):
+def embedding(ids: Array, table: Array) -> Array:
     """Rows of ``table`` (``(vocab, dim)``) at integer ``ids``: shape ``ids.shape + (dim,)``.
 
     The gradient scatter-adds into the rows used (repeated ids accumulate).
@@ -62,7 +63,8 @@ def _affine(y, gamma, beta):
     return y
 
 
-def layer_norm(x, gamma=None, beta=None, axis=-1, eps=1e-5):
+def layer_norm(x: Array, gamma: Array | None = None, beta: Array | None = None,
+               axis: int | tuple[int, ...] = -1, eps: float = 1e-5) -> Array:
     """Normalise to zero mean and unit variance over ``axis`` (int or tuple), then scale.
 
     >>> import numpy as np, gradlab as gl
@@ -76,7 +78,8 @@ def layer_norm(x, gamma=None, beta=None, axis=-1, eps=1e-5):
     return _affine(centered / E.sqrt(var + eps), gamma, beta)
 
 
-def rms_norm(x, gamma=None, axis=-1, eps=1e-6):
+def rms_norm(x: Array, gamma: Array | None = None, axis: int | tuple[int, ...] = -1,
+             eps: float = 1e-6) -> Array:
     """Divide by the root mean square over ``axis`` (no centring), then scale by ``gamma``.
 
     >>> import numpy as np, gradlab as gl
@@ -98,7 +101,8 @@ def _per_channel(v, x, channel_axis=1):
     return None if v is None else S.reshape(v, _channel_shape(x, channel_axis))
 
 
-def group_norm(x, num_groups, gamma=None, beta=None, eps=1e-5):
+def group_norm(x: Array, num_groups: int, gamma: Array | None = None, beta: Array | None = None,
+               eps: float = 1e-5) -> Array:
     """Normalise ``x`` ``(N, C, *spatial)`` over each group of ``C // num_groups`` channels.
 
     ``gamma``/``beta`` have shape ``(C,)``.
@@ -118,7 +122,7 @@ def group_norm(x, num_groups, gamma=None, beta=None, eps=1e-5):
     return _affine(y, _per_channel(gamma, x), _per_channel(beta, x))
 
 
-def batch_norm_state(num_features: int, dtype=np.float64) -> dict:
+def batch_norm_state(num_features: int, dtype: DTypeLike = np.float64) -> dict:
     """Fresh running statistics for ``batch_norm``: mean 0, variance 1.
 
     >>> batch_norm_state(2)
@@ -127,7 +131,9 @@ def batch_norm_state(num_features: int, dtype=np.float64) -> dict:
     return {"mean": np.zeros(num_features, dtype), "var": np.ones(num_features, dtype)}
 
 
-def batch_norm(x, gamma, beta, state, training=True, momentum=0.1, eps=1e-5, channel_axis=1):
+def batch_norm(x: Array, gamma: Array, beta: Array, state: dict[str, Array], training: bool = True,
+               momentum: float = 0.1, eps: float = 1e-5,
+               channel_axis: int = 1) -> tuple[Array, dict[str, Array]]:
     """Batch normalisation; returns ``(y, new_state)``.
 
     In training, ``x`` is normalised with the statistics of the batch (every axis but
@@ -164,7 +170,7 @@ def batch_norm(x, gamma, beta, state, training=True, momentum=0.1, eps=1e-5, cha
                    _per_channel(beta, x, channel_axis)), new_state
 
 
-def dropout(x, key, rate=0.5, training=True):
+def dropout(x: Array, key: Key, rate: float = 0.5, training: bool = True) -> Array:
     """Zero each entry with probability ``rate`` and scale the rest by ``1 / (1 - rate)``.
 
     The mask comes from ``key`` (see ``gradlab.random``); with ``training=False`` or

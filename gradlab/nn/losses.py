@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._types import Array, DTypeLike
 from ..core.trace import Tracer
+from ..devices.array_module import on_device_of
 from ..ops import elementwise as E
 from ..ops import misc as M
 from ..ops import reduce as R
@@ -38,7 +40,8 @@ def _reduce(loss, reduction):
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def one_hot(labels, num_classes: int, axis: int = -1, dtype=np.float64):
+def one_hot(labels: Array, num_classes: int, axis: int = -1,
+            dtype: DTypeLike = np.float64) -> Array:
     """Integer ``labels`` as one-hot vectors of length ``num_classes`` along ``axis``.
 
     >>> import numpy as np, gradlab as gl
@@ -46,16 +49,16 @@ def one_hot(labels, num_classes: int, axis: int = -1, dtype=np.float64):
     [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     if not isinstance(labels, Tracer):
-        labels = np.asarray(labels)
+        labels = labels if hasattr(labels, "dtype") else np.asarray(labels)
         if not np.issubdtype(labels.dtype, np.integer):
             raise TypeError(f"one_hot needs integer labels, got dtype {labels.dtype}")
-    hot = E.equal(S.expand_dims(labels, -1), np.arange(num_classes))
+    hot = E.equal(S.expand_dims(labels, -1), on_device_of(labels, np.arange(num_classes)))
     out = M.convert(hot, dtype)
     return out if axis in (-1, np.ndim(out) - 1) else S.moveaxis(out, -1, axis)
 
 
-def cross_entropy(logits, labels, axis: int = -1, label_smoothing: float = 0.0,
-                  reduction: str = "mean"):
+def cross_entropy(logits: Array, labels: Array, axis: int = -1, label_smoothing: float = 0.0,
+                  reduction: str = "mean") -> Array:
     """Softmax cross-entropy of ``logits`` against integer labels or target probabilities.
 
     ``labels`` is either integer class indices (the shape of ``logits`` without
@@ -86,7 +89,8 @@ def cross_entropy(logits, labels, axis: int = -1, label_smoothing: float = 0.0,
     return _reduce(E.negative(R.sum(targets * logp, axis=axis)), reduction)
 
 
-def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean"):
+def binary_cross_entropy_with_logits(logits: Array, targets: Array,
+                                     reduction: str = "mean") -> Array:
     """``-t log sigmoid(x) - (1 - t) log(1 - sigmoid(x))`` as ``softplus(x) - t x``.
 
     >>> import numpy as np, gradlab as gl
@@ -96,7 +100,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean"):
     return _reduce(softplus(logits) - targets * logits, reduction)
 
 
-def mse(pred, target, reduction: str = "mean"):
+def mse(pred: Array, target: Array, reduction: str = "mean") -> Array:
     """Squared error ``(pred - target) ** 2``, averaged by default.
 
     >>> import numpy as np, gradlab as gl
@@ -107,7 +111,7 @@ def mse(pred, target, reduction: str = "mean"):
     return _reduce(r * r, reduction)
 
 
-def huber(pred, target, delta: float = 1.0, reduction: str = "mean"):
+def huber(pred: Array, target: Array, delta: float = 1.0, reduction: str = "mean") -> Array:
     """Quadratic ``r**2 / 2`` for ``|r| <= delta``, linear ``delta * (|r| - delta/2)`` beyond.
 
     >>> import numpy as np, gradlab as gl
@@ -119,7 +123,7 @@ def huber(pred, target, delta: float = 1.0, reduction: str = "mean"):
     return _reduce(E.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)), reduction)
 
 
-def accuracy(logits, labels, axis: int = -1) -> float:
+def accuracy(logits: Array, labels: Array, axis: int = -1) -> float:
     """The fraction of rows whose largest logit is at the integer label (not differentiable).
 
     >>> import numpy as np, gradlab as gl

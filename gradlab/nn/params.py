@@ -25,10 +25,15 @@ you) to turn the markers into arrays.
 from __future__ import annotations
 
 import math
+import os
+import zipfile
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .. import random as _random
+from .._types import Array, DTypeLike, Key, PyTree, Shape
 from ..core.tree import register_pytree, tree_flatten
 
 __all__ = ["Frozen", "Tied", "frozen", "tied", "resolve", "is_trainable", "count_params",
@@ -63,7 +68,7 @@ class Frozen:
 
     __slots__ = ("value",)
 
-    def __init__(self, value):
+    def __init__(self, value: Any):
         self.value = np.asarray(value)
 
     shape = property(lambda self: self.value.shape)
@@ -98,7 +103,7 @@ register_pytree(Frozen, lambda f: ((), _Held(f.value)), lambda aux, _: Frozen(au
 register_pytree(Tied, lambda t: ((), t.path), lambda aux, _: Tied(aux))
 
 
-def frozen(value) -> Frozen:
+def frozen(value: Any) -> Frozen:
     """Mark ``value`` as a constant parameter: no gradient, no optimizer update.
 
     >>> import numpy as np, gradlab as gl
@@ -109,7 +114,7 @@ def frozen(value) -> Frozen:
     return value if isinstance(value, Frozen) else Frozen(value)
 
 
-def tied(*path) -> Tied:
+def tied(*path: str | int) -> Tied:
     """A parameter that is the entry at ``path`` of the same tree (``tied("enc", "w")``).
 
     A single string with slashes also works: ``tied("enc/w")``.
@@ -124,7 +129,7 @@ def tied(*path) -> Tied:
     return Tied(path)
 
 
-def is_trainable(x) -> bool:
+def is_trainable(x: Any) -> bool:
     """Whether a leaf position is trained (not ``None``, ``frozen`` or ``tied``)."""
     return not (x is None or isinstance(x, (Frozen, Tied)))
 
@@ -144,7 +149,7 @@ def _lookup(root, path, seen):
     return node.value if isinstance(node, Frozen) else node
 
 
-def resolve(params):
+def resolve(params: PyTree) -> PyTree:
     """``params`` with ``frozen`` entries as their arrays and ``tied`` ones as their target.
 
     >>> import gradlab as gl
@@ -166,7 +171,7 @@ def resolve(params):
     return walk(params)
 
 
-def count_params(params, trainable_only: bool = False) -> int:
+def count_params(params: PyTree, trainable_only: bool = False) -> int:
     """The number of scalars in ``params`` (frozen ones too unless ``trainable_only``).
 
     ``tied`` entries share storage and count zero.
@@ -198,7 +203,8 @@ def _fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def glorot(key, shape, dtype=np.float64, distribution="uniform"):
+def glorot(key: Key, shape: tuple[int, ...], dtype: DTypeLike = np.float64,
+           distribution: str = "uniform") -> np.ndarray:
     """Glorot/Xavier: variance ``2 / (fan_in + fan_out)``, uniform or normal.
 
     >>> import gradlab as gl
@@ -211,7 +217,8 @@ def glorot(key, shape, dtype=np.float64, distribution="uniform"):
     return _scaled(key, shape, dtype, std, distribution)
 
 
-def he(key, shape, dtype=np.float64, distribution="normal"):
+def he(key: Key, shape: tuple[int, ...], dtype: DTypeLike = np.float64,
+       distribution: str = "normal") -> np.ndarray:
     """He/Kaiming for ReLU layers: variance ``2 / fan_in``.
 
     >>> import gradlab as gl
@@ -231,7 +238,7 @@ def _scaled(key, shape, dtype, std, distribution):
     raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
 
 
-def normal(key, shape, std=0.01, dtype=np.float64):
+def normal(key: Key, shape: Shape, std: float = 0.01, dtype: DTypeLike = np.float64) -> np.ndarray:
     """Normal samples with standard deviation ``std``.
 
     >>> import gradlab as gl
@@ -241,12 +248,12 @@ def normal(key, shape, std=0.01, dtype=np.float64):
     return (_random.normal(key, shape, dtype) * std).astype(dtype)
 
 
-def zeros(shape, dtype=np.float64):
+def zeros(shape: Shape, dtype: DTypeLike = np.float64) -> np.ndarray:
     """``np.zeros(shape)`` (for symmetry with the other initialisers)."""
     return np.zeros(shape, dtype)
 
 
-def ones(shape, dtype=np.float64):
+def ones(shape: Shape, dtype: DTypeLike = np.float64) -> np.ndarray:
     """``np.ones(shape)``."""
     return np.ones(shape, dtype)
 
@@ -254,7 +261,9 @@ def ones(shape, dtype=np.float64):
 # --- parameters of the layers in gradlab.nn --------------------------------------------
 
 
-def init_linear(key, n_in, n_out, bias=True, init=glorot, dtype=np.float64):
+def init_linear(key: Key, n_in: int, n_out: int, bias: bool = True,
+                init: Callable[..., Array] = glorot,
+                dtype: DTypeLike = np.float64) -> dict[str, np.ndarray]:
     """``{"w": (n_in, n_out), "b": (n_out,)}`` for ``gradlab.nn.linear``.
 
     >>> import gradlab as gl
@@ -267,7 +276,9 @@ def init_linear(key, n_in, n_out, bias=True, init=glorot, dtype=np.float64):
     return p
 
 
-def init_conv2d(key, c_in, c_out, kernel, groups=1, bias=True, init=he, dtype=np.float64):
+def init_conv2d(key: Key, c_in: int, c_out: int, kernel: int | tuple[int, int], groups: int = 1,
+                bias: bool = True, init: Callable[..., Array] = he,
+                dtype: DTypeLike = np.float64) -> dict[str, np.ndarray]:
     """``{"w": (c_out, c_in // groups, KH, KW), "b": (c_out,)}`` for ``conv2d``.
 
     >>> import gradlab as gl
@@ -281,7 +292,8 @@ def init_conv2d(key, c_in, c_out, kernel, groups=1, bias=True, init=he, dtype=np
     return p
 
 
-def init_embedding(key, vocab, dim, std=None, dtype=np.float64):
+def init_embedding(key: Key, vocab: int, dim: int, std: float | None = None,
+                   dtype: DTypeLike = np.float64) -> np.ndarray:
     """A ``(vocab, dim)`` table with entries of standard deviation ``1/sqrt(dim)``.
 
     >>> import gradlab as gl
@@ -291,7 +303,7 @@ def init_embedding(key, vocab, dim, std=None, dtype=np.float64):
     return normal(key, (vocab, dim), 1.0 / math.sqrt(dim) if std is None else std, dtype)
 
 
-def init_layer_norm(dim, dtype=np.float64):
+def init_layer_norm(dim: int, dtype: DTypeLike = np.float64) -> dict[str, np.ndarray]:
     """``{"gamma": ones, "beta": zeros}`` of shape ``(dim,)``.
 
     >>> import gradlab as gl
@@ -301,7 +313,8 @@ def init_layer_norm(dim, dtype=np.float64):
     return {"gamma": np.ones(dim, dtype), "beta": np.zeros(dim, dtype)}
 
 
-def init_mha(key, dim, bias=True, dtype=np.float64):
+def init_mha(key: Key, dim: int, bias: bool = True,
+             dtype: DTypeLike = np.float64) -> dict[str, np.ndarray]:
     """``wq wk wv wo`` (``(dim, dim)``, Glorot) and zero biases for multi-head attention.
 
     >>> import gradlab as gl
@@ -322,7 +335,8 @@ def _init_recurrent(key, n_in, hidden, gates, dtype):
             "wh": _random.uniform(kh, (hidden, gates * hidden), dtype, -bound, bound)}
 
 
-def init_gru(key, n_in, hidden, dtype=np.float64):
+def init_gru(key: Key, n_in: int, hidden: int,
+             dtype: DTypeLike = np.float64) -> dict[str, np.ndarray]:
     """``wx (n_in, 3H)``, ``wh (H, 3H)``, ``bx``, ``bh`` for ``gru_cell``.
 
     >>> import gradlab as gl
@@ -334,7 +348,8 @@ def init_gru(key, n_in, hidden, dtype=np.float64):
     return p
 
 
-def init_lstm(key, n_in, hidden, forget_bias=1.0, dtype=np.float64):
+def init_lstm(key: Key, n_in: int, hidden: int, forget_bias: float = 1.0,
+              dtype: DTypeLike = np.float64) -> dict[str, np.ndarray]:
     """``wx (n_in, 4H)``, ``wh (H, 4H)``, ``b`` (forget gate bias ``forget_bias``).
 
     >>> import gradlab as gl
@@ -387,11 +402,12 @@ def _encode(tree, prefix, out):
                         "dicts, lists, tuples, arrays, scalars, None, frozen and tied only")
 
 
-def save(path, **trees) -> None:
+def save(path: str | os.PathLike, **trees: PyTree) -> None:
     """Save named trees (parameters, optimizer state, a step count...) to one ``.npz``.
 
     Dtypes, shapes and values are kept exactly, so training resumed from a loaded
-    checkpoint continues bit for bit as if it had never stopped.
+    checkpoint continues bit for bit as if it had never stopped. The file is written
+    atomically: a crash or kill mid-save leaves the previous checkpoint as it was.
 
     >>> import numpy as np, gradlab as gl, tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
@@ -405,7 +421,9 @@ def save(path, **trees) -> None:
     entries: dict = {}
     for name, tree in trees.items():
         _encode(tree, quote(name, safe=""), entries)
-    with open(path, "wb") as f:
+    from ..files import atomic_write
+
+    with atomic_write(path) as f:  # a kill mid-save leaves the previous checkpoint intact
         np.savez(f, **entries)
 
 
@@ -440,8 +458,18 @@ def _decode(name, value):
     raise ValueError(f"load: unknown entry kind {kind!r} in {name!r}")
 
 
-def load(path) -> dict:
+def _open_checkpoint(path):
+    data = np.load(path, allow_pickle=False)
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"a single {type(data).__name__} (np.save), not the .npz archive "
+                         "gl.nn.save writes")
+    return data
+
+
+def load(path: str | os.PathLike) -> dict:
     """The named trees saved by ``save``, as a dict ``{name: tree}``.
+
+    A truncated file, or one ``save`` did not write, raises ``ValueError`` naming it.
 
     >>> import numpy as np, gradlab as gl, tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "p.npz")
@@ -452,14 +480,20 @@ def load(path) -> dict:
     from urllib.parse import unquote
 
     root: dict = {}
-    with np.load(path, allow_pickle=False) as data:
-        for name in data.files:
-            *dirs, last = name.split("/")
-            last, value = _decode(last, data[name])
-            node = root
-            for d in dirs:
-                node = node.setdefault(d, {})
-            node[last] = value
+    try:
+        with _open_checkpoint(path) as data:
+            for name in data.files:
+                *dirs, last = name.split("/")
+                last, value = _decode(last, data[name])
+                node = root
+                for d in dirs:
+                    node = node.setdefault(d, {})
+                node[last] = value
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"load: {os.fspath(path)!r} is not a complete gradlab checkpoint "
+                         f"(truncated, or another kind of file): {exc}") from exc
 
     def build(node):
         return _container({k: build(v) for k, v in node.items()}) if type(node) is dict else node

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._types import Array
 from ..ops import elementwise as E
 from ..ops import linalg as L
 from .activations import sigmoid
@@ -27,7 +28,7 @@ def _gates(z, k):
     return [z[..., i * h:(i + 1) * h] for i in range(k)]
 
 
-def gru_cell(x, h, params):
+def gru_cell(x: Array, h: Array, params: dict[str, Array]) -> Array:
     """One GRU step: ``h' = (1 - z) * n + z * h``.
 
     ``r = sigmoid(x Wr + bxr + h Ur + bhr)``, ``z`` likewise and
@@ -48,7 +49,8 @@ def gru_cell(x, h, params):
     return (1.0 - z) * n + z * h
 
 
-def lstm_cell(x, carry, params):
+def lstm_cell(x: Array, carry: tuple[Array, Array],
+              params: dict[str, Array]) -> tuple[Array, Array]:
     """One LSTM step; ``carry`` is ``(h, c)`` and so is the result.
 
     ``c' = f * c + i * g`` and ``h' = o * tanh(c')`` with ``i, f, o`` sigmoid gates and

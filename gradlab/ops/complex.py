@@ -19,6 +19,7 @@ import numpy as np
 from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
 from ..core.trace import Tracer
+from ..devices.array_module import get_array_module
 
 
 def is_complex(x) -> bool:
@@ -87,7 +88,7 @@ def imag(val):
     if is_complex(val):
         return imag_p(val)
     dtype = val.dtype if hasattr(val, "dtype") else np.result_type(val)
-    return np.zeros(np.shape(val), dtype)
+    return get_array_module(val).zeros(np.shape(val), dtype)
 
 
 @implements(np.conj, np.conjugate)

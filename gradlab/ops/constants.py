@@ -31,6 +31,7 @@ import numpy as np
 from ..core.families import Elementwise, Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.trace import Tracer, concrete
+from ..devices.array_module import get_array_module
 from .misc import astype, dtype_of
 
 # Array constructors and dtype utilities that take no array data. A traced argument
@@ -132,13 +133,15 @@ def _like_examples(rng):
 @implements(np.zeros_like, examples=_like_examples)
 def zeros_like(a, dtype=None, order="K", subok=True, shape=None):
     """``np.zeros_like``: a constant of ``a``'s shape (per example, under ``vmap``)."""
-    return np.zeros(np.shape(a) if shape is None else shape, dtype or dtype_of(a))
+    return get_array_module(a).zeros(np.shape(a) if shape is None else shape,
+                                     dtype or dtype_of(a))
 
 
 @implements(np.ones_like, examples=_like_examples)
 def ones_like(a, dtype=None, order="K", subok=True, shape=None):
     """``np.ones_like``: a constant of ``a``'s shape."""
-    return np.ones(np.shape(a) if shape is None else shape, dtype or dtype_of(a))
+    return get_array_module(a).ones(np.shape(a) if shape is None else shape,
+                                    dtype or dtype_of(a))
 
 
 @implements(np.empty_like)
@@ -154,7 +157,7 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
     shape = np.shape(a) if shape is None else shape
     dtype = np.dtype(dtype or dtype_of(a))
     if not isinstance(fill_value, Tracer):
-        return np.full(shape, fill_value, dtype)
+        return get_array_module(a).full(shape, fill_value, dtype)
     return broadcast_to_p(astype(fill_value, dtype=dtype), shape=tuple(shape))
 
 

@@ -26,6 +26,8 @@ from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
+from ..devices.array_module import get_array_module
+from ..precision.dtypes import float32_einsum
 from .misc import dtype_of
 from .shape import moveaxis, ravel, reshape, stack, transpose
 
@@ -64,9 +66,9 @@ def _path(subscripts, shapes):
 
 def _einsum_impl(*operands, subscripts):
     if len(operands) < 2:
-        return np.einsum(subscripts, *operands)
-    return np.einsum(subscripts, *operands,
-                     optimize=_path(subscripts, tuple(np.shape(o) for o in operands)))
+        return float32_einsum(subscripts, *operands)
+    return float32_einsum(subscripts, *operands,
+                          optimize=_path(subscripts, tuple(np.shape(o) for o in operands)))
 
 
 def _einsum_vjp(i, g, ans, *operands, subscripts):
@@ -81,7 +83,7 @@ def _einsum_vjp(i, g, ans, *operands, subscripts):
         if c in seen:  # a repeated label: a fresh one, tied to it by an identity matrix
             f = _fresh(used)
             new_ins.append(c + f)
-            new_ops.append(np.eye(sizes[c], dtype=dtype))
+            new_ops.append(get_array_module(g).eye(sizes[c], dtype=dtype))
             c = f
         seen.add(c)
         target.append(c)
@@ -89,7 +91,7 @@ def _einsum_vjp(i, g, ans, *operands, subscripts):
     for c in target:
         if c not in present:  # summed within operand i alone: its cotangent is spread
             new_ins.append(c)
-            new_ops.append(np.ones(sizes[c], dtype=dtype))
+            new_ops.append(get_array_module(g).ones(sizes[c], dtype=dtype))
             present.add(c)
     ct = einsum_p(*new_ops, subscripts=",".join(new_ins) + "->" + "".join(target))
     return unbroadcast(ct, np.shape(operands[i]))

@@ -17,6 +17,7 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..devices.array_module import get_array_module
 from .misc import convert, dtype_of
 from .shape import concatenate, moveaxis, ravel, reshape
 
@@ -77,7 +78,7 @@ def _cumprod_vjp(g, ans, x, *, axis):
     levels = _scan_levels(x)[:-1]
     for level in range(len(levels) - 1, -1, -1):
         y, s = levels[level], 2 ** level
-        zeros = np.zeros(np.shape(c)[:-1] + (s,), dtype_of(c))
+        zeros = get_array_module(c).zeros(np.shape(c)[:-1] + (s,), dtype_of(c))
         kept = concatenate([c[..., :s], c[..., s:] * y[..., :-s]], axis=-1)
         c = kept + concatenate([c[..., s:] * y[..., s:], zeros], axis=-1)
     return moveaxis(c, -1, axis)
@@ -152,7 +153,8 @@ def _cumulative(name, prim, identity):
         if include_initial:
             shape = list(np.shape(x))
             shape[axis] = 1
-            out = concatenate([np.full(shape, identity, dtype_of(out)), out], axis=axis)
+            first = get_array_module(out).full(shape, identity, dtype_of(out))
+            out = concatenate([first, out], axis=axis)
         return out
 
     cumulative.__name__ = name

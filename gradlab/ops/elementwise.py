@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
+from ..precision.dtypes import accumulation_dtype
 from .complex import abs_derivative, real
 from .misc import convert, dtype_of
 
@@ -194,7 +195,13 @@ round = Primitive(  # noqa: A001 - the numpy name
 
 
 def _where_impl(c, x, y):
-    return np.where(c, x, y)
+    out = np.where(c, x, y)
+    if type(x) is float or type(y) is float:  # ml_dtypes: where(c, 1.0, bf16) is float32
+        other = y if type(x) is float else x
+        dt = getattr(other, "dtype", None)
+        if dt is not None and dt != out.dtype and accumulation_dtype(dt) is not None:
+            return out.astype(dt)
+    return out
 
 
 where = Primitive(
@@ -224,8 +231,14 @@ remainder = Primitive(
 
 
 @implements(np.clip)
-def clip(a, a_min=None, a_max=None):
-    """``np.clip`` as ``minimum(maximum(a, lo), hi)``: gradient 1 inside, 0 outside."""
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
+    """``np.clip`` as ``minimum(maximum(a, lo), hi)``: gradient 1 inside, 0 outside
+    (``min=``/``max=`` are numpy 2's names for ``a_min``/``a_max``)."""
+    if out is not None:
+        raise TypeError("np.clip(..., out=...) writes in place, which a traced array cannot "
+                        "do; use the returned value")
+    a_min = min if a_min is None else a_min
+    a_max = max if a_max is None else a_max
     out = a
     if a_min is not None:
         out = maximum(out, a_min)

@@ -23,6 +23,8 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..devices.array_module import get_array_module, on_device_of
+from ..precision.dtypes import computes_in_float32
 from .complex import conj, real
 from .shape import concatenate, moveaxis
 
@@ -50,7 +52,7 @@ def _fit(y, length, axis):
         idx = (slice(None),) * axis + (slice(0, length),)
         return y[idx]
     pad = shape[:axis] + (length - shape[axis],) + shape[axis + 1:]
-    return concatenate([y, np.zeros(pad, _dtype(y))], axis=axis)
+    return concatenate([y, get_array_module(y).zeros(pad, _dtype(y))], axis=axis)
 
 
 def _length(x, n, axis):
@@ -120,14 +122,14 @@ def _c2c_vjp(prim, g, x, *, n=None, axis=-1, norm=None):
 
 
 fft_p = Primitive(
-    "fft", _fft_impl, family=Structural, params=("n", "axis", "norm"),
+    "fft", computes_in_float32(_fft_impl), family=Structural, params=("n", "axis", "norm"),
     vjp=lambda g, ans, x, **p: _c2c_vjp(fft_p, g, x, **p),
     jvp=lambda t, ans, x, **p: fft_p(t, **p),
     batch=_batch_fft, shape=_fft_shape("c2c"), examples=_examples("c2c"),
     doc="np.fft.fft along one axis; its VJP is fft (the DFT matrix is symmetric).")
 
 ifft_p = Primitive(
-    "ifft", _ifft_impl, family=Structural, params=("n", "axis", "norm"),
+    "ifft", computes_in_float32(_ifft_impl), family=Structural, params=("n", "axis", "norm"),
     vjp=lambda g, ans, x, **p: _c2c_vjp(ifft_p, g, x, **p),
     jvp=lambda t, ans, x, **p: ifft_p(t, **p),
     batch=_batch_fft, shape=_fft_shape("c2c"), examples=_examples("c2c"),
@@ -142,7 +144,7 @@ def _rfft_vjp(g, ans, x, *, n=None, axis=-1, norm=None):
 
 
 rfft_p = Primitive(
-    "rfft", _rfft_impl, family=Structural, params=("n", "axis", "norm"),
+    "rfft", computes_in_float32(_rfft_impl), family=Structural, params=("n", "axis", "norm"),
     vjp=_rfft_vjp, jvp=lambda t, ans, x, **p: rfft_p(t, **p),
     batch=_batch_fft, shape=_fft_shape("r2c"), examples=_examples("r2c"),
     doc="np.fft.rfft along one axis (real input, the non-negative frequencies).")
@@ -161,13 +163,13 @@ def _irfft_vjp(g, ans, x, *, n=None, axis=-1, norm=None):
     weights[0] = 1.0
     if length % 2 == 0:
         weights[-1] = 1.0
-    weights = weights.reshape((bins,) + (1,) * (np.ndim(g) - 1 - axis))
+    weights = on_device_of(g, weights.reshape((bins,) + (1,) * (np.ndim(g) - 1 - axis)))
     spectrum = conj(rfft_p(g, n=length, axis=axis, norm=_DUAL_NORM[norm])) * weights
     return _fit(spectrum, np.shape(x)[axis], axis)
 
 
 irfft_p = Primitive(
-    "irfft", _irfft_impl, family=Structural, params=("n", "axis", "norm"),
+    "irfft", computes_in_float32(_irfft_impl), family=Structural, params=("n", "axis", "norm"),
     vjp=_irfft_vjp, jvp=lambda t, ans, x, **p: irfft_p(t, **p),
     batch=_batch_fft, shape=_fft_shape("c2r"), examples=_examples("c2r"),
     doc="np.fft.irfft along one axis (Hermitian half spectrum in, real signal out).")

@@ -13,14 +13,17 @@ batching level sees. With no traced index, nothing but ``x`` is an operand.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..core.errors import InPlaceMutationError, user_location
+from ..core.errors import ConcretizationError, InPlaceMutationError, user_location
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
+from ..devices.array_module import get_array_module
 
 
 class Slot:
@@ -49,7 +52,8 @@ def fill(idx, arrays):
 
 
 def _zeros_like(x):
-    return np.zeros(np.shape(x), x.dtype if hasattr(x, "dtype") else np.result_type(x))
+    dtype = x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    return get_array_module(x).zeros(np.shape(x), dtype)
 
 
 def _is_basic(idx):
@@ -63,8 +67,7 @@ def _getitem_impl(x, *arrays, idx):
 
 def _index_add_impl(x, v, *arrays, idx):
     idx = fill(idx, arrays)
-    dtype = np.result_type(x, v) if np.iscomplexobj(v) else np.result_type(x)
-    out = np.array(x, dtype=dtype, copy=True)
+    out = _copy_for_update(x, v)
     if _is_basic(idx):
         out[idx] += v  # a basic index selects each element at most once
     else:
@@ -72,15 +75,33 @@ def _index_add_impl(x, v, *arrays, idx):
     return out
 
 
+def _copy_for_update(x, v):
+    """A fresh copy of ``x`` to write ``v`` into (complex if ``v`` is), on ``x``'s device."""
+    if not hasattr(x, "astype"):
+        x = np.asarray(x)
+    v_dtype = getattr(v, "dtype", None)
+    complex_v = v_dtype.kind == "c" if v_dtype is not None else isinstance(v, complex)
+    return x.astype(np.result_type(x.dtype, v_dtype or v) if complex_v else x.dtype, copy=True)
+
+
 def _index_set_impl(x, v, *arrays, idx):
-    dtype = np.result_type(x, v) if np.iscomplexobj(v) else np.result_type(x)
-    out = np.array(x, dtype=dtype, copy=True)
+    out = _copy_for_update(x, v)
     out[fill(idx, arrays)] = v
     return out
 
 
 def _indexed_shape(x, arrays, idx):
-    """The shape of ``x[idx]`` from shapes alone: zero-byte stand-ins allocate nothing."""
+    """The shape of ``x[idx]`` from shapes alone: zero-byte stand-ins allocate nothing.
+
+    A traced boolean mask selects as many entries as it has True ones: data, which a
+    shape-only evaluation does not have (an all-False stand-in would claim size 0).
+    """
+    if any(np.dtype(a.dtype) == bool for a in arrays):
+        raise ConcretizationError(
+            f"x[mask] with a traced boolean mask at {user_location()}: the result's shape "
+            "depends on the data (how many entries are True), which eval_shape does not "
+            "compute. Keep the shape fixed with np.where(mask, x, 0), or index with a "
+            "constant mask.")
     stand_in = np.broadcast_to(np.zeros((), np.dtype([])), tuple(x.shape))
     arrays = [np.broadcast_to(np.zeros((), a.dtype), tuple(a.shape)) for a in arrays]
     return stand_in[fill(idx, arrays)].shape
@@ -93,11 +114,14 @@ def _getitem_shape(prim, avals, params):
 
 def _update_shape(prim, avals, params):
     x, v, *arrays = avals
-    target = _indexed_shape(x, arrays, params["idx"])
-    try:
-        fits = np.broadcast_shapes(tuple(v.shape), target) == target
-    except ValueError:
-        fits = False
+    if tuple(v.shape) == () and any(np.dtype(a.dtype) == bool for a in arrays):
+        fits = True  # x.at[mask].set(0.0): a scalar fits however many entries are True
+    else:
+        target = _indexed_shape(x, arrays, params["idx"])
+        try:
+            fits = np.broadcast_shapes(tuple(v.shape), target) == target
+        except ValueError:
+            fits = False
     if not fits:
         raise ValueError(f"cannot put values of shape {tuple(v.shape)} into x[idx] of shape "
                          f"{target}")
@@ -258,7 +282,7 @@ class At:
         return _IndexUpdate(self.x, idx)
 
 
-def at(x):
+def at(x: Any) -> Any:
     """``gl.at(x)[idx].set(v)``: functional updates on plain or traced arrays alike.
 
     >>> import numpy as np, gradlab as gl
@@ -319,7 +343,7 @@ def take_along_axis(arr, indices, axis=-1):
     return getitem(arr, _along_axis_index(np.shape(arr), indices, axis))
 
 
-def put_along_axis(arr, indices, values, axis):
+def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None) -> Any:
     """Functional ``np.put_along_axis``: a new array with ``values`` put at ``indices``.
 
     >>> import numpy as np, gradlab as gl

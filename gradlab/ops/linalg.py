@@ -7,6 +7,7 @@ import numpy as np
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct, ndim_of, shape_of
+from ..precision.dtypes import PLAIN_DTYPES, float32_matmul
 from .elementwise import multiply
 from .shape import expand_dims, moveaxis, reshape, squeeze, swapaxes
 
@@ -35,7 +36,8 @@ def _matmul_vjp_a(g, ans, a, b):
         return expand_dims(g, -1) * b
     if ndim_of(a) >= 2 and ndim_of(b) >= 2:
         # The common case, written with methods and operators: plain numpy for plain
-        # arrays, gradlab ops for the tracers of an enclosing transform.
+        # arrays, gradlab ops for the tracers of an enclosing transform. (ml_dtypes'
+        # bfloat16 @ bfloat16 is float32: the argument's dtype returns at the boundary.)
         return unbroadcast(g @ _array(b).swapaxes(-1, -2), shape_of(a))
     a2, b2, g2 = _promote(a, b, g)
     ga = matmul(g2, swapaxes(b2, -1, -2))
@@ -116,8 +118,19 @@ def _matmul_shape(prim, avals, params):
     return ShapeDtypeStruct(out, np.result_type(a.dtype, b.dtype))
 
 
+def _matmul_impl(a, b):
+    # One dict look-up per operand keeps float64 at numpy's speed; float16, bfloat16 and
+    # float8 accumulate in float32 (their own loops would round every partial sum).
+    try:
+        if PLAIN_DTYPES.get(a.dtype, 1) is None and PLAIN_DTYPES.get(b.dtype, 1) is None:
+            return np.matmul(a, b)
+    except AttributeError:  # a constant operand given as a list
+        pass
+    return float32_matmul(a, b)
+
+
 matmul = Primitive(
-    "matmul", np.matmul, family=Structural, numpy=(np.matmul,),
+    "matmul", _matmul_impl, family=Structural, numpy=(np.matmul,),
     vjp=(_matmul_vjp_a, _matmul_vjp_b), saves=(0, 1),  # the operands, never the product
     jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)),
     batch=_batch_matmul, shape=_matmul_shape,

@@ -23,15 +23,19 @@ import numpy as np
 from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct, normalize_axes
-from .complex import is_complex, real
+from ..devices.array_module import on_device_of
+from ..precision.dtypes import computes_in_float32, computes_in_float32_composition
+from .complex import conj, imag, is_complex, real
 from .elementwise import absolute, sqrt, where
 from .linalg_solve import (
     batch_leading,
     check_square,
+    complex_vjp,
     diag_embed,
     diagonal,
     dtype_of,
     inexact,
+    mH,
     mT,
     named_result,
     pinv_p,
@@ -51,16 +55,10 @@ _SVDResult = named_result("SVDResult")
 _QRResult = named_result("QRResult")
 
 
-def _real_only(a, name):
-    if is_complex(a):
-        raise NotImplementedError(
-            f"np.linalg.{name} of a complex matrix has no gradlab rule yet (real matrices only)")
-
-
 def triu(x, k=0):
     """The upper triangle, as a masked product."""
     n, m = np.shape(x)[-2:]
-    return x * ~np.tri(n, m, k=k - 1, dtype=bool)
+    return x * on_device_of(x, ~np.tri(n, m, k=k - 1, dtype=bool))
 
 
 def _uplo(uplo):
@@ -71,10 +69,11 @@ def _uplo(uplo):
 
 
 def symmetric_from(t, uplo):
-    """The symmetric matrix numpy decomposes when it reads only the ``uplo`` triangle."""
-    if uplo == "L":
-        return tril(t) + mT(tril(t, -1))
-    return triu(t) + mT(triu(t, 1))
+    """The symmetric (Hermitian) matrix numpy decomposes when it reads only ``uplo``."""
+    full = tril(t) + mH(tril(t, -1)) if uplo == "L" else triu(t) + mH(triu(t, 1))
+    if is_complex(full):  # LAPACK reads only the real part of a Hermitian diagonal
+        full = full - 1j * imag(full) * np.eye(np.shape(full)[-1], dtype=bool)
+    return full
 
 
 def symmetric_from_adjoint(g, uplo):
@@ -90,8 +89,14 @@ def _inverse_gaps(w):
     return where(d == 0, 0.0, 1.0 / where(d == 0, 1.0, d))
 
 
+def _hermitian_pd(rng, n):
+    b = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+    return b @ b.conj().T + n * np.eye(n)
+
+
 def _spd_examples(rng):
-    return [((spd(rng, 3, 3),), {}), ((spd(rng, 2, 4, 4),), {}), ((spd(rng, 1, 1),), {})]
+    return [((spd(rng, 3, 3),), {}), ((spd(rng, 2, 4, 4),), {}), ((spd(rng, 1, 1),), {}),
+            ((_hermitian_pd(rng, 3),), {})]
 
 
 # --- cholesky ----------------------------------------------------------------------
@@ -99,12 +104,12 @@ def _spd_examples(rng):
 
 def _phi(x):
     """The lower triangle with a halved diagonal (Murray, arXiv:1602.07527)."""
-    return tril(x) - 0.5 * (x * np.eye(np.shape(x)[-1], dtype=bool))
+    return tril(x) - 0.5 * (x * on_device_of(x, np.eye(np.shape(x)[-1], dtype=bool)))
 
 
 def _cholesky_jvp(t, L, a):
     y = solve_p(L, symmetric_from(t, "L"))
-    return L @ _phi(mT(solve_p(L, mT(y))))  # L phi(L^-1 dA L^-T)
+    return L @ _phi(mH(solve_p(L, mH(y))))  # L phi(L^-1 dA L^-H)
 
 
 def _cholesky_vjp(g, L, a):
@@ -113,8 +118,9 @@ def _cholesky_vjp(g, L, a):
 
 
 cholesky_p = Primitive(
-    "cholesky", np.linalg.cholesky, family=Structural,
-    vjp=_cholesky_vjp, jvp=_cholesky_jvp, batch=batch_leading, shape=square_shape,
+    "cholesky", computes_in_float32(np.linalg.cholesky), family=Structural,
+    vjp=complex_vjp(lambda: cholesky_p, _cholesky_vjp), jvp=_cholesky_jvp,
+    batch=batch_leading, shape=square_shape,
     examples=_spd_examples,
     doc="np.linalg.cholesky (lower factor; reads the lower triangle, as numpy does).")
 
@@ -127,9 +133,8 @@ def cholesky(a, /, *, upper=False):
     >>> float(gl.grad(lambda a: np.linalg.cholesky(a)[0, 0])(np.array([[4.0]]))[0, 0])
     0.25
     """
-    _real_only(a, "cholesky")
-    if upper:  # numpy then reads the upper triangle: that of a.T is the lower one
-        return mT(cholesky_p(mT(a)))
+    if upper:  # numpy then reads the upper triangle: that of a^H is the lower one
+        return mH(cholesky_p(mH(a)))
     return cholesky_p(a)
 
 
@@ -137,7 +142,8 @@ def cholesky(a, /, *, upper=False):
 
 
 def _unpack_eigh(p):
-    return p[..., 0, :], p[..., 1:, :]
+    w = p[..., 0, :]
+    return (real(w) if is_complex(w) else w), p[..., 1:, :]
 
 
 def _eigh_impl(a, *, UPLO="L"):
@@ -147,8 +153,11 @@ def _eigh_impl(a, *, UPLO="L"):
 
 def _eigh_jvp(t, ans, a, *, UPLO="L"):
     w, v = _unpack_eigh(ans)
-    s = mT(v) @ symmetric_from(t, UPLO) @ v
-    return concatenate([expand_dims(diagonal(s), -2), v @ (_inverse_gaps(w) * s)], axis=-2)
+    s = mH(v) @ symmetric_from(t, UPLO) @ v
+    dw = diagonal(s)
+    if is_complex(dw):  # the eigenvalues of a Hermitian matrix stay real
+        dw = real(dw) + 0j
+    return concatenate([expand_dims(dw, -2), v @ (_inverse_gaps(w) * s)], axis=-2)
 
 
 def _eigh_vjp(g, ans, a, *, UPLO="L"):
@@ -176,8 +185,9 @@ def _symmetric_examples(rng):
 
 
 eigh_p = Primitive(
-    "eigh", _eigh_impl, family=Structural, params=("UPLO",),
-    vjp=_eigh_vjp, jvp=_eigh_jvp, batch=batch_leading, shape=_eigh_shape,
+    "eigh", computes_in_float32(_eigh_impl), family=Structural, params=("UPLO",),
+    vjp=complex_vjp(lambda: eigh_p, _eigh_vjp), jvp=_eigh_jvp, batch=batch_leading,
+    shape=_eigh_shape,
     examples=_symmetric_examples,
     doc="np.linalg.eigh packed as one array: row 0 the eigenvalues, rows 1: the vectors.")
 
@@ -195,7 +205,6 @@ def eigh(a, UPLO="L"):
     >>> g.tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
-    _real_only(a, "eigh")
     w, v = _unpack_eigh(eigh_p(a, UPLO=_uplo(UPLO)))
     return _EighResult(w, v)
 
@@ -211,7 +220,8 @@ def _eigvalsh_vjp(g, ans, a, *, UPLO="L"):
 
 def _eigvalsh_jvp(t, ans, a, *, UPLO="L"):
     v = _eigvalsh_vectors(a, UPLO)
-    return sum_(v * (symmetric_from(t, UPLO) @ v), axis=-2)  # d w_i = v_i^T dA v_i
+    dw = sum_(conj(v) * (symmetric_from(t, UPLO) @ v), axis=-2)  # d w_i = v_i^H dA v_i
+    return real(dw) if is_complex(dw) else dw
 
 
 def _eigvalsh_shape(prim, avals, params):
@@ -221,9 +231,10 @@ def _eigvalsh_shape(prim, avals, params):
 
 
 eigvalsh_p = Primitive(
-    "eigvalsh", lambda a, *, UPLO="L": np.linalg.eigvalsh(a, UPLO=UPLO), family=Structural,
+    "eigvalsh", computes_in_float32(lambda a, *, UPLO="L": np.linalg.eigvalsh(a, UPLO=UPLO)),
+    family=Structural,
     params=("UPLO",),
-    vjp=_eigvalsh_vjp, jvp=_eigvalsh_jvp,
+    vjp=complex_vjp(lambda: eigvalsh_p, _eigvalsh_vjp), jvp=_eigvalsh_jvp,
     batch=batch_leading, shape=_eigvalsh_shape, examples=_symmetric_examples,
     doc="np.linalg.eigvalsh: ``d w_i = v_i^T dA v_i``.")
 
@@ -231,7 +242,6 @@ eigvalsh_p = Primitive(
 @implements(np.linalg.eigvalsh, examples=_symmetric_examples)
 def eigvalsh(a, UPLO="L"):
     """``np.linalg.eigvalsh`` of a real symmetric matrix (stack), ascending."""
-    _real_only(a, "eigvalsh")
     return eigvalsh_p(a, UPLO=_uplo(UPLO))
 
 
@@ -240,31 +250,37 @@ def eigvalsh(a, UPLO="L"):
 
 def _unpack_svd(p, m):
     """``(U, s, Vh)`` from the packed ``[U; s; V]`` (stacked along the row axis)."""
-    return p[..., :m, :], p[..., m, :], mT(p[..., m + 1:, :])
+    s = p[..., m, :]
+    return p[..., :m, :], (real(s) if is_complex(s) else s), mH(p[..., m + 1:, :])
 
 
 def _svd_impl(a):
     u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return np.concatenate([u, s[..., None, :].astype(u.dtype), np.swapaxes(vh, -1, -2)], axis=-2)
+    return np.concatenate([u, s[..., None, :].astype(u.dtype), np.conj(np.swapaxes(vh, -1, -2))],
+                          axis=-2)
 
 
 def _svd_jvp(t, ans, a):
     """The reduced SVD's derivative (Townsend's notes; as in JAX's svd_jvp_rule)."""
     m, n = np.shape(a)[-2:]
     u, s, vh = _unpack_svd(ans, m)
-    v = mT(vh)
-    ds = mT(u) @ t @ v
+    v = mH(vh)
+    ds = mH(u) @ t @ v
     row, col = expand_dims(s, -2), expand_dims(s, -1)
     f = _inverse_gaps(s * s)
-    du = u @ (f * (ds * row + col * mT(ds)))
-    dv = v @ (f * (col * ds + mT(ds) * row))
+    du = u @ (f * (ds * row + col * mH(ds)))
+    dv = v @ (f * (col * ds + mH(ds) * row))
+    d_s = diagonal(ds)
+    if is_complex(ds):  # the phase shared by u_i and v_i: put on u_i (as JAX does)
+        du = du + u * (1j * imag(d_s) / s)[..., None, :]
+        d_s = real(d_s) + 0j
     if m > n:
         tv = t @ v
-        du = du + (tv - u @ (mT(u) @ tv)) / row
+        du = du + (tv - u @ (mH(u) @ tv)) / row
     if n > m:
-        tu = mT(t) @ u
-        dv = dv + (tu - v @ (mT(v) @ tu)) / row
-    return concatenate([du, expand_dims(diagonal(ds), -2), dv], axis=-2)
+        tu = mH(t) @ u
+        dv = dv + (tu - v @ (mH(v) @ tu)) / row
+    return concatenate([du, expand_dims(d_s, -2), dv], axis=-2)
 
 
 def _svd_shape(prim, avals, params):
@@ -286,8 +302,14 @@ def _matrix_examples(rng):
     return out
 
 
+def _complex_matrix_examples(rng):
+    """Complex matrices with distinct singular values: tall and wide."""
+    return [((rng.normal(size=shape) + 1j * rng.normal(size=shape)
+              + 3.0 * np.eye(*shape),), {}) for shape in ((4, 3), (2, 3))]
+
+
 svd_p = Primitive(
-    "svd", _svd_impl, family=Structural, jvp=_svd_jvp, batch=batch_leading,
+    "svd", computes_in_float32(_svd_impl), family=Structural, jvp=_svd_jvp, batch=batch_leading,
     shape=_svd_shape, examples=_matrix_examples,
     doc="The reduced np.linalg.svd packed as [U; s; V] (its VJP is the JVP's transpose).")
 
@@ -303,7 +325,8 @@ def _svdvals_vjp(g, ans, a):
 
 def _svdvals_jvp(t, ans, a):
     u, _, vh = _svd_vectors(a)
-    return sum_(u * (t @ mT(vh)), axis=-2)  # d s_i = u_i^T dA v_i
+    ds = sum_(conj(u) * (t @ mH(vh)), axis=-2)  # d s_i = Re(u_i^H dA v_i)
+    return real(ds) if is_complex(ds) else ds
 
 
 def _svdvals_shape(prim, avals, params):
@@ -312,9 +335,10 @@ def _svdvals_shape(prim, avals, params):
 
 
 svdvals_p = Primitive(
-    "svdvals", lambda a: np.linalg.svd(a, compute_uv=False), family=Structural,
-    vjp=_svdvals_vjp, jvp=_svdvals_jvp,
-    batch=batch_leading, shape=_svdvals_shape, examples=_matrix_examples,
+    "svdvals", computes_in_float32(lambda a: np.linalg.svd(a, compute_uv=False)), family=Structural,
+    vjp=complex_vjp(lambda: svdvals_p, _svdvals_vjp), jvp=_svdvals_jvp,
+    batch=batch_leading, shape=_svdvals_shape,
+    examples=lambda rng: _matrix_examples(rng) + _complex_matrix_examples(rng),
     doc="Singular values (np.linalg.svd(compute_uv=False)): ``d s_i = u_i^T dA v_i``.")
 
 
@@ -336,7 +360,6 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     >>> gl.grad(lambda a: np.linalg.svd(a, compute_uv=False)[0])(np.diag([3.0, 1.0])).tolist()
     [[1.0, 0.0], [0.0, 0.0]]
     """
-    _real_only(a, "svd")
     if not compute_uv:
         return svdvals_p(a)
     if hermitian:
@@ -352,7 +375,6 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 @implements(*filter(None, [getattr(np.linalg, "svdvals", None)]), examples=_matrix_examples)
 def svdvals(x, /):
     """``np.linalg.svdvals``: the singular values, descending."""
-    _real_only(x, "svdvals")
     return svdvals_p(x)
 
 
@@ -371,9 +393,11 @@ def _qr_impl(a):
 def _qr_square_jvp(t, q, r):
     """dQ, dR of A = QR for tall A (Walter & Lehmann; j-towns.github.io/papers/qr-derivative)."""
     t_rinv = mT(solve_p(mT(r), mT(t)))
-    qt = mT(q) @ t_rinv
+    qt = mH(q) @ t_rinv
     low = tril(qt, -1)
-    skew = low - mT(low)
+    skew = low - mH(low)
+    if is_complex(qt):  # R keeps a real diagonal: Q takes the imaginary part of qt's
+        skew = skew + 1j * imag(qt) * np.eye(np.shape(qt)[-1], dtype=bool)
     return q @ (skew - qt) + t_rinv, (qt - skew) @ r
 
 
@@ -384,7 +408,7 @@ def _qr_jvp(t, ans, a):
         dq, dr = _qr_square_jvp(t, q, r)
     else:  # A = [X Y] with X square: Q R_X = X and R = [R_X, Q^T Y]
         dq, drx = _qr_square_jvp(t[..., :m], q, r[..., :m])
-        dry = mT(dq) @ a[..., m:] + mT(q) @ t[..., m:]
+        dry = mH(dq) @ a[..., m:] + mH(q) @ t[..., m:]
         dr = concatenate([drx, dry], axis=-1)
     return concatenate([dq, mT(dr)], axis=-2)
 
@@ -396,8 +420,9 @@ def _qr_shape(prim, avals, params):
 
 
 qr_p = Primitive(
-    "qr", _qr_impl, family=Structural, jvp=_qr_jvp, batch=batch_leading, shape=_qr_shape,
-    examples=_matrix_examples,
+    "qr", computes_in_float32(_qr_impl), family=Structural, jvp=_qr_jvp, batch=batch_leading,
+    shape=_qr_shape,
+    examples=lambda rng: _matrix_examples(rng) + _complex_matrix_examples(rng),
     doc="The reduced np.linalg.qr packed as [Q; R^T] (its VJP is the JVP's transpose).")
 
 
@@ -411,7 +436,6 @@ def qr(a, mode="reduced"):
     >>> np.allclose(gl.grad(lambda a: np.linalg.qr(a)[1][0, 0])(a), a * r00 / 25)
     True
     """
-    _real_only(a, "qr")
     m, n = np.shape(a)[-2:]
     if mode == "raw" or (mode == "complete" and m > n):
         raise NotImplementedError(
@@ -451,7 +475,6 @@ def _matrix_norm(x, ord, axes, keepdims):
     if ord in (None, "fro", "f"):
         out = sqrt(sum_(_abs2(x), axis=axes))
     elif ord in (2, -2, "nuc"):
-        _real_only(x, "norm(ord=2/-2/'nuc')")
         s = svdvals_p(moveaxis(x, axes, (-2, -1)))
         out = {2: max_, -2: min_, "nuc": sum_}[ord](s, axis=-1)
     elif ord in (1, -1, np.inf, -np.inf):
@@ -477,6 +500,7 @@ def _norm_examples(rng):
 
 
 @implements(np.linalg.norm, examples=_norm_examples)
+@computes_in_float32_composition
 def norm(x, ord=None, axis=None, keepdims=False):
     """``np.linalg.norm``: every vector and matrix ``ord``, over any ``axis``, ``keepdims``.
 
@@ -518,7 +542,6 @@ def lstsq(a, b, rcond=None):
     >>> gl.grad(lambda b: np.linalg.lstsq(a, b)[0][0])(np.array([1.0, 3.0])).round(6).tolist()
     [0.5, 0.5]
     """
-    _real_only(a, "lstsq")
     m, n = np.shape(a)[-2:]
     if rcond is None:
         rcond = np.finfo(real_dtype(dtype_of(a))).eps * max(m, n)

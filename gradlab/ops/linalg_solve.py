@@ -20,7 +20,9 @@ import numpy as np
 from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
-from .complex import is_complex, real
+from ..devices.array_module import on_device_of
+from ..precision.dtypes import computes_in_float32
+from .complex import conj, is_complex, real
 from .elementwise import absolute
 from .linalg import matmul
 from .reduce import sum as sum_
@@ -50,14 +52,39 @@ def mT(x):
     return swapaxes(x, -1, -2)
 
 
+def mH(x):
+    """The conjugate transpose of the last two axes (the transpose, for real arrays)."""
+    return conj(swapaxes(x, -1, -2)) if is_complex(x) else swapaxes(x, -1, -2)
+
+
+def complex_vjp(prim, real_vjp):
+    """``real_vjp`` for real operands; for complex ones, the transpose of ``prim``'s JVP.
+
+    The JVP of a decomposition is written once for real and complex matrices (with
+    conjugate transposes); transposing it gives the VJP in docs/complex.md's convention
+    by construction, where a hand-written complex VJP would be a second derivation.
+    """
+    from ..core.linear_transpose import vjp_from_jvp
+
+    def vjp(g, ans, a, **params):
+        if is_complex(a) or is_complex(g):
+            # a complex seed even for a real output (svdvals): the transpose then sees
+            # the imaginary directions of a complex input
+            return vjp_from_jvp(prim(), 0)(g if is_complex(g) else g + 0j, ans, a, **params)
+        return real_vjp(g, ans, a, **params)
+
+    vjp.__name__ = real_vjp.__name__
+    return vjp
+
+
 def diagonal(x):
     """The diagonal of the last two axes (a masked sum, so it batches and differentiates)."""
-    return sum_(x * np.eye(np.shape(x)[-1], dtype=bool), axis=-1)
+    return sum_(x * on_device_of(x, np.eye(np.shape(x)[-1], dtype=bool)), axis=-1)
 
 
 def diag_embed(v):
     """Square matrices with ``v`` (..., n) on their diagonal."""
-    return expand_dims(v, -1) * np.eye(np.shape(v)[-1], dtype=bool)
+    return expand_dims(v, -1) * on_device_of(v, np.eye(np.shape(v)[-1], dtype=bool))
 
 
 def trace(x):
@@ -68,12 +95,12 @@ def trace(x):
 def tril(x, k=0):
     """The lower triangle (a constant mask: it batches and differentiates as a product)."""
     n, m = np.shape(x)[-2:]
-    return x * np.tri(n, m, k=k, dtype=bool)
+    return x * on_device_of(x, np.tri(n, m, k=k, dtype=bool))
 
 
 def identity_like(x, n):
     """An ``n x n`` identity of ``x``'s dtype."""
-    return np.eye(n, dtype=dtype_of(x))
+    return on_device_of(x, np.eye(n, dtype=dtype_of(x)))
 
 
 def batch_leading(prim, args, dims, params):
@@ -129,7 +156,7 @@ def named_result(name):
 # --- inv ---------------------------------------------------------------------------
 
 inv_p = Primitive(
-    "inv", np.linalg.inv, family=Structural, numpy=(np.linalg.inv,),
+    "inv", computes_in_float32(np.linalg.inv), family=Structural, numpy=(np.linalg.inv,),
     vjp=lambda g, ans, a: -(mT(ans) @ g @ mT(ans)),
     jvp=lambda t, ans, a: -(ans @ t @ ans),
     batch=batch_leading, shape=square_shape, examples=_square_examples,
@@ -202,7 +229,7 @@ def _solve_examples(rng):
 
 
 solve_p = Primitive(
-    "solve", np.linalg.solve, family=Structural, numpy=(np.linalg.solve,),
+    "solve", computes_in_float32(np.linalg.solve), family=Structural, numpy=(np.linalg.solve,),
     vjp=(_solve_vjp_a, _solve_vjp_b),
     jvp=(_solve_jvp_a, lambda t, ans, a, b: solve_p(a, t)),
     batch=_batch_solve, shape=_solve_shape, examples=_solve_examples,
@@ -218,21 +245,21 @@ def _per_matrix(x):
 
 
 det_p = Primitive(
-    "det", np.linalg.det, family=Structural, numpy=(np.linalg.det,),
+    "det", computes_in_float32(np.linalg.det), family=Structural, numpy=(np.linalg.det,),
     vjp=lambda g, ans, a: _per_matrix(g * ans) * mT(inv_p(a)),
     jvp=lambda t, ans, a: ans * trace(solve_p(a, t)),
     batch=batch_leading, shape=scalar_shape, examples=_square_examples,
     doc="np.linalg.det: ``d det(A) = det(A) tr(inv(A) dA)``.")
 
 logabsdet_p = Primitive(
-    "logabsdet", lambda a: np.linalg.slogdet(a)[1], family=Structural,
+    "logabsdet", computes_in_float32(lambda a: np.linalg.slogdet(a)[1]), family=Structural,
     vjp=lambda g, ans, a: _per_matrix(g) * mT(inv_p(a)),
     jvp=lambda t, ans, a: real(trace(solve_p(a, t))),
     batch=batch_leading, shape=scalar_shape, examples=_square_examples,
     doc="log|det A| (the second output of np.linalg.slogdet): ``d = tr(inv(A) dA)``.")
 
 slogdet_sign_p = Primitive(
-    "slogdet_sign", lambda a: np.linalg.slogdet(a)[0], family=Structural,
+    "slogdet_sign", computes_in_float32(lambda a: np.linalg.slogdet(a)[0]), family=Structural,
     differentiable=False, batch=batch_leading, shape=scalar_shape, examples=_square_examples,
     doc="The sign of det A (first output of np.linalg.slogdet of a real matrix): constant.")
 
@@ -267,9 +294,9 @@ def _pinv_impl(a, *, rcond=None, hermitian=False, rtol=None):
 
 def _pinv_jvp(t, p, a, **params):
     """Golub & Pereyra's derivative of the pseudo-inverse (valid while the rank is fixed)."""
-    tt = mT(t)
-    return (-(p @ t @ p) + p @ mT(p) @ (tt - tt @ a @ p)
-            + (tt - p @ a @ tt) @ mT(p) @ p)
+    tt = mH(t)
+    return (-(p @ t @ p) + p @ mH(p) @ (tt - tt @ a @ p)
+            + (tt - p @ a @ tt) @ mH(p) @ p)
 
 
 def _pinv_vjp(g, p, a, **params):
@@ -284,18 +311,18 @@ def _pinv_shape(prim, avals, params):
 
 
 pinv_p = Primitive(
-    "pinv", _pinv_impl, family=Structural, params=("rcond", "hermitian"),
-    vjp=_pinv_vjp, jvp=_pinv_jvp, batch=batch_leading, shape=_pinv_shape,
+    "pinv", computes_in_float32(_pinv_impl), family=Structural, params=("rcond", "hermitian"),
+    vjp=complex_vjp(lambda: pinv_p, _pinv_vjp), jvp=_pinv_jvp, batch=batch_leading,
+    shape=_pinv_shape,
     examples=lambda rng: [((rng.normal(size=(4, 2)),), {}), ((rng.normal(size=(2, 3)),), {}),
-                          ((well_conditioned(rng, 2, 3, 3),), {})],
+                          ((well_conditioned(rng, 2, 3, 3),), {}),
+                          ((rng.normal(size=(3, 2)) + 1j * rng.normal(size=(3, 2)),), {})],
     doc="np.linalg.pinv; its derivative assumes the rank is locally constant (full rank).")
 
 
 @implements(np.linalg.pinv)
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
-    """``np.linalg.pinv`` of a real matrix (stack); differentiable where the rank is constant."""
-    if is_complex(a):
-        raise NotImplementedError("gradlab's pinv derivative supports real matrices only")
+    """``np.linalg.pinv`` of a real or complex matrix (stack), where its rank is constant."""
     return pinv_p(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
 
 

@@ -20,6 +20,7 @@ from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
+from ..devices.array_module import on_device_of
 from .elementwise import where
 from .index import getitem
 from .misc import dtype_of
@@ -195,7 +196,7 @@ def tril(m, k=0):
     shape = np.shape(m)
     mask = np.tri(*shape[-2:], k=k, dtype=bool) if len(shape) >= 2 else np.tri(shape[0], k=k,
                                                                                 dtype=bool)
-    return where(mask, m, np.zeros((), dtype_of(m)))
+    return where(on_device_of(m, mask), m, on_device_of(m, np.zeros((), dtype_of(m))))
 
 
 @implements(np.triu, examples=lambda rng: [((rng.normal(size=(3, 3)),), {}),
@@ -205,7 +206,7 @@ def triu(m, k=0):
     shape = np.shape(m)
     rows, cols = (shape[-2:] if len(shape) >= 2 else (shape[0], shape[0]))
     mask = ~np.tri(rows, cols, k=k - 1, dtype=bool)
-    return where(mask, m, np.zeros((), dtype_of(m)))
+    return where(on_device_of(m, mask), m, on_device_of(m, np.zeros((), dtype_of(m))))
 
 
 def _diagonal_index(rows, cols, offset):

@@ -23,7 +23,8 @@ def dtype_of(x) -> np.dtype:
 
 
 def _astype_impl(x, *, dtype):
-    return np.asarray(x).astype(dtype)
+    # ``x.astype``: a CuPy array stays on its device (np.asarray would copy it to the host)
+    return x.astype(dtype) if hasattr(x, "astype") else np.asarray(x).astype(dtype)
 
 
 def _astype_vjp(g, ans, x, *, dtype):
@@ -45,7 +46,9 @@ cast_exact = Primitive(
 
 def convert(x, dtype):
     """``x.astype(dtype)``: differentiable between float types, constant into integers."""
-    dtype = np.dtype(dtype)
-    if np.issubdtype(dtype, np.inexact):
+    from ..precision.dtypes import is_float_dtype, resolve_dtype
+
+    dtype = resolve_dtype(dtype)
+    if is_float_dtype(dtype):
         return astype(x, dtype=dtype)
     return cast_exact(x, dtype=dtype)

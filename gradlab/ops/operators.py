@@ -16,7 +16,7 @@ from . import elementwise as E
 from . import index as I
 from . import linalg as L
 from . import misc as M
-from . import reduce as R
+from . import reduce as R  # noqa: F401 - registers the np.* reductions the methods call
 from . import shape as S
 
 _NO_PARAMS: dict = {}  # shared and never mutated: operators take no parameters
@@ -84,7 +84,16 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
             f"np.{ufunc.__name__}{'.' + method if method != '__call__' else ''} has no "
             f"gradlab rule (called on a traced value at {user_location()}).\n"
             "Add one with gradlab.primitive(...) (see docs/rules.md).")
-    return entry.__gradlab__(*inputs, **kwargs)
+    return entry(*inputs, **kwargs)  # the entry checks keywords against numpy's signature
+
+
+def _numpy_method(np_fn):
+    """``x.sum(...)`` as ``np.sum(x, ...)``: the same positional order and keywords."""
+    def method(self, *args, **kwargs):
+        return NUMPY_TABLE[np_fn](self, *args, **kwargs)
+
+    method.__name__ = np_fn.__name__
+    return method
 
 
 _METHODS = {
@@ -105,20 +114,11 @@ _METHODS = {
     "T": property(lambda self: S.transpose(self)),
     "mT": property(lambda self: S.swapaxes(self, -1, -2)),
     "at": property(I.At),
-    "sum": lambda self, axis=None, dtype=None, out=None, keepdims=False: R.sum(
-        self, axis=axis, out=out, keepdims=keepdims),
-    "mean": lambda self, axis=None, dtype=None, out=None, keepdims=False: R.mean(
-        self, axis=axis, keepdims=keepdims),
-    "max": lambda self, axis=None, out=None, keepdims=False: R.max(
-        self, axis=axis, out=out, keepdims=keepdims),
-    "min": lambda self, axis=None, out=None, keepdims=False: R.min(
-        self, axis=axis, out=out, keepdims=keepdims),
-    "prod": lambda self, axis=None, dtype=None, out=None, keepdims=False: R.prod(
-        self, axis=axis, out=out, keepdims=keepdims),
-    "var": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.var(
-        self, axis=axis, ddof=ddof, keepdims=keepdims),
-    "std": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.std(
-        self, axis=axis, ddof=ddof, keepdims=keepdims),
+    # Reductions take numpy's keywords (where=, initial=, ddof=...) through np.*'s entry.
+    "sum": _numpy_method(np.sum), "mean": _numpy_method(np.mean),
+    "max": _numpy_method(np.max), "min": _numpy_method(np.min),
+    "prod": _numpy_method(np.prod), "var": _numpy_method(np.var),
+    "std": _numpy_method(np.std),
     "reshape": lambda self, *shape, order="C": S.reshape(self, _shape_arg(shape), order=order),
     "transpose": lambda self, *axes: S.transpose(self, _shape_arg(axes) if axes else None),
     "swapaxes": lambda self, a, b: S.swapaxes(self, a, b),
@@ -127,7 +127,9 @@ _METHODS = {
     "flatten": lambda self: S.ravel(self),
     "dot": lambda self, other: L.dot(self, other),
     "clip": lambda self, a_min=None, a_max=None: E.clip(self, a_min, a_max),
-    "astype": lambda self, dtype: M.convert(self, dtype),
+    # order/casting/subok/copy change nothing for an immutable traced value
+    "astype": lambda self, dtype, order="K", casting="unsafe", subok=True, copy=True: M.convert(
+        self, dtype),
 }
 
 for _name, _fn in _METHODS.items():

@@ -19,8 +19,10 @@ import numpy as np
 from ..core.families import Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.shapes import normalize_axes, shape_of
+from ..devices.array_module import get_array_module
+from ..precision.dtypes import PLAIN_DTYPES, computes_in_float32_composition, float32_sum
 from .cumulative import cumprod_p
-from .elementwise import sqrt, where
+from .elementwise import maximum, minimum, sqrt, where
 from .misc import convert, dtype_of
 from .shape import concatenate, reshape, transpose
 
@@ -44,12 +46,14 @@ def spread(g, x, axis, keepdims):
 
 def _sum_impl(x, *, axis=None, keepdims=False, dtype=None):
     if type(x) is np.ndarray:  # the ufunc's own reduce: np.sum's Python wrapper costs ~1 µs
+        if dtype is None and PLAIN_DTYPES.get(x.dtype, 1) is not None:
+            return float32_sum(x, axis, keepdims)  # float16, bfloat16, float8: no running sum
         return np.add.reduce(x, axis=axis, keepdims=keepdims, dtype=dtype)
     return np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
 sum = Primitive(  # noqa: A001 - the numpy name
-    "sum", _sum_impl, family=Reduction, numpy=(np.sum,), params=REDUCE_PARAMS,
+    "sum", _sum_impl, family=Reduction, params=REDUCE_PARAMS,
     vjp=lambda g, ans, x, *, axis=None, keepdims=False, dtype=None: spread(g, x, axis, keepdims),
     jvp=lambda t, ans, x, *, axis=None, keepdims=False, dtype=None: sum(
         t, axis=axis, keepdims=keepdims))
@@ -77,10 +81,10 @@ def _reducer(np_fn):
 
 
 max = Primitive(  # noqa: A001
-    "max", _reducer(np.max), family=Reduction, numpy=(np.max, np.amax),
+    "max", _reducer(np.max), family=Reduction,
     params=("axis", "out", "keepdims"), vjp=_extremum_vjp, jvp=_extremum_jvp)
 min = Primitive(  # noqa: A001
-    "min", _reducer(np.min), family=Reduction, numpy=(np.min, np.amin),
+    "min", _reducer(np.min), family=Reduction,
     params=("axis", "out", "keepdims"), vjp=_extremum_vjp, jvp=_extremum_jvp)
 
 
@@ -93,12 +97,12 @@ def _prod_others(x, axis):
     ndim = np.ndim(x)
     axes = normalize_axes(axis, ndim)
     if not axes:
-        return np.ones(np.shape(x), dtype_of(x))
+        return get_array_module(x).ones(np.shape(x), dtype_of(x))
     keep = [i for i in range(ndim) if i not in axes]
     moved = transpose(x, keep + list(axes))
     moved_shape = np.shape(moved)
     flat = reshape(moved, moved_shape[:len(keep)] + (-1,))
-    ones = np.ones(np.shape(flat)[:-1] + (1,), dtype_of(x))
+    ones = get_array_module(x).ones(np.shape(flat)[:-1] + (1,), dtype_of(x))
     left = concatenate([ones, cumprod_p(flat[..., :-1], axis=-1)], axis=-1)
     flipped = flat[..., ::-1]
     right = concatenate([ones, cumprod_p(flipped[..., :-1], axis=-1)], axis=-1)[..., ::-1]
@@ -115,13 +119,90 @@ def _prod_impl(x, *, axis=None, keepdims=False, dtype=None):
 
 
 prod = Primitive(
-    "prod", _prod_impl, family=Reduction, numpy=(np.prod,),
+    "prod", _prod_impl, family=Reduction,
     params=REDUCE_PARAMS, vjp=_prod_vjp,
     examples=lambda rng: Reduction.examples(prod, rng) + [
         ((np.array([[1.5, 0.0, -2.0], [0.0, 0.0, 3.0], [0.5, 2.0, 1.2]]),), {"axis": 1}),
         ((np.array([[1.5, 0.0], [0.7, -2.0]]),), {})],
     jvp=lambda t, ans, x, *, axis=None, keepdims=False, dtype=None: sum(
         t * _prod_others(x, axis), axis=axis, keepdims=keepdims))
+
+
+# --- numpy's keywords: where= masks, initial= identities --------------------------------
+_NO_VALUE = np._NoValue  # numpy's marker for "not given"
+
+
+def _masked(a, mask, fill):
+    """``a`` where the reduction's ``where=`` mask holds, ``fill`` elsewhere."""
+    if mask is True:
+        return a
+    return where(mask, a, fill)
+
+
+def _reduction(prim, a, axis, dtype, out, keepdims):
+    if axis is None and dtype is None and out is None and not keepdims:
+        return prim(a)  # the common call, on the primitive's fast path
+    if dtype is None:
+        return prim(a, axis=axis, out=out, keepdims=keepdims)
+    return prim(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+
+def _where_examples(rng):
+    x = rng.normal(size=(3, 4))
+    mask = np.array([[True, False, True, True], [False, True, True, False],
+                     [True, True, False, True]])
+    return [((x,), {}), ((x,), {"axis": 1, "where": mask}), ((x,), {"initial": 0.5}),
+            ((x,), {"axis": (0, 1), "keepdims": True, "where": mask[0], "initial": -1.0})]
+
+
+@implements(np.sum, examples=_where_examples)
+def numpy_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE,
+              where=True):
+    """``np.sum`` with every keyword: ``where=`` sums the masked entries (the others get
+    no gradient), ``initial=`` is added."""
+    if where is True and initial is _NO_VALUE and axis is None and dtype is None \
+            and out is None and not keepdims:
+        return sum(a)  # np.sum(x): straight to the primitive
+    total = _reduction(sum, _masked(a, where, 0), axis, dtype, out, keepdims)
+    return total if initial is _NO_VALUE else total + initial
+
+
+@implements(np.prod, examples=_where_examples)
+def numpy_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE,
+               where=True):
+    """``np.prod`` with every keyword: ``where=`` multiplies the masked entries,
+    ``initial=`` multiplies the result."""
+    total = _reduction(prod, _masked(a, where, 1), axis, dtype, out, keepdims)
+    return total if initial is _NO_VALUE else total * initial
+
+
+def _extremum(prim, combine, name, a, axis, out, keepdims, initial, mask):
+    if mask is not True:
+        if initial is _NO_VALUE:
+            raise ValueError(f"reduction operation '{name}' does not have an identity, so to "
+                             "use a where mask one has to specify 'initial'")
+        a = _masked(a, mask, initial)
+    result = _reduction(prim, a, axis, None, out, keepdims)
+    return result if initial is _NO_VALUE else combine(result, initial)
+
+
+def _extremum_examples(rng):
+    x = rng.normal(size=(3, 4))
+    return [((x,), {}), ((x,), {"axis": 0, "initial": 0.3}),
+            ((x,), {"axis": 1, "initial": -5.0, "where": x[0] > -0.5})]
+
+
+@implements(np.max, np.amax, examples=_extremum_examples)
+def numpy_max(a, axis=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
+    """``np.max`` with every keyword: ``initial=`` takes part in the maximum (and the
+    gradient goes to it where it wins), ``where=`` (with ``initial``) masks entries."""
+    return _extremum(max, maximum, "maximum", a, axis, out, keepdims, initial, where)
+
+
+@implements(np.min, np.amin, examples=_extremum_examples)
+def numpy_min(a, axis=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
+    """``np.min`` with every keyword, as ``np.max``."""
+    return _extremum(min, minimum, "minimum", a, axis, out, keepdims, initial, where)
 
 
 def _count(x, axis):
@@ -138,36 +219,83 @@ def _examples(rng):
             ((rng.normal(size=(2, 3, 2)),), {"axis": (0, 2)})]
 
 
-@implements(np.mean, examples=_examples)
-def mean(a, axis=None, dtype=None, out=None, keepdims=False):
-    """``sum(a) / n`` over ``axis``."""
-    if dtype is not None:
-        a = convert(a, dtype)
-    return sum(a, axis=axis, keepdims=keepdims) / _count(a, axis)
+def _where_count(a, axis, keepdims, mask):
+    """How many entries a masked reduction combines (a float array, for division)."""
+    from .misc import convert as cast
+
+    ones = broadcast_to_p(cast(mask, dtype_of(a) if dtype_of(a).kind in "fc" else np.float64),
+                          shape=np.broadcast_shapes(np.shape(a), np.shape(mask)))
+    return sum(ones, axis=axis, keepdims=keepdims)
 
 
-@implements(np.var, examples=lambda rng: _examples(rng) + [
-    ((rng.normal(size=(5,)),), {"ddof": 1})])
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """Mean squared deviation, divided by ``n - ddof``."""
+def _mean_examples(rng):
+    x = rng.normal(size=(3, 4))
+    return _examples(rng) + [((x,), {"axis": 1, "where": x > -0.8})]
+
+
+@implements(np.mean, examples=_mean_examples)
+@computes_in_float32_composition  # n may not fit float8 (e4m3fn's largest is 448)
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """``sum(a) / n`` over ``axis``; with ``where=``, over the masked entries."""
     if dtype is not None:
         a = convert(a, dtype)
-    centered = a - mean(a, axis=axis, keepdims=True)
+    if where is True:
+        return sum(a, axis=axis, keepdims=keepdims) / _count(a, axis)
+    return (sum(_masked(a, where, 0), axis=axis, keepdims=keepdims)
+            / _where_count(a, axis, keepdims, where))
+
+
+_mean = mean  # var's ``mean=`` keyword hides the function
+
+
+def _ddof(ddof, correction):
+    if correction is _NO_VALUE:
+        return ddof
+    if ddof != 0:
+        raise ValueError("ddof and correction can't be provided simultaneously.")
+    return correction
+
+
+def _var_examples(rng):
+    x = rng.normal(size=(3, 4))
+    return _examples(rng) + [((rng.normal(size=(5,)),), {"ddof": 1}),
+                             ((x,), {"axis": 0, "where": x > -0.8, "correction": 1})]
+
+
+@implements(np.var, examples=_var_examples)
+@computes_in_float32_composition
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+        mean=_NO_VALUE, correction=_NO_VALUE):  # noqa: A002 - numpy's keyword names
+    """Mean squared deviation, divided by ``n - ddof`` (``correction`` is ``ddof``);
+    ``where=`` restricts it to the masked entries, ``mean=`` gives the mean."""
+    ddof = _ddof(ddof, correction)
+    if dtype is not None:
+        a = convert(a, dtype)
+    mu = _mean(a, axis=axis, keepdims=True, where=where) if mean is _NO_VALUE else mean
+    centered = a - mu
     if dtype_of(centered).kind == "c":  # numpy's variance of complex data is real: |x - m|^2
         from .complex import conj, real
 
         squares = real(centered * conj(centered))
     else:
         squares = centered * centered
-    return sum(squares, axis=axis, keepdims=keepdims) / (_count(a, axis) - ddof)
+    count = _count(a, axis) if where is True else _where_count(a, axis, keepdims, where)
+    return sum(_masked(squares, where, 0), axis=axis, keepdims=keepdims) / (count - ddof)
 
 
-@implements(np.std, examples=lambda rng: _examples(rng) + [
-    ((rng.normal(size=(5,)),), {"ddof": 1})])
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """``sqrt(var(a))``."""
-    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+def sqrt_of_spread(v):
+    """``sqrt(v)`` for a variance: where ``v`` is zero (no spread) its derivative is the
+    subgradient 0, not ``inf * 0 = nan`` (as in autograd)."""
+    positive = v > 0
+    return where(positive, sqrt(where(positive, v, 1.0)), 0.0)
 
+
+@implements(np.std, examples=_var_examples)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+        mean=_NO_VALUE, correction=_NO_VALUE):  # noqa: A002 - numpy's keyword names
+    """``sqrt(var(a))``; zero spread has derivative 0 (the subgradient)."""
+    return sqrt_of_spread(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims,
+                              where=where, mean=mean, correction=correction))
 
 
 @implements(np.ptp, examples=_examples)
@@ -198,7 +326,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """``np.average``: weighted mean, differentiable in ``a`` and in ``weights``."""
     if weights is None:
         avg = mean(a, axis=axis, keepdims=keepdims)
-        scale = np.full(np.shape(avg), float(_count(a, axis)), dtype_of(avg))
+        scale = get_array_module(avg).full(np.shape(avg), float(_count(a, axis)), dtype_of(avg))
     else:
         w = _weights_like(a, weights, axis)
         scale = sum(w, axis=axis, keepdims=keepdims)
@@ -217,73 +345,98 @@ def _nan_mask(a):
     return isnan(a)
 
 
-def _valid_count(a, axis, keepdims):
-    from .constants import count_nonzero, logical_not
+def _valid(a, mask):
+    """The entries a NaN-ignoring reduction combines: not NaN, and in ``where=``."""
+    from .constants import logical_and, logical_not
 
-    count = count_nonzero(logical_not(_nan_mask(a)), axis=axis, keepdims=keepdims)
+    valid = logical_not(_nan_mask(a))
+    return valid if mask is True else logical_and(valid, mask)
+
+
+def _valid_count(a, axis, keepdims, mask=True):
+    from .constants import count_nonzero
+
+    valid = _valid(a, mask)
+    if np.shape(valid) != np.shape(a):
+        valid = broadcast_to_p(valid, shape=np.shape(a))
+    count = count_nonzero(valid, axis=axis, keepdims=keepdims)
     return convert(count, dtype_of(a))  # an integer count would promote float32
 
 
-@implements(np.nansum, examples=lambda rng: [
-    ((np.array([[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]),), {"axis": 1}),
-    ((rng.normal(size=(3, 4)),), {})])
-def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
+def _nan_examples(rng):
+    x = np.array([[1.0, np.nan, 2.0, 0.3], [0.5, -1.0, np.nan, 1.5]])
+    return [((x,), {"axis": 1}), ((rng.normal(size=(3, 4)),), {}),
+            ((x,), {"where": np.array([True, True, False, True]), "keepdims": True})]
+
+
+@implements(np.nansum, examples=lambda rng: _nan_examples(rng) + [
+    ((rng.normal(size=(3, 4)),), {"axis": 0, "initial": 2.0})])
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
     """``np.nansum``."""
-    return sum(where(_nan_mask(a), 0.0, a), axis=axis, keepdims=keepdims)
+    return numpy_sum(_masked(a, _valid(a, True), 0.0), axis, dtype, out, keepdims, initial,
+                     where)
 
 
-@implements(np.nanprod, examples=lambda rng: [
-    ((np.array([[1.5, np.nan, 2.0], [0.5, -1.0, np.nan]]),), {"axis": 1})])
-def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
+@implements(np.nanprod, examples=lambda rng: _nan_examples(rng) + [
+    ((rng.normal(size=(3, 4)),), {"axis": 0, "initial": 2.0})])
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE,
+            where=True):
     """``np.nanprod``."""
-    return prod(where(_nan_mask(a), 1.0, a), axis=axis, keepdims=keepdims)
+    return numpy_prod(_masked(a, _valid(a, True), 1.0), axis, dtype, out, keepdims, initial,
+                      where)
 
 
-@implements(np.nanmean, examples=lambda rng: [
-    ((np.array([[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]),), {"axis": 1}),
-    ((np.array([[1.0, np.nan, 2.0], [0.5, -1.0, 3.0]]),), {"keepdims": True})])
-def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
-    """``np.nanmean``: the mean of the non-NaN entries."""
-    return nansum(a, axis=axis, keepdims=keepdims) / _valid_count(a, axis, keepdims)
+@implements(np.nanmean, examples=_nan_examples)
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """``np.nanmean``: the mean of the non-NaN entries (in ``where=``)."""
+    return (sum(_masked(a, _valid(a, where), 0.0), axis=axis, keepdims=keepdims)
+            / _valid_count(a, axis, keepdims, where))
 
 
-def _nan_extremum(a, axis, keepdims, reduce, fill):
-    masked = reduce(where(_nan_mask(a), fill, a), axis=axis, keepdims=keepdims)
-    return where(_valid_count(a, axis, keepdims) == 0, np.nan, masked)  # an all-NaN slice
+def _nan_extremum(a, axis, keepdims, reduce, combine, initial, mask):
+    fill = (-np.inf if reduce is max else np.inf) if initial is _NO_VALUE else initial
+    result = reduce(_masked(a, _valid(a, mask), fill), axis=axis, keepdims=keepdims)
+    if initial is not _NO_VALUE:
+        return combine(result, initial)
+    return where(_valid_count(a, axis, keepdims, mask) == 0, np.nan, result)  # all NaN
 
 
-@implements(np.nanmax, examples=lambda rng: [
-    ((np.array([[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]),), {"axis": 1}),
-    ((np.array([[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]),), {})])
-def nanmax(a, axis=None, out=None, keepdims=False):
+def _nan_extremum_examples(rng):
+    x = np.array([[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]])
+    return _nan_examples(rng)[:2] + [((x,), {"initial": 0.7, "axis": 1}), (
+        (x,), {"initial": -3.0, "axis": 0, "where": np.array([True, True, False])})]
+
+
+@implements(np.nanmax, examples=_nan_extremum_examples)
+def nanmax(a, axis=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
     """``np.nanmax``: ties split the gradient; an all-NaN slice gives NaN."""
-    return _nan_extremum(a, axis, keepdims, max, -np.inf)
+    return _nan_extremum(a, axis, keepdims, max, maximum, initial, where)
 
 
-@implements(np.nanmin, examples=lambda rng: [
-    ((np.array([[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]),), {"axis": 0}),
-    ((np.array([[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]),), {"keepdims": True})])
-def nanmin(a, axis=None, out=None, keepdims=False):
+@implements(np.nanmin, examples=_nan_extremum_examples)
+def nanmin(a, axis=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
     """``np.nanmin``: ties split the gradient; an all-NaN slice gives NaN."""
-    return _nan_extremum(a, axis, keepdims, min, np.inf)
+    return _nan_extremum(a, axis, keepdims, min, minimum, initial, where)
 
 
-@implements(np.nanvar, examples=lambda rng: [
-    ((np.array([[1.0, np.nan, 2.0, 4.0], [0.5, -1.0, np.nan, 3.0]]),), {"axis": 1}),
+@implements(np.nanvar, examples=lambda rng: _nan_examples(rng) + [
     ((np.array([[1.0, np.nan, 2.0], [0.5, -1.0, 3.0]]),), {"ddof": 1})])
-def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+           mean=_NO_VALUE, correction=_NO_VALUE):  # noqa: A002 - numpy's keyword names
     """``np.nanvar``: the variance of the non-NaN entries, divided by ``n - ddof``."""
-    mu = nanmean(a, axis=axis, keepdims=True)
-    centered = where(_nan_mask(a), 0.0, a - mu)
+    ddof = _ddof(ddof, correction)
+    mu = nanmean(a, axis=axis, keepdims=True, where=where) if mean is _NO_VALUE else mean
+    centered = _masked(a - mu, _valid(a, where), 0.0)
     return sum(centered * centered, axis=axis, keepdims=keepdims) / (
-        _valid_count(a, axis, keepdims) - ddof)
+        _valid_count(a, axis, keepdims, where) - ddof)
 
 
-@implements(np.nanstd, examples=lambda rng: [
-    ((np.array([[1.0, np.nan, 2.0, 4.0], [0.5, -1.0, np.nan, 3.0]]),), {"axis": 1})])
-def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """``np.nanstd``: ``sqrt(nanvar)``."""
-    return sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+@implements(np.nanstd, examples=_nan_examples)
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+           mean=_NO_VALUE, correction=_NO_VALUE):  # noqa: A002 - numpy's keyword names
+    """``np.nanstd``: ``sqrt(nanvar)``; zero spread has derivative 0."""
+    return sqrt_of_spread(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims, where=where,
+                                 mean=mean, correction=correction))
 
 
 @implements(np.nanargmax)

@@ -8,6 +8,7 @@ from ..core.families import Structural
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct, ndim_of, normalize_axes, shape_of
+from ..devices.array_module import get_array_module
 
 
 def _batch_reshape(prim, args, dims, params):
@@ -144,12 +145,22 @@ def ravel(a, order="C"):
 
 
 def _concatenate_vjp(i, g, ans, *xs, axis):
-    start = int(builtin_sum(shape_of(x)[axis] for x in xs[:i]))
-    index = [slice(None)] * ndim_of(g)
-    index[axis] = slice(start, start + shape_of(xs[i])[axis])
+    return _concatenate_cotangents([j == i for j in range(len(xs))], g, ans, *xs, axis=axis)[i]
+
+
+def _concatenate_cotangents(needed, g, ans, *xs, axis):
+    """Every wanted operand's cotangent from one pass over the pieces: the slices of
+    ``g`` (linear in the number of operands, where a rule per operand is quadratic)."""
     from .index import getitem
 
-    return getitem(g, tuple(index))
+    axis %= ndim_of(g)
+    lead = (slice(None),) * axis
+    cts, start = [], 0
+    for x, wanted in zip(xs, needed):
+        size = shape_of(x)[axis]
+        cts.append(getitem(g, lead + (slice(start, start + size),)) if wanted else None)
+        start += size
+    return cts
 
 
 def _batch_concatenate(prim, args, dims, params):
@@ -168,8 +179,17 @@ def _batch_concatenate(prim, args, dims, params):
 
 
 def _concatenate_jvp(i, t, ans, *xs, axis):
-    dtype = np.result_type(t.dtype if hasattr(t, "dtype") else t)
-    parts = [t if j == i else np.zeros(shape_of(x), dtype) for j, x in enumerate(xs)]
+    return _concatenate_tangent([t if j == i else None for j in range(len(xs))], ans, *xs,
+                                axis=axis)
+
+
+def _concatenate_tangent(tangents, ans, *xs, axis):
+    """The output's tangent from all the operands' at once: one concatenate, zeros for
+    the operands without a tangent (``None``)."""
+    dtype = np.result_type(*(getattr(t, "dtype", None) or np.result_type(t)
+                             for t in tangents if t is not None))
+    xp = get_array_module(next(t for t in tangents if t is not None))
+    parts = [xp.zeros(shape_of(x), dtype) if t is None else t for t, x in zip(tangents, xs)]
     return concatenate_p(*parts, axis=axis)
 
 
@@ -189,8 +209,9 @@ def _concatenate_shape(prim, avals, params):
 
 concatenate_p = Primitive(
     "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), family=Structural,
-    nin=VARIADIC, vjp=PerOperand(_concatenate_vjp),
-    jvp=PerOperand(_concatenate_jvp), batch=_batch_concatenate, shape=_concatenate_shape,
+    nin=VARIADIC, vjp=PerOperand(_concatenate_vjp, joint=_concatenate_cotangents),
+    jvp=PerOperand(_concatenate_jvp, joint=_concatenate_tangent), batch=_batch_concatenate,
+    shape=_concatenate_shape,
     examples=lambda rng: [((rng.normal(size=(2, 3)), rng.normal(size=(1, 3))), {"axis": 0}),
                           ((rng.normal(size=(2, 3)), rng.normal(size=(2, 2))), {"axis": -1})])
 

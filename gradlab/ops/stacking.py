@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import arguments
 from ..core.families import broadcast_to_p
 from ..core.primitive import implements
 from ..core.trace import Tracer
@@ -30,6 +31,9 @@ def _from_nested(obj):
         dtype = np.result_type(*[dtype_of(i) for i in items])
         return stack([i if isinstance(i, Tracer) else np.asarray(i, dtype) for i in items])
     return np.asarray(obj)
+
+
+arguments.ARRAY_FROM_NESTED[0] = _from_nested  # np.mean([a, b]) and every array_like
 
 
 def _array_examples(rng):

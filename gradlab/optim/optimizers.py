@@ -20,12 +20,18 @@ Updates use numpy operators only, so they also run on traced values.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._types import Array, PyTree
 from ..core.tree import tree_flatten, tree_unflatten
 from ..nn.params import Frozen, Tied, is_trainable
 from .schedules import as_schedule
+
+if TYPE_CHECKING:
+    from ..optim.schedules import Schedule
+
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "global_norm",
            "clip_by_global_norm"]
@@ -39,7 +45,7 @@ def _flatten(tree):
     return tree_flatten(tree, is_leaf=_is_slot_leaf)
 
 
-def global_norm(tree) -> float:
+def global_norm(tree: PyTree) -> float:
     """``sqrt(sum of squares)`` over every trainable leaf of ``tree``.
 
     >>> import numpy as np
@@ -51,7 +57,7 @@ def global_norm(tree) -> float:
                          if is_trainable(g)))
 
 
-def clip_by_global_norm(grads, max_norm: float):
+def clip_by_global_norm(grads: PyTree, max_norm: float) -> PyTree:
     """``(grads scaled so their global norm is at most max_norm, the norm before)``.
 
     >>> import numpy as np
@@ -67,6 +73,11 @@ def clip_by_global_norm(grads, max_norm: float):
     return tree_unflatten(treedef, [g * scale if is_trainable(g) else g for g in leaves]), norm
 
 
+
+def _zeros_like(p):
+    """Zeros shaped like ``p``, on ``p``'s device (``np.zeros_like`` dispatches to CuPy)."""
+    return np.zeros_like(p if hasattr(p, "__array_function__") else np.asarray(p))
+
 class Optimizer:
     """Base class: schedules, gradient clipping and frozen/tied bookkeeping.
 
@@ -76,7 +87,7 @@ class Optimizer:
 
     slots: tuple = ()
 
-    def __init__(self, lr, clip_norm: float | None = None):
+    def __init__(self, lr: float | Schedule, clip_norm: float | None = None):
         self.lr = lr
         self.schedule = as_schedule(lr)
         self.clip_norm = clip_norm
@@ -86,16 +97,16 @@ class Optimizer:
                            if k not in ("schedule", "slots"))
         return f"{type(self).__name__}({fields})"
 
-    def init(self, params) -> dict:
+    def init(self, params: PyTree) -> dict:
         """The optimizer state for ``params``: ``{"step": 0, slot: tree of zeros, ...}``."""
         leaves, treedef = _flatten(params)
         state = {"step": 0}
         for name in self.slots:
             state[name] = tree_unflatten(treedef, [
-                np.zeros_like(np.asarray(p)) if is_trainable(p) else None for p in leaves])
+                _zeros_like(p) if is_trainable(p) else None for p in leaves])
         return state
 
-    def update(self, grads, state, params):
+    def update(self, grads: PyTree, state: dict, params: PyTree) -> tuple[PyTree, dict]:
         """One step: ``(new_params, new_state)``; the inputs are not modified."""
         p_leaves, treedef = _flatten(params)
         g_leaves, g_def = _flatten(grads)
@@ -114,7 +125,8 @@ class Optimizer:
             g_leaves, _ = _flatten(grads)
         t = int(state["step"]) + 1
         lr = self.schedule(t - 1)
-        new_p, new_slots = [], {name: [] for name in self.slots}
+        new_p: list = []
+        new_slots: dict[str, list] = {name: [] for name in self.slots}
         for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
             if not is_trainable(p):
                 new_p.append(p)
@@ -131,7 +143,8 @@ class Optimizer:
             new_state[name] = tree_unflatten(treedef, new_slots[name])
         return tree_unflatten(treedef, new_p), new_state
 
-    def step_leaf(self, g, p, slots, lr, t):  # pragma: no cover - interface
+    def step_leaf(self, g: Array, p: Array, slots: dict[str, Array], lr: float,
+                  t: int) -> tuple[Array, dict[str, Array]]:  # pragma: no cover - interface
         raise NotImplementedError
 
 
@@ -148,14 +161,16 @@ class SGD(Optimizer):
     [-1.0]
     """
 
-    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None):
+    def __init__(self, lr: float | Schedule, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, clip_norm: float | None = None):
         super().__init__(lr, clip_norm)
         if nesterov and not momentum:
             raise ValueError("SGD: nesterov=True needs a non-zero momentum")
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
         self.slots = ("velocity",) if momentum else ()
 
-    def step_leaf(self, g, p, slots, lr, t):
+    def step_leaf(self, g: Array, p: Array, slots: dict[str, Array], lr: float,
+                  t: int) -> tuple[Array, dict[str, Array]]:
         if self.weight_decay:
             g = g + self.weight_decay * p
         if not self.momentum:
@@ -178,11 +193,13 @@ class Adam(Optimizer):
     slots = ("mu", "nu")
     decoupled = False
 
-    def __init__(self, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None):
+    def __init__(self, lr: float | Schedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.0, clip_norm: float | None = None):
         super().__init__(lr, clip_norm)
         self.b1, self.b2, self.eps, self.weight_decay = b1, b2, eps, weight_decay
 
-    def step_leaf(self, g, p, slots, lr, t):
+    def step_leaf(self, g: Array, p: Array, slots: dict[str, Array], lr: float,
+                  t: int) -> tuple[Array, dict[str, Array]]:
         if self.weight_decay and not self.decoupled:
             g = g + self.weight_decay * p
         mu = self.b1 * slots["mu"] + (1 - self.b1) * g
@@ -207,7 +224,8 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2, clip_norm=None):
+    def __init__(self, lr: float | Schedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.01, clip_norm: float | None = None):
         super().__init__(lr, b1, b2, eps, weight_decay, clip_norm)
 
 
@@ -223,13 +241,14 @@ class RMSProp(Optimizer):
     [0.01]
     """
 
-    def __init__(self, lr=1e-3, decay=0.9, eps=1e-8, momentum=0.0, weight_decay=0.0,
-                 clip_norm=None):
+    def __init__(self, lr: float | Schedule = 1e-3, decay: float = 0.9, eps: float = 1e-8,
+                 momentum: float = 0.0, weight_decay: float = 0.0, clip_norm: float | None = None):
         super().__init__(lr, clip_norm)
         self.decay, self.eps, self.momentum, self.weight_decay = decay, eps, momentum, weight_decay
         self.slots = ("nu", "velocity") if momentum else ("nu",)
 
-    def step_leaf(self, g, p, slots, lr, t):
+    def step_leaf(self, g: Array, p: Array, slots: dict[str, Array], lr: float,
+                  t: int) -> tuple[Array, dict[str, Array]]:
         if self.weight_decay:
             g = g + self.weight_decay * p
         nu = self.decay * slots["nu"] + (1 - self.decay) * (g * g)

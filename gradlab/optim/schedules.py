@@ -88,7 +88,7 @@ def step_decay(lr: float, every: int, factor: float = 0.1) -> Schedule:
 step = step_decay  # the name used in the docs' list of schedules
 
 
-def warmup(schedule, warmup_steps: int, start: float = 0.0) -> Schedule:
+def warmup(schedule: Schedule, warmup_steps: int, start: float = 0.0) -> Schedule:
     """Ramp linearly from ``start`` to ``schedule`` over ``warmup_steps``, then follow it.
 
     ``schedule`` (a number or a schedule) is shifted so that its step 0 is the first

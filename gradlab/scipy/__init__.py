@@ -1,12 +1,23 @@
-"""SciPy rules: ``scipy.special``, ``scipy.stats`` (normal distributions), ``scipy.signal``.
+"""SciPy rules: ``scipy.special``, ``scipy.stats``, ``scipy.signal``, ``scipy.integrate``.
 
-SciPy is optional, and importing ``scipy.stats`` and ``scipy.signal`` costs about a
-second, so ``import gradlab`` does not load these rules. They are declared the first
-time traced code calls a SciPy function (the call-site resolver imports this package
-then; see ``gradlab.intercept.resolve``), or when this package is imported
-explicitly, which is what the registry-wide test and the ops list do:
+SciPy is optional, and its subpackages are slow to import (``scipy.stats`` and
+``scipy.signal`` about a second together), so neither ``import gradlab`` nor this
+package loads any rule. Each submodule is imported the first time traced code calls
+a function of the matching SciPy subpackage (``gradlab.intercept.lazy_rules``): a
+program that calls only ``scipy.special`` never imports ``scipy.stats``.
+``load_all()`` declares every SciPy rule at once (the registry test and the ops list
+use it):
 
->>> import gradlab.scipy   # doctest: +SKIP
+>>> import gradlab.scipy
+>>> gradlab.scipy.load_all()   # doctest: +SKIP
 """
 
-from . import signal, special, stats  # noqa: F401
+import importlib
+
+SUBMODULES = ("special", "stats", "signal", "integrate")
+
+
+def load_all() -> None:
+    """Import every SciPy rule module (declaring all their primitives)."""
+    for name in SUBMODULES:
+        importlib.import_module(f"{__name__}.{name}")

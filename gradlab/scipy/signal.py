@@ -14,14 +14,18 @@ convention nothing is conjugated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.signal as ss
 
+from .._types import Array
 from ..core.families import Family, Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..ops.index import index_add_p
 from ..ops.shape import expand_dims, moveaxis
+from ..precision.dtypes import computes_in_float32
 
 
 def _out_shape(s1, s2, mode):
@@ -104,7 +108,7 @@ def _convolve_examples(rng):
 
 
 convolve_p = Primitive(
-    "convolve", _convolve_impl, family=Structural, params=("mode", "method"),
+    "convolve", computes_in_float32(_convolve_impl), family=Structural, params=("mode", "method"),
     vjp=(_convolve_vjp(0), _convolve_vjp(1)),
     jvp=(lambda t, ans, a, b, **p: convolve_p(t, b, **p),
          lambda t, ans, a, b, **p: convolve_p(a, t, **p)),
@@ -113,7 +117,7 @@ convolve_p = Primitive(
 
 
 @implements(ss.convolve, examples=_convolve_examples)
-def convolve(in1, in2, mode="full", method="auto"):
+def convolve(in1: Array, in2: Array, mode: str = "full", method: str = "auto") -> Array:
     """``scipy.signal.convolve``; differentiable in both inputs."""
     if np.ndim(in1) != np.ndim(in2):
         raise ValueError("in1 and in2 should have the same dimensionality")
@@ -122,7 +126,8 @@ def convolve(in1, in2, mode="full", method="auto"):
 
 
 @implements(ss.fftconvolve)
-def fftconvolve(in1, in2, mode="full", axes=None):
+def fftconvolve(in1: Array, in2: Array, mode: str = "full",
+                axes: Sequence[int] | None = None) -> Array:
     """``scipy.signal.fftconvolve`` over all axes (``axes=None``)."""
     if axes is not None:
         raise NotImplementedError("gradlab's fftconvolve supports axes=None only")
@@ -130,7 +135,8 @@ def fftconvolve(in1, in2, mode="full", axes=None):
 
 
 @implements(ss.convolve2d)
-def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+def convolve2d(in1: Array, in2: Array, mode: str = "full", boundary: str = "fill",
+               fillvalue: float = 0) -> Array:
     """``scipy.signal.convolve2d`` with zero fill (the only boundary with a rule here)."""
     if np.ndim(in1) != 2 or np.ndim(in2) != 2:
         raise ValueError("convolve2d inputs must both be 2-D arrays")

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import scipy.special as sc
 
+from .._types import Array
 from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
 from ..core.shapes import reduced_shape
@@ -26,6 +27,7 @@ from ..ops.misc import stop_gradient
 from ..ops.reduce import max as max_
 from ..ops.reduce import sum as sum_
 from ..ops.shape import reshape
+from ..precision.dtypes import computes_in_float32
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -47,7 +49,7 @@ def _polygamma_impl(n, x):
 
 
 polygamma_p = Primitive(
-    "polygamma", _polygamma_impl, family=Elementwise,
+    "polygamma", computes_in_float32(_polygamma_impl), family=Elementwise,
     vjp=(None, lambda g, ans, n, x: g * polygamma_p(n + 1, x)),
     jvp=(None, lambda t, ans, n, x: t * polygamma_p(n + 1, x)),
     examples=lambda rng: [((np.array([0, 1, 2]), rng.uniform(0.5, 3.0, 3)), {}),
@@ -56,16 +58,18 @@ polygamma_p = Primitive(
 
 
 @implements(sc.polygamma)
-def polygamma(n, x):
+def polygamma(n: Array, x: Array) -> Array:
     """``scipy.special.polygamma``; differentiable in ``x``."""
     return polygamma_p(n, x)
 
 
-digamma = unary("digamma", sc.digamma, lambda ans, x: polygamma_p(1, x),
+digamma = unary("digamma", computes_in_float32(sc.digamma), lambda ans, x: polygamma_p(1, x),
                 numpy=(sc.digamma, sc.psi), domain=(0.5, 3.0))
-gammaln = unary("gammaln", sc.gammaln, lambda ans, x: digamma(x), numpy=(sc.gammaln,),
+gammaln = unary("gammaln", computes_in_float32(sc.gammaln),
+                lambda ans, x: digamma(x), numpy=(sc.gammaln,),
                 domain=(0.5, 3.0))
-gamma = unary("gamma", sc.gamma, lambda ans, x: ans * digamma(x), numpy=(sc.gamma,),
+gamma = unary("gamma", computes_in_float32(sc.gamma),
+              lambda ans, x: ans * digamma(x), numpy=(sc.gamma,),
               domain=(0.5, 3.0))
 
 
@@ -74,7 +78,8 @@ def _betaln_partial(a, b):
 
 
 betaln = Primitive(
-    "betaln", sc.betaln, family=Elementwise, numpy=(sc.betaln,), domain=(0.5, 3.0),
+    "betaln", computes_in_float32(sc.betaln),
+    family=Elementwise, numpy=(sc.betaln,), domain=(0.5, 3.0),
     vjp=(lambda g, ans, a, b: g * _betaln_partial(a, b),
          lambda g, ans, a, b: g * _betaln_partial(b, a)),
     jvp=(lambda t, ans, a, b: t * _betaln_partial(a, b),
@@ -83,29 +88,35 @@ betaln = Primitive(
 
 # --- error functions and the normal distribution's ---------------------------------
 
-erf = unary("erf", sc.erf, lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x), numpy=(sc.erf,))
-erfc = unary("erfc", sc.erfc, lambda ans, x: (-2.0 / _SQRT_PI) * exp(-x * x),
+erf = unary("erf", computes_in_float32(sc.erf),
+            lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x), numpy=(sc.erf,))
+erfc = unary("erfc", computes_in_float32(sc.erfc), lambda ans, x: (-2.0 / _SQRT_PI) * exp(-x * x),
              numpy=(sc.erfc,))
-erfinv = unary("erfinv", sc.erfinv, lambda ans, x: (_SQRT_PI / 2.0) * exp(ans * ans),
+erfinv = unary("erfinv", computes_in_float32(sc.erfinv),
+               lambda ans, x: (_SQRT_PI / 2.0) * exp(ans * ans),
                numpy=(sc.erfinv,), domain=(-0.9, 0.9))
-erfcinv = unary("erfcinv", sc.erfcinv, lambda ans, x: (-_SQRT_PI / 2.0) * exp(ans * ans),
+erfcinv = unary("erfcinv", computes_in_float32(sc.erfcinv),
+                lambda ans, x: (-_SQRT_PI / 2.0) * exp(ans * ans),
                 numpy=(sc.erfcinv,), domain=(0.1, 1.9))
-ndtr = unary("ndtr", sc.ndtr, lambda ans, x: exp(-0.5 * x * x) / _SQRT_2PI,
+ndtr = unary("ndtr", computes_in_float32(sc.ndtr), lambda ans, x: exp(-0.5 * x * x) / _SQRT_2PI,
              numpy=(sc.ndtr,))
 # d log Phi(x) = phi(x) / Phi(x), formed in log space so that it stays finite far left.
-log_ndtr = unary("log_ndtr", sc.log_ndtr,
+log_ndtr = unary("log_ndtr", computes_in_float32(sc.log_ndtr),
                  lambda ans, x: exp(-0.5 * x * x - ans) / _SQRT_2PI, numpy=(sc.log_ndtr,),
                  domain=(-4.0, 2.0))
-ndtri = unary("ndtri", sc.ndtri, lambda ans, x: _SQRT_2PI * exp(0.5 * ans * ans),
+ndtri = unary("ndtri", computes_in_float32(sc.ndtri),
+              lambda ans, x: _SQRT_2PI * exp(0.5 * ans * ans),
               numpy=(sc.ndtri,), domain=(0.1, 0.9))
 
 # --- logistic ------------------------------------------------------------------------
 
-expit = unary("expit", sc.expit, lambda ans, x: ans * (1.0 - ans), numpy=(sc.expit,))
-logit = unary("logit", sc.logit, lambda ans, x: 1.0 / (x * (1.0 - x)), numpy=(sc.logit,),
+expit = unary("expit", computes_in_float32(sc.expit),
+              lambda ans, x: ans * (1.0 - ans), numpy=(sc.expit,))
+logit = unary("logit", computes_in_float32(sc.logit),
+              lambda ans, x: 1.0 / (x * (1.0 - x)), numpy=(sc.logit,),
               domain=(0.1, 0.9))
 if hasattr(sc, "log_expit"):  # scipy >= 1.8
-    log_expit = unary("log_expit", sc.log_expit, lambda ans, x: expit(-x),
+    log_expit = unary("log_expit", computes_in_float32(sc.log_expit), lambda ans, x: expit(-x),
                       numpy=(sc.log_expit,))
 
 # --- x log y ---------------------------------------------------------------------------
@@ -117,13 +128,15 @@ def _ratio(x, y):
 
 
 xlogy = Primitive(
-    "xlogy", sc.xlogy, family=Elementwise, numpy=(sc.xlogy,), domain=(0.5, 2.0),
+    "xlogy", computes_in_float32(sc.xlogy),
+    family=Elementwise, numpy=(sc.xlogy,), domain=(0.5, 2.0),
     vjp=(lambda g, ans, x, y: g * log(y), lambda g, ans, x, y: g * _ratio(x, y)),
     jvp=(lambda t, ans, x, y: t * log(y), lambda t, ans, x, y: t * _ratio(x, y)),
     doc="scipy.special.xlogy: x * log(y), 0 where x == 0.")
 
 xlog1py = Primitive(
-    "xlog1py", sc.xlog1py, family=Elementwise, numpy=(sc.xlog1py,), domain=(0.5, 2.0),
+    "xlog1py", computes_in_float32(sc.xlog1py),
+    family=Elementwise, numpy=(sc.xlog1py,), domain=(0.5, 2.0),
     vjp=(lambda g, ans, x, y: g * log1p(y), lambda g, ans, x, y: g * _ratio(x, 1.0 + y)),
     jvp=(lambda t, ans, x, y: t * log1p(y), lambda t, ans, x, y: t * _ratio(x, 1.0 + y)),
     doc="scipy.special.xlog1py: x * log1p(y), 0 where x == 0.")
@@ -131,19 +144,20 @@ xlog1py = Primitive(
 # --- Bessel functions ---------------------------------------------------------------
 # I1'(x) = I0(x) - I1(x)/x and J1'(x) = J0(x) - J1(x)/x; I1(x)/x = 1/2 + x^2/16 + ...
 
-i0 = unary("i0", sc.i0, lambda ans, x: i1(x), numpy=(sc.i0,))
-i1 = unary("i1", sc.i1,
+i0 = unary("i0", computes_in_float32(sc.i0), lambda ans, x: i1(x), numpy=(sc.i0,))
+i1 = unary("i1", computes_in_float32(sc.i1),
            lambda ans, x: i0(x) - _over_x(x, i1, lambda x: 0.5 + x * x / 16.0),
            numpy=(sc.i1,))
 # exp(-|x|) puts a kink at 0 into i0e (its derivative jumps from 1 to -1 there).
-i0e = unary("i0e", sc.i0e, lambda ans, x: i1e(x) - sign(x) * ans, numpy=(sc.i0e,),
+i0e = unary("i0e", computes_in_float32(sc.i0e),
+            lambda ans, x: i1e(x) - sign(x) * ans, numpy=(sc.i0e,),
             domain=(0.1, 3.0))
-i1e = unary("i1e", sc.i1e,
+i1e = unary("i1e", computes_in_float32(sc.i1e),
             lambda ans, x: i0e(x) - sign(x) * ans - _over_x(
                 x, i1e, lambda x: exp(-absolute(x)) * (0.5 + x * x / 16.0)),
             numpy=(sc.i1e,))
-j0 = unary("j0", sc.j0, lambda ans, x: -j1(x), numpy=(sc.j0,))
-j1 = unary("j1", sc.j1,
+j0 = unary("j0", computes_in_float32(sc.j0), lambda ans, x: -j1(x), numpy=(sc.j0,))
+j1 = unary("j1", computes_in_float32(sc.j1),
            lambda ans, x: j0(x) - _over_x(x, j1, lambda x: 0.5 - x * x / 16.0),
            numpy=(sc.j1,))
 
@@ -164,7 +178,8 @@ def _lse_examples(rng):
 
 
 @implements(sc.logsumexp, examples=_lse_examples)
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+def logsumexp(a: Array, axis: int | None = None, b: Array | None = None, keepdims: bool = False,
+              return_sign: bool = False) -> Array | tuple[Array, Array]:
     """``scipy.special.logsumexp``: ``log(sum(b * exp(a)))`` over ``axis``, without overflow.
 
     >>> import numpy as np, gradlab as gl, scipy.special as sc
@@ -192,14 +207,19 @@ def _softmax_examples(rng):
 
 
 @implements(sc.softmax, examples=_softmax_examples)
-def softmax(x, axis=None):
+def softmax(x: Array, axis: int | None = None) -> Array:
     """``scipy.special.softmax``: ``exp(x) / sum(exp(x))`` over ``axis`` (scipy's formula)."""
     e = exp(x - _shift(x, axis))
     return e / sum_(e, axis=axis, keepdims=True)
 
 
 @implements(sc.log_softmax, examples=_softmax_examples)
-def log_softmax(x, axis=None):
+def log_softmax(x: Array, axis: int | None = None) -> Array:
     """``scipy.special.log_softmax``: ``x - logsumexp(x)`` over ``axis``."""
     shifted = x - _shift(x, axis)
     return shifted - log(sum_(exp(shifted), axis=axis, keepdims=True))
+
+
+# More of scipy.special, in their own modules (declared with this one: SciPy loads
+# gradlab's special-function rules as one unit).
+from . import bessel, incomplete  # noqa: E402, F401

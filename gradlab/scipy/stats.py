@@ -20,6 +20,7 @@ import math
 import numpy as np
 import scipy.stats as st
 
+from .._types import Array
 from ..core.errors import NoRuleError, user_location
 from ..core.primitive import implements
 from ..ops.elementwise import exp, log
@@ -42,38 +43,38 @@ def _norm_examples(rng):
 
 
 @implements(st.norm.logpdf, examples=_norm_examples)
-def norm_logpdf(x, loc=0.0, scale=1.0):
+def norm_logpdf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.logpdf``."""
     z = _standardise(x, loc, scale)
     return -0.5 * (z * z) - log(scale) - 0.5 * _LOG_2PI
 
 
 @implements(st.norm.pdf, examples=_norm_examples)
-def norm_pdf(x, loc=0.0, scale=1.0):
+def norm_pdf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.pdf``."""
     return exp(norm_logpdf(x, loc, scale))
 
 
 @implements(st.norm.cdf, examples=_norm_examples)
-def norm_cdf(x, loc=0.0, scale=1.0):
+def norm_cdf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.cdf``."""
     return ndtr(_standardise(x, loc, scale))
 
 
 @implements(st.norm.logcdf, examples=_norm_examples)
-def norm_logcdf(x, loc=0.0, scale=1.0):
+def norm_logcdf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.logcdf`` (finite and accurate far into the left tail)."""
     return log_ndtr(_standardise(x, loc, scale))
 
 
 @implements(st.norm.sf, examples=_norm_examples)
-def norm_sf(x, loc=0.0, scale=1.0):
+def norm_sf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.sf``: ``1 - cdf``, computed as ``cdf(-z)``."""
     return ndtr(-_standardise(x, loc, scale))
 
 
 @implements(st.norm.logsf, examples=_norm_examples)
-def norm_logsf(x, loc=0.0, scale=1.0):
+def norm_logsf(x: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.logsf``."""
     return log_ndtr(-_standardise(x, loc, scale))
 
@@ -81,53 +82,72 @@ def norm_logsf(x, loc=0.0, scale=1.0):
 @implements(st.norm.ppf,
             examples=lambda rng: [((rng.uniform(0.1, 0.9, size=3),), {}),
                                   ((rng.uniform(0.1, 0.9, size=3), 1.0, 2.0), {})])
-def norm_ppf(q, loc=0.0, scale=1.0):
+def norm_ppf(q: Array, loc: Array = 0.0, scale: Array = 1.0) -> Array:
     """``scipy.stats.norm.ppf``: the quantile function."""
     return loc + scale * ndtri(q)
 
 
-# --- frozen normal distributions: norm(loc, scale).logpdf(x) ---------------------------
+# --- frozen distributions: norm(loc, scale).logpdf(x), t(df).cdf(x) ----------------------
 
 _NORM_METHODS = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf,
                  "logcdf": norm_logcdf, "sf": norm_sf, "logsf": norm_logsf, "ppf": norm_ppf}
+# distribution generator class (type(scipy.stats.t)) -> {method name: gradlab function}
+DISTRIBUTIONS: dict[type, dict] = {}
 
 
-class FrozenNormal:
-    """What ``scipy.stats.norm(loc, scale)`` gives in traced code when loc/scale are traced."""
+class FrozenDistribution:
+    """What ``scipy.stats.<dist>(*params)`` gives in traced code when a parameter is traced."""
 
-    def __init__(self, loc=0.0, scale=1.0):
-        self.args, self.kwds = (), {"loc": loc, "scale": scale}
+    def __init__(self, name, methods, args, kwds):
+        self.name, self.methods, self.args, self.kwds = name, methods, args, kwds
 
     def __getattr__(self, name):
-        method = _NORM_METHODS.get(name)
+        method = self.__dict__["methods"].get(name)
         if method is None:
-            raise AttributeError(f"gradlab's frozen normal distribution has no {name!r}")
-        return lambda x: method(x, **self.kwds)
-
-
-@implements(st.norm)
-def norm_freeze(*args, **kwds):
-    """``scipy.stats.norm(loc, scale)`` with traced parameters: a ``FrozenNormal``."""
-    return FrozenNormal(*args, **kwds)
+            raise AttributeError(f"gradlab's frozen {self.__dict__['name']} distribution has "
+                                 f"no {name!r}")
+        return lambda x: method(x, *self.args, **self.kwds)
 
 
 def _frozen_method(name):
-    """``rv_frozen.<name>`` for scipy's frozen ``norm`` (constant loc/scale, traced x)."""
-    method = _NORM_METHODS[name]
+    """``rv_frozen.<name>``: a frozen distribution's method (constant parameters, traced x)."""
 
     def frozen(self, x):
-        if not isinstance(self.dist, type(st.norm)):
+        method = DISTRIBUTIONS.get(type(self.dist), {}).get(name)
+        if method is None:
             raise NoRuleError(
-                f"{type(self.dist).__name__[:-4]}(...).{name} has no gradlab rule (only the "
-                f"normal distribution's methods do) at {user_location()}")
+                f"{type(self.dist).__name__[:-4]}(...).{name} has no gradlab rule (see "
+                f"docs/ops.md for the distributions covered) at {user_location()}")
         return method(x, *self.args, **self.kwds)
 
-    frozen.__name__ = f"frozen_norm_{name}"
+    frozen.__name__ = f"frozen_{name}"
     return frozen
 
 
-for _name in _NORM_METHODS:
-    implements(getattr(type(st.norm()), _name))(_frozen_method(_name))
+_FROZEN_DECLARED: set = set()
+
+
+def register_distribution(generator, methods, frozen_class=None):
+    """Declare ``generator``'s methods for frozen use: ``st.t(df).logpdf(x)`` (constant df,
+    through the frozen class's methods) and ``st.t(traced_df)`` (a ``FrozenDistribution``)."""
+    DISTRIBUTIONS[type(generator)] = methods
+    name = generator.name
+
+    def freeze(*args, **kwds):
+        return FrozenDistribution(name, methods, args, kwds)
+
+    freeze.__name__ = freeze.__qualname__ = f"{name}_freeze"
+    freeze.__doc__ = f"``scipy.stats.{name}(...)`` with traced parameters: a frozen {name}."
+    implements(generator)(freeze)
+    frozen_class = frozen_class or type(st.norm())
+    for method in methods:
+        key = getattr(frozen_class, method, None)
+        if key is not None and key not in _FROZEN_DECLARED:
+            _FROZEN_DECLARED.add(key)
+            implements(key)(_frozen_method(method))
+
+
+register_distribution(st.norm, _NORM_METHODS)
 
 
 # --- multivariate normal ----------------------------------------------------------
@@ -161,7 +181,8 @@ def _mvn_examples(rng):
 
 
 @implements(st.multivariate_normal.logpdf, examples=_mvn_examples)
-def multivariate_normal_logpdf(x, mean=None, cov=1, allow_singular=False):
+def multivariate_normal_logpdf(x: Array, mean: Array | None = None, cov: Array = 1,
+                               allow_singular: bool = False) -> Array:
     """``scipy.stats.multivariate_normal.logpdf``, by a Cholesky factor of ``cov``.
 
     ``cov`` must be positive definite (``allow_singular`` singular covariances have no
@@ -173,7 +194,7 @@ def multivariate_normal_logpdf(x, mean=None, cov=1, allow_singular=False):
     >>> gl.grad(lambda x: mvn.logpdf(x, np.zeros(2), np.eye(2)))(np.array([1.0, 2.0])).tolist()
     [-1.0, -2.0]
     """
-    if np.ndim(mean) == 0 and mean is not None:
+    if mean is not None and np.ndim(mean) == 0:
         mean = reshape(mean, (1,)) if hasattr(mean, "shape") else np.array([mean], float)
     dim, mean, cov = _mvn_parameters(mean, cov)
     if np.ndim(x) == 0:
@@ -187,7 +208,21 @@ def multivariate_normal_logpdf(x, mean=None, cov=1, allow_singular=False):
     return reshape(out, tuple(n for n in np.shape(out) if n != 1))
 
 
+@implements(st.multivariate_normal.entropy, examples=lambda rng: [
+    ((), {"cov": _mvn_examples(rng)[0][0][2]}), ((rng.normal(size=2), np.diag([1.0, 3.0])), {})])
+def multivariate_normal_entropy(mean=None, cov=1):
+    """``scipy.stats.multivariate_normal.entropy``: ``(dim (1 + log 2 pi) + log det cov) / 2``."""
+    dim, _, cov = _mvn_parameters(mean, cov)
+    log_det = 2.0 * sum_(log(diagonal(cholesky_p(cov))), axis=-1)
+    return 0.5 * (dim * (1.0 + _LOG_2PI) + log_det)
+
+
 @implements(st.multivariate_normal.pdf, examples=_mvn_examples)
-def multivariate_normal_pdf(x, mean=None, cov=1, allow_singular=False):
+def multivariate_normal_pdf(x: Array, mean: Array | None = None, cov: Array = 1,
+                            allow_singular: bool = False) -> Array:
     """``scipy.stats.multivariate_normal.pdf``."""
     return exp(multivariate_normal_logpdf(x, mean, cov, allow_singular))
+
+
+# The other distributions (t, chi2, beta, gamma, ...), declared with this module.
+from . import distributions  # noqa: E402, F401

@@ -17,6 +17,8 @@ batched goes straight to ``bind`` at the level below.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +57,9 @@ class BatchTracer(Tracer):
             f"Python control flow (if/while/and/or/bool()) on a value batched by vmap at "
             f"{user_location()}: each example may take a different branch, so there is no "
             "single answer.\nCompute both branches and select per example with "
-            "np.where(condition, a, b) (or the soft-decision ops), or move the test out of "
-            "the vmapped function.")
+            "np.where(condition, a, b), or a soft decision: gradlab.soft.soft_if(score, a, b) / "
+            "gradlab.soft.diff_if(score, true_fn, false_fn) (docs/soft.md), or move the test "
+            "out of the vmapped function.")
 
     def __repr__(self):
         return f"BatchTracer(shape={self.shape}, bdim={self.bdim}, val={self.val!r})"
@@ -165,15 +168,17 @@ def _to_output(trace, x, out_axis, size):
     target = shape[:out_axis] + (size,) + shape[out_axis:]
     if isinstance(x, Tracer):
         return broadcast_to_p(expand_dims(x, out_axis), shape=target)
-    x = np.asarray(x)
+    x = _as_array(x)
     return np.broadcast_to(np.expand_dims(x, out_axis), target).copy()
 
 
 def _as_array(x):
-    return x if isinstance(x, Tracer) else np.asarray(x)
+    # another library's array (CuPy) stays on its device: np.asarray would copy it over
+    return x if isinstance(x, Tracer) or hasattr(x, "__array_function__") else np.asarray(x)
 
 
-def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
+         axis_size: int | None = None) -> Callable[..., Any]:
     """Vectorise ``fun`` over a batch axis of its inputs (one numpy call per primitive).
 
     ``in_axes`` is an int, ``None`` (broadcast, not batched) or a tuple with one entry

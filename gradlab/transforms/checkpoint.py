@@ -18,41 +18,44 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import _STACK, Trace, Tracer, bind, new_trace
 from ..intercept import instrument
+from ..precision.dtypes import is_float_dtype
 from .custom import CustomRules, pack, split_call, unpack
 from .reverse import _vjp
 
 
 def _differentiable(x):
     dt = x.dtype if isinstance(x, Tracer) else np.result_type(x)
-    return np.issubdtype(dt, np.inexact)
+    return is_float_dtype(dt)
 
 
 def _zeros_like(x):
     dt = x.dtype if isinstance(x, Tracer) else np.result_type(x)
-    return np.zeros(np.shape(x), dt if np.issubdtype(dt, np.inexact) else np.float64)
+    return np.zeros(np.shape(x), dt if is_float_dtype(dt) else np.float64)
 
 
 class checkpoint_policies:  # noqa: N801 - JAX's spelling
     """Which intermediate results a checkpoint keeps (the rest are recomputed)."""
 
     @staticmethod
-    def nothing_saveable(prim):
+    def nothing_saveable(prim: Any) -> bool:
         """Keep nothing: the least memory, one full recomputation (the default)."""
         return False
 
     @staticmethod
-    def dots_saveable(prim):
+    def dots_saveable(prim: Any) -> bool:
         """Keep matrix products: the recomputation redoes only the cheap elementwise ops."""
         return prim.name in ("matmul", "dot", "einsum", "tensordot")
 
     @staticmethod
-    def everything_saveable(prim):
+    def everything_saveable(prim: Any) -> bool:
         """Keep every result (no saving; for comparison)."""
         return True
 
@@ -144,7 +147,8 @@ def _recompute_vjp(fn, g, leaves, saved, policy, needed=None):
     return out
 
 
-def checkpoint(fun, policy=None, static_argnums=()):
+def checkpoint(fun: Callable[..., Any], policy: Callable[..., bool] | None = None,
+               static_argnums: int | Sequence[int] = ()) -> Callable[..., Any]:
     """``fun``, but its activations are recomputed in the backward pass instead of stored.
 
     ``policy(prim) -> bool`` names results worth keeping (``checkpoint_policies``);
@@ -226,7 +230,7 @@ def _unrecorded(trace, prim, args, params):
 
 
 @contextlib.contextmanager
-def no_grad():
+def no_grad() -> Iterator[None]:
     """Inside the block, ops on values being differentiated are not recorded.
 
     Their results are constants to every reverse level live when the block is

@@ -25,6 +25,8 @@ second derivative of a custom rule correct.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,7 @@ from ..core.rules import PerOperand
 from ..core.trace import Tracer, bind
 from ..core.tree import tree_flatten, tree_unflatten
 from ..intercept import instrument
+from ..precision.dtypes import is_float_dtype
 
 _WRAPPED = ("__name__", "__qualname__", "__doc__")  # not __module__: numpy's would be guarded
 
@@ -46,7 +49,7 @@ def _dtype(x):
 
 def _zeros_like(x, dtype=None):
     dt = dtype if dtype is not None else _dtype(x)
-    if not np.issubdtype(dt, np.inexact):
+    if not is_float_dtype(dt):
         dt = np.float64
     return np.zeros(np.shape(x), dt)
 
@@ -170,8 +173,10 @@ class CustomRules:
         reverse = fwd is not None or vjp is not None
         self.prim = Primitive(
             name, self._impl, family=Structural, nin=VARIADIC,
-            vjp=PerOperand(self._vjp_rule if reverse else self._transposed_jvp_rule),
-            jvp=PerOperand(self._jvp_rule), batch=self._batch_rule, shape=self._shape_rule,
+            vjp=PerOperand(self._vjp_rule, joint=self._joint_vjp_rule) if reverse
+            else PerOperand(self._transposed_jvp_rule),
+            jvp=PerOperand(self._jvp_rule, joint=self._joint_jvp_rule), batch=self._batch_rule,
+            shape=self._shape_rule,
             doc=f"The user-defined function {name}.")
         del PRIMITIVES[name]  # user functions are not library primitives (nor registry cases)
 
@@ -201,6 +206,19 @@ class CustomRules:
 
     def _vjp_rule(self, i, g, ans, *leaves, static, memo):
         return self._cotangents(g, leaves, static, memo)[i]
+
+    def _joint_vjp_rule(self, needed, g, ans, *leaves, static, memo):
+        return self._cotangents(g, leaves, static, memo)  # one call for all the leaves
+
+    def _joint_jvp_rule(self, tangents, ans, *leaves, static, memo):
+        if self.jvp is None:
+            raise TypeError(self.no_jvp.format(location=user_location()))
+        dtype = np.result_type(*(_dtype(t) for t in tangents if t is not None))
+        tangents = [_zeros_like(x, dtype) if t is None else t for t, x in zip(tangents, leaves)]
+        out = self.jvp(leaves, tangents, static)
+        if np.shape(out) != np.shape(ans):
+            out = broadcast_to_p(out, shape=np.shape(ans))
+        return out
 
     def _jvp_rule(self, i, t, ans, *leaves, static, memo):
         if self.jvp is None:
@@ -288,13 +306,13 @@ class custom_vjp:  # noqa: N801 - the decorator's conventional name
     2.4
     """
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()):
         functools.update_wrapper(self, fun, assigned=_WRAPPED)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.rules = None
 
-    def defvjp(self, fwd, bwd):
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
         """Set the forward (``(out, residuals)``) and backward (cotangents) rules."""
         name = f"custom_vjp:{getattr(self.fun, '__qualname__', 'f')}"
         fun, fwd_i, bwd_i = instrument(self.fun), instrument(fwd), instrument(bwd)
@@ -318,7 +336,7 @@ class custom_vjp:  # noqa: N801 - the decorator's conventional name
                   "serves both modes, or use reverse-over-reverse (jacrev(jacrev(f))).")
         self.rules = CustomRules(name, call, fwd=forward, bwd=backward, no_jvp=no_jvp)
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         if self.rules is None:
             raise TypeError(f"custom_vjp function {self.__qualname__} has no rule yet: call "
                             f"{self.__name__}.defvjp(fwd, bwd) before using it")
@@ -343,13 +361,13 @@ class custom_jvp:  # noqa: N801
     0.5
     """
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()):
         functools.update_wrapper(self, fun, assigned=_WRAPPED)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.rules = None
 
-    def defjvp(self, rule):
+    def defjvp(self, rule: Callable[..., Any]) -> None:
         """Set the JVP rule ``rule(*nondiff, primals, tangents) -> (out, tangent_out)``."""
         name = f"custom_jvp:{getattr(self.fun, '__qualname__', 'f')}"
         fun, rule_i = instrument(self.fun), instrument(rule)
@@ -366,7 +384,7 @@ class custom_jvp:  # noqa: N801
 
         self.rules = CustomRules(name, call, jvp=push)
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         if self.rules is None:
             raise TypeError(f"custom_jvp function {self.__qualname__} has no rule yet: call "
                             f"{self.__name__}.defjvp(rule) before using it")

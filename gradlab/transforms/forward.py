@@ -9,12 +9,17 @@ True
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from ..core.rules import PerOperand
 from ..core.trace import Trace, Tracer, bind, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
+from .argnums import accepts_argnums
+from .dtypes import cast_like
 
 
 class JVPTracer(Tracer):
@@ -59,6 +64,9 @@ class JVPTrace(Trace):
             return out
         from ..ops.elementwise import add
 
+        if type(rules) is PerOperand and rules.joint is not None:
+            tangent = rules.joint(tangents, out, *primals, **params)  # one call, O(n)
+            return out if tangent is None else JVPTracer(self, out, tangent)
         tangent = None
         for i, t in enumerate(tangents):
             if t is None or rules[i] is None:  # None: no derivative in this operand
@@ -70,7 +78,7 @@ class JVPTrace(Trace):
         return JVPTracer(self, out, tangent)
 
 
-def jvp(fun, primals, tangents, has_aux=False):
+def jvp(fun: Callable[..., Any], primals: tuple, tangents: tuple, has_aux: bool = False) -> Any:
     """``(fun(*primals), J @ tangents)`` by forward mode; primals/tangents are tuples.
 
     >>> import numpy as np, gradlab as gl
@@ -87,12 +95,13 @@ def jvp(fun, primals, tangents, has_aux=False):
             raise ValueError(f"jvp: tangent shape {np.shape(t)} != primal shape {np.shape(p)}")
     f = instrument(fun)
     with new_trace(JVPTrace) as trace:
-        boxed = [JVPTracer(trace, p, t) for p, t in zip(p_leaves, t_leaves)]
+        boxed = [JVPTracer(trace, p, cast_like(t, p)) for p, t in zip(p_leaves, t_leaves)]
         result = f(*tree_unflatten(p_tree, boxed))
         out, aux = result if has_aux else (result, None)
         out_leaves, out_tree = tree_flatten(out)
         primal_out = [trace.lower(o) for o in out_leaves]
-        tangent_out = [_tangent_or_zeros(trace, o) for o in out_leaves]
+        tangent_out = [cast_like(_tangent_or_zeros(trace, o), p)
+                       for o, p in zip(out_leaves, primal_out)]
     out_p, out_t = tree_unflatten(out_tree, primal_out), tree_unflatten(out_tree, tangent_out)
     if has_aux:
         return out_p, out_t, tree_map(trace.lower, aux)
@@ -107,7 +116,8 @@ def _tangent_or_zeros(trace, o):
     return np.zeros(np.shape(p), p.dtype if hasattr(p, "dtype") else np.result_type(p))
 
 
-def make_jvp(fun, argnum=0):
+@accepts_argnums
+def make_jvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """autograd's spelling: ``make_jvp(f)(*args)(v) -> (out, J v)`` for argument ``argnum``."""
 
     def at(*args):
@@ -122,7 +132,8 @@ def make_jvp(fun, argnum=0):
     return at
 
 
-def deriv(fun, argnum=0):
+@accepts_argnums
+def deriv(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The derivative of a function of one scalar (forward mode)."""
 
     @functools.wraps(fun)

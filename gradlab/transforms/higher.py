@@ -14,18 +14,23 @@ about the cost of two gradients, never a full Hessian.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..devices.array_module import get_array_module, on_device_of
+from ..precision.dtypes import is_float_dtype
+from .argnums import accepts_argnums
 from .batching import vmap
 from .forward import jvp
 from .reverse import _vjp, grad
 
 
 def _dtype(x):
-    return x.dtype if isinstance(x, Tracer) else np.result_type(x)
+    return x.dtype if isinstance(x, Tracer) or hasattr(x, "dtype") else np.result_type(x)
 
 
 def _size(x):
@@ -33,12 +38,12 @@ def _size(x):
 
 
 def _zeros_like(x):
-    return np.zeros(np.shape(x), _dtype(x))
+    return get_array_module(x).zeros(np.shape(x), _dtype(x))
 
 
 def _float_dtype(x):
     dt = _dtype(x)
-    return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
+    return dt if is_float_dtype(dt) else np.dtype(np.float64)
 
 
 def _basis(shape, dtype):
@@ -54,7 +59,8 @@ def _unstack(oshape, lead, rows):
     return reshape(rows, oshape + np.shape(rows)[len(lead):])
 
 
-def jacrev(fun, argnum=0):
+@accepts_argnums
+def jacrev(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one vectorised VJP over every output direction.
 
     The result has the output's structure; each output leaf holds the input's
@@ -75,7 +81,7 @@ def jacrev(fun, argnum=0):
                 cts = [seed if j == k else _zeros_like(p) for j, p in enumerate(out_leaves)]
                 return backward(tree_unflatten(out_tree, cts))
 
-            basis = _basis(np.shape(o), _float_dtype(o))
+            basis = on_device_of(o, _basis(np.shape(o), _float_dtype(o)))
             # One output direction (a scalar loss: the gradient) needs no batch level.
             rows = pull(basis[0]) if len(basis) == 1 else vmap(pull)(basis)
             lead = () if len(basis) == 1 else (len(basis),)
@@ -85,7 +91,8 @@ def jacrev(fun, argnum=0):
     return jac
 
 
-def jacfwd(fun, argnum=0):
+@accepts_argnums
+def jacfwd(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Jacobian by forward mode: one vectorised JVP over every input direction.
 
     Same layout as ``jacrev``; cheaper when the input is smaller than the output.
@@ -99,14 +106,15 @@ def jacfwd(fun, argnum=0):
     @functools.wraps(fun)
     def jac(*args):
         leaves, tree = tree_flatten(args[argnum])
-        leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in leaves]
+        leaves = [x if isinstance(x, Tracer) or hasattr(x, "__array_function__")
+                  else np.asarray(x) for x in leaves]  # CuPy arrays stay on their device
         sizes = [_size(x) for x in leaves]
         n = sum(sizes)
         basis, offset = [], 0
         for x, s in zip(leaves, sizes):
             b = np.zeros((n, s), _float_dtype(x))
             b[offset:offset + s] = np.eye(s)
-            basis.append(b.reshape((n,) + np.shape(x)))
+            basis.append(on_device_of(x, b.reshape((n,) + np.shape(x))))
             offset += s
 
         def of_leaves(*xs):
@@ -136,7 +144,8 @@ def jacfwd(fun, argnum=0):
     return jac
 
 
-def hessian(fun, argnum=0):
+@accepts_argnums
+def hessian(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """The Hessian of a scalar function, forward-over-reverse (``jacfwd(jacrev(f))``).
 
     >>> import numpy as np, gradlab as gl
@@ -146,7 +155,7 @@ def hessian(fun, argnum=0):
     return jacfwd(jacrev(fun, argnum), argnum)
 
 
-def hvp(fun, x, v):
+def hvp(fun: Callable[..., Any], x: Any, v: Any) -> Any:
     """``H(x) @ v`` for scalar ``fun``: forward mode over the gradient (about 2 gradients).
 
     ``x`` and ``v`` may be pytrees of the same structure.
@@ -158,7 +167,8 @@ def hvp(fun, x, v):
     return jvp(grad(fun), (x,), (v,))[1]
 
 
-def hessian_vector_product(fun, argnum=0):
+@accepts_argnums
+def hessian_vector_product(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """autograd's spelling: a function of ``(*args, vector)`` returning ``H @ vector``.
 
     >>> import numpy as np, gradlab as gl
@@ -179,7 +189,8 @@ def hessian_vector_product(fun, argnum=0):
     return product
 
 
-def make_hvp(fun, argnum=0):
+@accepts_argnums
+def make_hvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """``make_hvp(f)(*args) -> (hvp_fn, grad_value)``: many products at one point.
 
     The gradient's tape is recorded once; each ``hvp_fn(v)`` is one reverse pass
@@ -198,7 +209,8 @@ def make_hvp(fun, argnum=0):
     return maker
 
 
-def tensor_jacobian_product(fun, argnum=0):
+@accepts_argnums
+def tensor_jacobian_product(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """A function of ``(*args, tensor)``: ``tensor`` contracted with the Jacobian's lead axes.
 
     With ``tensor`` of the output's shape this is a VJP (one reverse pass); a tensor
@@ -233,7 +245,7 @@ def tensor_jacobian_product(fun, argnum=0):
     return product
 
 
-def linearize(fun, *primals):
+def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
     """``(fun(*primals), f_jvp)``: ``f_jvp(*tangents)`` is ``J @ tangents``, without rerunning f.
 
     ``fun`` runs once; each ``f_jvp`` call is one reverse pass over the recorded
@@ -261,7 +273,8 @@ def linearize(fun, *primals):
     return out, f_jvp
 
 
-def make_ggnvp(f, g=None, f_argnum=0):
+def make_ggnvp(f: Callable[..., Any], g: Callable[..., Any] | None = None,
+               f_argnum: int = 0) -> Callable[..., Any]:
     """Generalised Gauss-Newton products: ``make_ggnvp(f, g)(*args)(v) = J^T H_g J v``.
 
     ``J`` is the Jacobian of ``f`` at ``args`` and ``H_g`` the Hessian of the scalar

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +17,11 @@ from ..core.shapes import ndim_of, shape_of
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import Tracer, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..devices.array_module import get_array_module
 from ..intercept import instrument
+from ..precision.dtypes import is_float_dtype
+from .argnums import accepts_argnums
+from .dtypes import cast_like
 
 
 def _dtype(x):
@@ -29,7 +35,7 @@ def check_differentiable(leaves, what="grad"):
         dtype = getattr(x, "dtype", None)
         if dtype is not None and dtype.kind in "fc":
             continue  # the common case, decided without numpy's slower dtype machinery
-        if isinstance(x, bool) or not np.issubdtype(_dtype(x), np.inexact):
+        if isinstance(x, bool) or not is_float_dtype(_dtype(x)):  # bfloat16, float8 too
             raise TypeError(
                 f"{what} requires float (or complex) inputs, but input leaf {i} has dtype "
                 f"{_dtype(x)} ({type(x).__name__}). Pass e.g. np.float64 values: "
@@ -37,12 +43,14 @@ def check_differentiable(leaves, what="grad"):
 
 
 def _as_array(x):
-    return x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x)
+    # an array of another library (CuPy) stays where it is: np.asarray would copy it
+    return x if isinstance(x, (Tracer, np.ndarray)) or hasattr(x, "__array_function__") \
+        else np.asarray(x)
 
 
 def zeros_like_value(x):
-    """A zero array of ``x``'s shape and dtype (``x`` may be traced)."""
-    return np.zeros(shape_of(x), _dtype(x))
+    """A zero array of ``x``'s shape and dtype (``x`` may be traced), on ``x``'s device."""
+    return get_array_module(x).zeros(shape_of(x), _dtype(x))
 
 
 def _lower(trace, x):
@@ -85,7 +93,8 @@ def _reverse(fun, args, argnums, has_aux, retain):
 
     def backward(ct_leaves):
         grads = trace.backward(out_leaves, ct_leaves, inputs, retain=retain)
-        grads = [zeros_like_value(x) if g is None else g for g, x in zip(grads, leaves)]
+        grads = [zeros_like_value(x) if g is None else g if getattr(g, "dtype", None) == getattr(
+            x, "dtype", 0) else cast_like(g, x) for g, x in zip(grads, leaves)]
         tree = grads if treedef is None else tree_unflatten(treedef, grads)
         return tree[0] if single else tuple(tree)
 
@@ -115,7 +124,8 @@ def _structured(backward, out_tree):
     return vjp_fn
 
 
-def vjp(fun, *args, argnums=None, has_aux=False):
+def vjp(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] | None = None,
+        has_aux: bool = False) -> Any:
     """``(out, vjp_fn)``: ``vjp_fn(ct)`` is the cotangent of every argument (a tuple).
 
     >>> import numpy as np, gradlab as gl
@@ -129,7 +139,8 @@ def vjp(fun, *args, argnums=None, has_aux=False):
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
-def make_vjp(fun, argnum=0):
+@accepts_argnums
+def make_vjp(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """autograd's spelling: ``make_vjp(f)(*args) -> (vjp_fn, out)``."""
 
     def maker(*args, **kwargs):
@@ -141,18 +152,22 @@ def make_vjp(fun, argnum=0):
 
 
 def _scalar_seed(out, name):
+    """The cotangent 1 of a scalar output (or of a size-1 array, as autograd accepts)."""
     dtype = _dtype(out)
-    if ndim_of(out) != 0:
+    shape = shape_of(out)
+    if ndim_of(out) != 0 and any(n != 1 for n in shape):
         raise TypeError(
             f"{name} requires a scalar output, but the function returned shape "
             f"{shape_of(out)}. Use gradlab.jacobian for a full Jacobian, gradlab.vjp for a "
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
-    if dtype.kind not in "fc":
+    if dtype.kind not in "fc" and not is_float_dtype(dtype):
         raise TypeError(f"{name} requires a float output, got {dtype}")
-    return np.ones((), dtype)
+    return get_array_module(out).ones(shape, dtype)  # on the output's device (CuPy's)
 
 
-def value_and_grad(fun, argnum=0, has_aux=False):
+@accepts_argnums
+def value_and_grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0,
+                   has_aux: bool = False) -> Callable[..., Any]:
     """``f(*args)`` and its gradient w.r.t. ``args[argnum]`` (int, or tuple for several).
 
     >>> import numpy as np, gradlab as gl
@@ -171,13 +186,23 @@ def value_and_grad(fun, argnum=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnum=0, has_aux=False):
+@accepts_argnums
+def grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0,
+         has_aux: bool = False, *, audit: bool = False) -> Callable[..., Any]:
     """The gradient of scalar ``fun`` w.r.t. ``args[argnum]``, with the argument's structure.
+
+    ``audit=True`` warns (``gradlab.soft.HardDecisionWarning``), once per line, about each
+    plain Python decision on a differentiable value (``if``, ``while``, ``max``, ...)
+    whose effect the gradient does not see (``gradlab.soft.audit``; docs/soft.md).
 
     >>> import numpy as np, gradlab as gl
     >>> gl.grad(lambda x: np.sum(np.tanh(x)))(np.zeros(2)).tolist()
     [1.0, 1.0]
     """
+    if audit:  # opt in: runs ``fun`` under gradlab.soft's pyccolo tracer (loaded only here)
+        from ..soft.decisions import warning_auditor
+
+        fun = warning_auditor(fun)
     vg = value_and_grad(fun, argnum, has_aux)
 
     @functools.wraps(fun)
@@ -188,7 +213,9 @@ def grad(fun, argnum=0, has_aux=False):
     return grad_fun
 
 
-def elementwise_grad(fun, argnum=0):
+@accepts_argnums
+def elementwise_grad(fun: Callable[..., Any],
+                     argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The gradient of ``sum(fun(x))``: for an elementwise ``fun``, its derivative map."""
 
     @functools.wraps(fun)
@@ -196,12 +223,13 @@ def elementwise_grad(fun, argnum=0):
         f = _with_kwargs(fun, kwargs)
         out, _, backward, out_tree = _reverse(f, args, argnum, False, retain=False)
         return _structured(backward, out_tree)(
-            tree_map(lambda o: np.ones(shape_of(o), _dtype(o)), out))
+            tree_map(lambda o: get_array_module(o).ones(shape_of(o), _dtype(o)), out))
 
     return egrad
 
 
-def jacobian(fun, argnum=0):
+@accepts_argnums
+def jacobian(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The full Jacobian, shape ``out.shape + x.shape``: autograd's name for ``jacrev``
     (one vectorised reverse pass over every output direction).
 

@@ -14,6 +14,9 @@ shapes and the user's line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..core.errors import ConcretizationError, ShapeError, user_location
@@ -97,7 +100,7 @@ def _is_abstract(x):
         hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, Tracer))
 
 
-def eval_shape(fun, *args):
+def eval_shape(fun: Callable[..., Any], *args: Any) -> Any:
     """The output shapes and dtypes of ``fun(*args)``, computed without any data.
 
     Arguments are pytrees whose leaves are ``ShapeDtypeStruct``s (or arrays, of which
@@ -141,7 +144,8 @@ def _paths(tree, prefix=""):
     return out
 
 
-def summary(fun, params, *input_shapes, print_fn=print):
+def summary(fun: Callable[..., Any], params: Any, *input_shapes: Any,
+            print_fn: Callable[[str], Any] = print) -> str:
     """Print (and return) a per-parameter table of ``params`` and ``fun``'s output shape.
 
     ``fun(params, *inputs)``; ``input_shapes`` are ``ShapeDtypeStruct``s (or arrays,

@@ -1,0 +1,192 @@
+"""gl.jit: per-signature capture, flat replay, retracing, guards and eager fallback."""
+
+from __future__ import annotations
+
+import doctest
+import warnings
+
+import numpy as np
+import pytest
+
+import gradlab as gl
+import gradlab.graph.codegen
+import gradlab.graph.just_in_time
+
+
+def mse(w1, w2, x, y):
+    h = np.tanh(x @ w1)
+    r = h @ w2 - y
+    return np.mean(r * r)
+
+
+def data(rng, n=8):
+    return (rng.normal(size=(4, 5)), rng.normal(size=(5, 1)), rng.normal(size=(n, 4)),
+            rng.normal(size=(n, 1)))
+
+
+def test_jit_value_and_grad_equals_eager_and_replays_without_capturing():
+    rng = np.random.default_rng(0)
+    vg = gl.jit(gl.value_and_grad(mse, argnum=(0, 1)))
+    for _ in range(3):
+        args = data(rng)
+        (v, (g1, g2)), (ve, (e1, e2)) = vg(*args), gl.value_and_grad(mse, (0, 1))(*args)
+        assert np.isclose(v, ve) and np.allclose(g1, e1) and np.allclose(g2, e2)
+    assert vg.cache_size() == 1
+    compiled = vg.compiled()[0]
+    assert compiled.report["equations_after"] < compiled.report["equations_before"]
+    # The replay is straight-line numpy calls: one line per equation, nothing else.
+    body = [line for line in compiled.source.splitlines() if line.startswith("    v")]
+    assert len(body) == len(compiled.graph.eqns) == len(compiled.source.splitlines()) - 3
+
+
+def test_jit_retraces_on_a_new_signature():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.sum(x ** 2)
+
+    jf = gl.jit(f)
+    assert jf(np.ones(3)) == 3.0 and jf(np.ones(3) * 2) == 12.0
+    assert len(calls) == 1  # captured once, replayed once
+    assert jf(np.ones((2, 2))) == 4.0 and jf(np.ones(3, np.float32)) == 3.0
+    assert len(calls) == 3 and jf.cache_size() == 3
+
+
+def test_jit_pytree_arguments_and_static_leaves():
+    jf = gl.jit(lambda p, x, how: np.sum(x @ p["w"]) if how == "sum" else np.max(x @ p["w"]))
+    p, x = {"w": np.ones((3, 2))}, np.ones((4, 3))
+    assert jf(p, x, "sum") == 24.0 and jf(p, x, "max") == 3.0
+    assert jf.cache_size() == 2
+
+
+def test_jit_falls_back_to_eager_with_one_warning_when_a_guard_fails():
+    def f(x):
+        if np.sum(x) > 0:
+            return x * 2.0
+        return x * 3.0
+
+    jf = gl.jit(f)
+    assert jf(np.ones(2)).tolist() == [2.0, 2.0]
+    with pytest.warns(RuntimeWarning, match=r"(?s)another path.*if np.sum\(x\) > 0"):
+        assert jf(-np.ones(2)).tolist() == [-3.0, -3.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one warning only
+        assert jf(-np.ones(2)).tolist() == [-3.0, -3.0]
+        assert jf(np.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_jit_of_vmap_of_grad_per_example_gradients():
+    def loss(w, x, y):
+        z = x @ w
+        return np.log(1.0 + np.exp(z)) - y * z
+
+    rng = np.random.default_rng(1)
+    w, X, y = rng.normal(size=3), rng.normal(size=(6, 3)), rng.integers(0, 2, 6) * 1.0
+    per_example = gl.jit(gl.vmap(gl.grad(loss), in_axes=(None, 0, 0)))
+    want = (1 / (1 + np.exp(-X @ w)) - y)[:, None] * X
+    assert np.allclose(per_example(w, X, y), want)
+
+
+def test_jit_gradient_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    args = data(rng)
+    g1 = gl.jit(gl.grad(mse))(*args)
+    v, eps = rng.normal(size=args[0].shape), 1e-6
+    fd = (mse(args[0] + eps * v, *args[1:]) - mse(args[0] - eps * v, *args[1:])) / (2 * eps)
+    assert np.isclose(np.sum(g1 * v), fd, rtol=1e-6)
+
+
+def test_jit_of_a_long_loop_frees_dead_values():
+    def loop(y):
+        for _ in range(150):
+            y = y * 0.99 + np.sin(y)
+        return np.sum(y)
+
+    jf = gl.jit(gl.value_and_grad(loop))
+    y0 = np.linspace(-1, 1, 10_000)  # 80 kB values: large enough to be freed
+    v, g = jf(y0)
+    ve, ge = gl.value_and_grad(loop)(y0)
+    assert np.isclose(v, ve) and np.allclose(g, ge)
+    assert "del " in jf.compiled()[0].source
+
+
+@pytest.mark.parametrize("module", [gradlab.graph.just_in_time, gradlab.graph.codegen])
+def test_jit_docstring_examples_pass(module):
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_weights_grad_with_jit_equals_eager_including_frozen_and_tied():
+    from gradlab.ipython.weights import Weights, frozen, tied
+
+    w = Weights({"a": np.array([1.0, 2.0]), "s": frozen(3.0), "b": tied("a")})
+
+    def objective():
+        return np.sum(w["a"] ** 2 * w["b"]) * w["s"]
+
+    eager = w.grad(objective)
+    for _ in range(2):
+        jitted = w.grad(objective, jit=True)
+        assert jitted["a"].tolist() == eager["a"].tolist() == [9.0, 36.0]
+        assert repr(jitted["b"]) == repr(eager["b"]) and repr(jitted["s"]) == repr(eager["s"])
+    assert w._compiled(objective, False, True, None).cache_size() == 1
+
+
+def test_train_with_jit_takes_the_same_steps():
+    def loss(p, x, y):
+        return np.mean((x @ p["w"] - y) ** 2), {"norm": np.sum(p["w"] ** 2)}
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 3))
+    y = x @ np.array([1.0, 2.0, 3.0])
+    runs = [gl.train(loss, {"w": np.zeros(3)}, (x, y), 30, gl.optim.SGD(0.1), progress=False,
+                     jit=jit) for jit in (False, True)]
+    assert np.array_equal(runs[0].params["w"], runs[1].params["w"])
+    assert runs[0].history["norm"] == runs[1].history["norm"]
+    assert runs[1].history["loss"][-1] < 0.1 * runs[1].history["loss"][0]
+
+
+def test_jit_keyword_arguments_are_inputs_not_constants():
+    jf = gl.jit(lambda x, *, scale: np.sum(x * scale))
+    assert jf(np.ones(2), scale=np.array(2.0)) == 4.0
+    assert jf(np.ones(2), scale=np.array(5.0)) == 10.0
+    assert jf.cache_size() == 1
+
+
+def test_jit_returns_new_arrays_where_the_graph_returns_an_input_or_constant():
+    table = np.arange(3.0)
+    jf = gl.jit(lambda x: (x * 1.0, table - 0.0, x))
+    x = np.ones(3)
+    a, b, c = jf(x)
+    a[0] = b[0] = c[0] = 99.0
+    assert x.tolist() == [1.0, 1.0, 1.0] and table.tolist() == [0.0, 1.0, 2.0]
+    assert [v.tolist() for v in jf(x)] == [[1.0] * 3, [0.0, 1.0, 2.0], [1.0] * 3]
+
+
+def test_jit_signature_check_falls_back_for_dtypes_that_are_not_singletons():
+    jf = gl.jit(lambda x: np.sum(x * 2.0))
+    big_endian = np.arange(3.0).astype(">f8")
+    assert jf(big_endian) == 6.0 and jf(big_endian + 1) == 12.0
+    assert jf(np.arange(3.0)) == 6.0 and jf.cache_size() == 2
+
+
+def test_jit_as_a_method_decorator_binds_the_instance():
+    class Scaled:
+        def __init__(self, k):
+            self.k = k
+
+        @gl.jit
+        def apply(self, x):
+            return np.sum(x * self.k)
+
+    assert Scaled(2.0).apply(np.ones(3)) == 6.0 and Scaled(3.0).apply(np.ones(3)) == 9.0
+
+
+def test_jit_instruments_the_users_call_sites():
+    # np.linalg.inv converts its argument with asarray: only the call-site rewrite
+    # reaches gradlab's rule, so the jitted function must be instrumented.
+    f = gl.jit(lambda x: np.sum(np.linalg.inv(x) * 2.0))
+    a = np.array([[2.0, 1.0], [1.0, 3.0]])
+    assert np.isclose(f(a), np.sum(np.linalg.inv(a) * 2.0)) and f.cache_size() == 1
+    assert np.allclose(gl.grad(f)(a), gl.grad(lambda x: np.sum(np.linalg.inv(x) * 2.0))(a))
