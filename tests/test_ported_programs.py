@@ -49,6 +49,11 @@ def _countdown(x, n):  # a module-level function that calls itself
     return x if n == 0 else _countdown(np.sin(x), n - 1)
 
 
+def _noisy_sum(x, n):
+    rs = np.random.RandomState(0)
+    return np.sum(x * rs.randn(n, 3))
+
+
 def _tiled(x):
     return np.sum(np.tile(x, (2, 1)))
 
@@ -98,6 +103,11 @@ GAPS = {
                              "the scalar-output requirement (no issue lists it)",
                              lambda: _assert_raises_naming_scalar(
                                  lambda: gl.grad(lambda w: (np.sum(w), w))(np.ones(2)))),
+    "jit_int_argument": ("under gl.jit a Python int argument is traced; used as a shape in a "
+                         "call the rewrite guards (RandomState.randn(n, 3)) it raises NoRuleError "
+                         "'has no differentiation rule ... declare a primitive' (np.ones((n, 3)) "
+                         "works); jit has no static_argnums (no issue lists it)",
+                         lambda: gl.jit(_noisy_sum)(np.ones(3), 2)),
     "jacfwd": ("jacfwd runs the user's function behind a gradlab closure, uninstrumented: "
                "TracerConversionError on any non-ufunc numpy call (np.dot, einsum, solve; "
                "issue 9)",
@@ -404,3 +414,26 @@ def test_check_grads_refuses_a_container_it_would_not_flatten():
         gl.check_grads(lambda p: np.sum(p["w"] ** 3), params, modes=("rev",), order=1)
     gl.check_grads(lambda p, act: np.sum(p["w"] ** 3), {"w": np.ones(2)}, "tanh",
                    modes=("rev",), order=1)  # a plain string argument is still fine
+
+
+# ---- gl.jit, as JAX programs decorate their update steps ------------------------------
+
+JIT_GAPS = {"black_box_svi": "jit_int_argument"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, id=name, marks=[pytest.mark.xfail(_gap_open(JIT_GAPS[name]),
+                                                         reason=GAPS[JIT_GAPS[name]][0],
+                                                         strict=True)]
+                 if name in JIT_GAPS else [])
+    for name in PROGRAMS if name not in PROGRAM_GAPS])
+@pytest.mark.filterwarnings("error")  # a fallback to eager would warn: it must not happen
+def test_jit_of_value_and_grad_equals_eager(name):
+    module, params, data = _program(name)
+    value, g = gl.value_and_grad(module.loss)(params, *data)
+    compiled = gl.jit(gl.value_and_grad(module.loss))
+    for _ in range(2):  # the capture, then the cached replay
+        jit_value, jit_g = compiled(params, *data)
+        np.testing.assert_allclose(jit_value, value, rtol=1e-12)
+        _close(jit_g, g, rtol=1e-9, atol=1e-12)
+    assert compiled.cache_size() == 1
