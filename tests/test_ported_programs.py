@@ -22,13 +22,14 @@ import scipy.stats
 import gradlab as gl
 
 PROGRAMS = [
-    "attention", "bayesian_neural_net", "bernoulli_glm", "black_box_svi", "callbacks",
-    "class_model", "convnet", "deep_gp", "define_gradient", "ensemble", "flatten_params",
-    "fluidsim", "gan", "gaussian_process", "gmm", "gp_cholesky", "gp_column", "hmm_em",
-    "jax_mlp", "jax_rnn_scan", "kalman_filter", "logistic_regression", "lstm", "maml",
-    "matrix_factorization", "mixture_vi", "negative_binomial", "neural_net", "ode_net",
-    "ordered_params", "recursion", "rkhs", "rnn", "robust_regression", "sinusoid",
-    "sorted_topk", "stats_models", "tanh_derivs", "variational_autoencoder",
+    "accumulate", "attention", "bayesian_neural_net", "bernoulli_glm", "black_box_svi",
+    "callbacks", "class_model", "convnet", "deep_gp", "define_gradient", "ensemble",
+    "flatten_params", "fluidsim", "gan", "gaussian_process", "gmm", "gp_cholesky", "gp_column",
+    "hmm_em", "hmm_logaddexp", "jax_mlp", "jax_rnn_scan", "kalman_filter",
+    "logistic_regression", "lstm", "maml", "matrix_factorization", "mixture_vi",
+    "negative_binomial", "neural_net", "ode_net", "ordered_params", "recursion", "rkhs", "rnn",
+    "robust_regression", "sinusoid", "sorted_topk", "stats_models", "tanh_derivs",
+    "variational_autoencoder",
 ]
 
 
@@ -52,6 +53,12 @@ def _countdown(x, n):  # a module-level function that calls itself
 def _noisy_sum(x, n):
     rs = np.random.RandomState(0)
     return np.sum(x * rs.randn(n, 3))
+
+
+def _accumulated(x):
+    acc = np.zeros(2)
+    acc += x ** 2
+    return np.sum(acc)
 
 
 def _tiled(x):
@@ -114,6 +121,14 @@ GAPS = {
     "lax_scan": ("no gradlab.lax (scan, fori_loop, cond): JAX programs' loops do not port "
                  "(no issue lists it)",
                  lambda: importlib.import_module("gradlab.lax").scan),
+    "augassign_into_ndarray": ("`acc = np.zeros(n); acc += traced` (jnp's `+=` rebinds; numpy's "
+                               "writes in place): InPlaceMutationError; the call-site rewrite "
+                               "could rebind, as for jnp (no issue lists it)",
+                               lambda: gl.grad(_accumulated)(np.ones(2))),
+    "ufunc_methods": ("ufunc methods on traced values (np.logaddexp.reduce, np.add.reduce, "
+                      "np.multiply.outer, np.maximum.accumulate): NoRuleError (no issue lists "
+                      "them; jnp ufuncs have them)",
+                      lambda: gl.grad(lambda x: np.logaddexp.reduce(x))(np.ones(2))),
     "jacfwd": ("jacfwd runs the user's function behind a gradlab closure, uninstrumented: "
                "TracerConversionError on any non-ufunc numpy call (np.dot, einsum, solve; "
                "issue 9)",
@@ -150,7 +165,9 @@ PROGRAM_GAPS = {"recursion": ("recursion", None), "hmm_em": ("recursion", None),
                 "stats_models": ("stats", None), "gp_cholesky": ("scipy_linalg", None),
                 "kalman_filter": ("mvn_frozen", None), "bernoulli_glm": ("discrete_stats", None),
                 "ordered_params": ("ordereddict", None), "jax_mlp": ("prngkey", None),
-                "jax_rnn_scan": ("lax_scan", None)}
+                "jax_rnn_scan": ("lax_scan", None),
+                "accumulate": ("augassign_into_ndarray", None),
+                "hmm_logaddexp": ("ufunc_methods", None)}
 
 
 # Programs whose float32 gradient comes back float64 on main: they promote inside (np.eye,
