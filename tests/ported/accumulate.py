@@ -1,4 +1,4 @@
-"""A JAX-style pairwise-potential energy: ``forces = jnp.zeros(...)`` then ``forces += ...``
+"""A JAX-style pairwise-potential energy: ``energies = jnp.zeros(n)`` then ``energies += ...``
 in a loop (jnp arrays are immutable, so += rebinds; after porting they are ndarrays)."""
 
 import numpy as np

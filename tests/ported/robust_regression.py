@@ -1,4 +1,4 @@
-"""Student-t regression and a Poisson GLM: log1p, gammaln, lgamma of constants, np.maximum."""
+"""Student-t regression and a Poisson GLM: log1p, gammaln (also of the counts), np.maximum."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Likelihoods from scipy.stats beyond the normal (autograd.scipy.stats): t, gamma, beta."""
+"""Likelihoods from scipy.stats beyond the normal: t, gamma, beta, poisson."""
 
 import numpy as np
 from scipy.stats import beta, gamma, poisson, t
