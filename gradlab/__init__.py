@@ -33,7 +33,7 @@ from .core.tree import (
 from .ops.index import at, put_along_axis
 from .ops.misc import stop_gradient
 from .transforms.forward import deriv, jvp, make_jvp
-from .transforms.reverse import elementwise_grad, grad, jacobian, make_vjp, value_and_grad, vjp
+from .transforms.reverse import elementwise_grad, grad, make_vjp, value_and_grad, vjp
 
 # The rest of the API is imported on first use (PEP 562), so that ``import gradlab``
 # costs little more than ``import numpy``: public name -> (module, attribute or None for
@@ -51,7 +51,7 @@ _LAZY = {
     "custom_root": (".transforms.implicit", "custom_root"),
     "summary": (".transforms.shapes", "summary"),
     **{name: (".transforms.higher", name) for name in (
-        "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacrev", "linearize",
+        "hessian", "hessian_vector_product", "hvp", "jacfwd", "jacobian", "jacrev", "linearize",
         "make_ggnvp", "make_hvp", "tensor_jacobian_product")},
     # Models and training. ``gl.train`` is the training function; its module, with
     # ``minibatches`` and ``TrainResult``, is ``gradlab.training``.
@@ -66,6 +66,7 @@ _LAZY = {
     "devices": (".devices", None),
     **{name: (".devices", name) for name in ("device", "to_device", "on_cpu", "on_device")},
     "train": (".training", "train"),
+    "training": (".training", None),
     # Graphs (gradlab.graph): capture, symbolic derivatives, passes, compiled tapes, jit.
     **{name: (".graph", name) for name in (
         "capture", "Graph", "GuardError", "Variable", "grad_graph", "hessian_graph",
@@ -99,7 +100,7 @@ __all__ = [
     "__version__",
     "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",
     "ShapeError", "TracerConversionError", "Var", "at", "check_grads", "deriv", "elementwise_grad",
-    "grad", "implements", "jacobian", "jvp", "make_jvp", "make_vjp", "primitive",
+    "grad", "implements", "jvp", "make_jvp", "make_vjp", "primitive",
     "put_along_axis", "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten",
     "tree_leaves", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
     # ``gl.compile`` (graphs) stays out of ``import *``: it would shadow the builtin.

@@ -86,9 +86,9 @@ def check_grads(fun: Callable, *args: Any, modes: Sequence[str] = ("fwd", "rev")
     """
     if not args:  # check_grads(f, modes=...)(x), as in autograd
         if _takes_no_arguments(fun):  # a params{...} objective: currying would check nothing
-            raise ValueError("check_grads: the function takes no arguments, so there is "
-                             "nothing to differentiate; for a params{...} block's objective "
-                             "use weights.check_grads(objective)")
+            raise ValueError("check_grads: no float argument to differentiate (the function "
+                             "takes no arguments); for a params{...} block's objective use "
+                             "weights.check_grads(objective)")
         return functools.partial(check_grads, fun, modes=modes, order=order, eps=eps,
                                  rtol=rtol, atol=atol, seed=seed)
     rng = np.random.default_rng(seed)

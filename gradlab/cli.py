@@ -138,7 +138,7 @@ def search_ops(query: str = "") -> list[tuple[str, str, str]]:
     from .core.primitive import NUMPY_TABLE, Primitive
 
     if importlib.util.find_spec("scipy") is not None:
-        importlib.import_module("gradlab.scipy")  # SciPy's rules are declared on import
+        importlib.import_module("gradlab.scipy").load_all()  # declared lazily otherwise
     rows = []
     for original, entry in NUMPY_TABLE.items():
         impl = getattr(entry, "__gradlab__", entry)

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from ._types import Array, DTypeLike, Key, Shape
-from .core.families import Structural
 from .core.primitive import Primitive
 from .core.shapes import ShapeDtypeStruct
 from .core.trace import Tracer
+from .ops.families import Structural
 
 __all__ = ["key", "split", "fold_in", "normal", "uniform", "bernoulli", "permutation",
            "randint", "categorical", "is_key"]

@@ -28,7 +28,7 @@ OUTPUT = ROOT / "docs" / "api.md"
 
 # Top-level modules that are not public sections of their own: the layers gradlab
 # re-exports (core, ops, intercept, transforms, check), the demo and the command line.
-INTERNAL = {"core", "ops", "intercept", "transforms", "check", "examples", "cli"}
+INTERNAL = {"core", "ops", "intercept", "transforms", "check", "examples", "cli", "files"}
 # Public subpackages whose submodules get sections of their own, when they have __all__.
 NESTED = {"scipy"}
 

@@ -20,9 +20,9 @@ import gradlab as gl
 import gradlab.nn  # noqa: F401  (load on first use: import them so their primitives are here)
 import gradlab.random  # noqa: F401
 import gradlab.soft  # noqa: F401
-from gradlab.core.families import Elementwise
 from gradlab.core.primitive import COMPOSITIONS, PRIMITIVES, VARIADIC
 from gradlab.core.shapes import ShapeDtypeStruct
+from gradlab.ops.families import Elementwise
 
 if importlib.util.find_spec("scipy") is not None:
     import gradlab.scipy

@@ -11,8 +11,8 @@ import pytest
 
 import gradlab as gl
 from gradlab import rules
-from gradlab.core.families import Elementwise, Reduction
 from gradlab.core.tape import ReverseTrace
+from gradlab.ops.families import Elementwise, Reduction
 
 X = np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]])
 W = np.array([[0.2, -0.4], [0.7, 0.1], [-0.3, 0.5]])

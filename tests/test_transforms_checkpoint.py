@@ -10,7 +10,7 @@ import pytest
 
 import gradlab as gl
 from gradlab.core.tape import ReverseTrace
-from gradlab.core.trace import _STACK
+from gradlab.core.trace import live_levels
 
 RNG = np.random.default_rng(3)
 W = RNG.normal(size=(3, 3)) / 2
@@ -26,7 +26,7 @@ def loss_of(block):
 
 
 def current_tape():
-    return next(t for t in reversed(_STACK) if isinstance(t, ReverseTrace)).tape
+    return next(t for t in reversed(live_levels()) if isinstance(t, ReverseTrace)).tape
 
 
 def test_checkpoint_gradients_identical_and_recomputed():

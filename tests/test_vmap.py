@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gradlab as gl
-from gradlab.core.families import Structural
+from gradlab.ops.families import Structural
 from gradlab.transforms.batching import BatchTracer
 
 RNG = np.random.default_rng(0)

@@ -32,6 +32,27 @@ class NoRuleError(TypeError):
     """A numpy/scipy/math function with no differentiation rule reached a traced value."""
 
 
+def qualified_name(fn) -> str:
+    """``numpy.linalg.solve``-style name of a callable (ufuncs have no ``__module__``)."""
+    module = getattr(fn, "__module__", None) or ("numpy" if type(fn).__name__ == "ufunc" else "")
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
+    return f"{module}.{name}" if module else name
+
+
+def no_rule_error(fn) -> NoRuleError:
+    """The error for a numpy/scipy/math ``fn`` with no rule that a traced value reached,
+    whichever path found it (the call-site rewrite or numpy's own dispatch protocols)."""
+    name = qualified_name(fn)
+    short = getattr(fn, "__name__", "op")
+    return NoRuleError(
+        f"{name} has no gradlab differentiation rule, and a traced value reached it at "
+        f"{user_location()}.\nTo add one, declare a primitive:\n"
+        f"    gradlab.primitive('{short}', impl={name}, vjp=lambda g, ans, x: ..., "
+        f"jvp=lambda t, ans, x: ..., numpy=({name},))\n"
+        "or wrap the call in gradlab.stop_gradient(...) if no derivative should flow "
+        "through it (see docs/rules.md).")
+
+
 class ShapeError(ValueError):
     """Operand shapes that an op cannot combine; names the op, the shapes and the user's line."""
 
@@ -87,6 +108,37 @@ def user_location() -> str:
     return f"{fname}:{lineno}: {src}" if src else f"{fname}:{lineno}"
 
 
+_UPDATE_METHODS = {"Add": "add", "Mult": "multiply", "Div": "divide", "Pow": "power",
+                   "Sub": "add"}
+
+
+def functional_update(plain_container: bool) -> str:
+    """The functional form of the in-place ``x[i] = v`` on the user's current line:
+    ``x = x.at[i].set(v)`` (``x = gl.at(x)[i].set(v)`` where ``x`` is a plain numpy
+    array, which has no ``.at``)."""
+    import ast  # only when an error is being raised
+
+    frame = user_frame()
+    line = source_line(frame.f_code.co_filename, frame.f_lineno).strip() if frame else ""
+    try:
+        stmt = ast.parse(line).body[0]
+    except (SyntaxError, IndexError):
+        stmt = None
+    target = getattr(stmt, "targets", [getattr(stmt, "target", None)])[0]
+    if not isinstance(target, ast.Subscript):
+        at = "gl.at(x)" if plain_container else "x.at"
+        return f"x = {at}[idx].set(value)"
+    name, idx = ast.unparse(target.value), ast.unparse(target.slice)
+    value = ast.unparse(stmt.value)
+    method = "set"
+    if isinstance(stmt, ast.AugAssign):
+        method = _UPDATE_METHODS.get(type(stmt.op).__name__, "set")
+        if type(stmt.op).__name__ == "Sub":
+            value = f"-({value})"
+    at = f"gl.at({name})" if plain_container else f"{name}.at"
+    return f"{name} = {at}[{idx}].{method}({value})"
+
+
 def describe(x) -> str:
     """A short ``float64[3,4]`` style description of an operand."""
     shape = getattr(x, "shape", None)
@@ -122,3 +174,27 @@ def device_error(prim, args, exc):
                 f"{type(exc).__name__}: {exc}. Compute this op on the CPU: "
                 "gradlab.to_device(x, 'cpu')")
     return DeviceError(f"{what}\n  at {user_location()}")
+
+
+def warn_at_user_line(kind: str, flag: int) -> None:
+    """numpy's floating-point error callback while a transform runs: the RuntimeWarning
+    numpy would raise (``divide by zero encountered in log``), attributed to the user's
+    line rather than to the gradlab rule or level that called the ufunc."""
+    import warnings  # only when a warning is being raised
+
+    frame, op = sys._getframe(1), "a differentiated operation"
+    while frame is not None and is_library_file(frame.f_code.co_filename):
+        name = getattr(frame.f_locals.get("prim"), "name", None)  # the op being applied
+        if name is not None:
+            backward = frame.f_code.co_name == "_backward"  # a VJP rule of that op
+            op = f"the derivative of {name}" if backward else name
+            break
+        frame = frame.f_back
+    user = user_frame()
+    message = f"{kind} encountered in {op}"
+    if user is None:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return
+    registry = user.f_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(message, RuntimeWarning, user.f_code.co_filename, user.f_lineno,
+                           module=user.f_globals.get("__name__"), registry=registry)

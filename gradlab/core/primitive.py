@@ -19,12 +19,11 @@ test. The interception table (numpy/math callable -> gradlab) is derived from th
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from typing import Callable
 
 from .arguments import preparer
-from .errors import user_location
+from .errors import InPlaceMutationError, user_location
 from .trace import Tracer, bind, shape_error
 
 PRIMITIVES: dict[str, "Primitive"] = {}
@@ -37,21 +36,21 @@ TABLE_LISTENERS: list[Callable] = []
 COMPOSITIONS: dict[str, "Composition"] = {}
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Instruments a user's rule like traced code, so a rule that calls ``np.sum`` on the
+# tracers of an enclosing transform differentiates. ``gradlab.intercept`` (a layer above,
+# which core never imports) appends its instrumenter here; empty, rules run as written.
+RULE_INSTRUMENTERS: list[Callable] = []
 
 
 def _instrumented(rules):
-    """A user's rules, instrumented like any traced code: a rule that calls ``np.sum``
-    on the tracers of an enclosing transform then differentiates. gradlab's own rules
-    are written with gradlab ops and left as they are."""
+    """``rules`` with every user rule instrumented (gradlab's own are left as they are)."""
 
     def one(rule):
-        code = getattr(rule, "__code__", None)
-        if rule is None or code is None or code.co_filename.startswith(_PACKAGE_DIR):
+        if rule is None or getattr(rule, "__code__", None) is None:
             return rule
-        from ..intercept.resolve import resolve  # that layer imports this module
-
-        return resolve(rule)
+        for instrumenter in RULE_INSTRUMENTERS:
+            rule = instrumenter(rule)
+        return rule
 
     if rules is None or (callable(rules) and not hasattr(rules, "__getitem__")):
         return one(rules)
@@ -75,14 +74,16 @@ def _as_rules(rules, nin):
 class Primitive:
     """An op every transform level understands. See the module docstring."""
 
+    # The family of a primitive that names none: ``gradlab.ops.families`` sets it to
+    # ``Elementwise`` (families' default rules are written with ops, a layer above core).
+    default_family = None
+
     def __init__(self, name: str, impl: Callable, *, vjp=None, jvp=None, family=None,
                  numpy=(), params=(), nin=None, batch=None, shape=None, examples=None,
                  domain=(-2.0, 2.0), differentiable=True, saves=None, doc=""):
-        from .families import Elementwise
-
         self.name = name
         self.impl = impl
-        self.family = family or Elementwise
+        self.family = family or self.default_family
         if nin is None:
             rules = vjp if vjp is not None else jvp
             nin = 1 if rules is None or callable(rules) else len(rules)
@@ -142,9 +143,10 @@ class Primitive:
             kwargs.update(zip(self.params, extra))
             args = args[:nin]
         if kwargs.get("out") is not None:
-            raise TypeError(
+            raise InPlaceMutationError(
                 f"{self.name}(..., out=...) writes in place, which a traced array cannot "
-                f"do ({user_location()}); use the returned value, or x.at[idx].set(v).")
+                f"do ({user_location()}); use the returned value: y = np.{self.name}(...) "
+                "(for part of an array, x = x.at[idx].set(v)).")
         kwargs.pop("out", None)
         return bind(self, *args, **kwargs)
 

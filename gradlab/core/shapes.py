@@ -22,12 +22,16 @@ class ShapeDtypeStruct(NamedTuple):
         return int(np.prod(self.shape, dtype=np.int64))
 
 
+# Python numbers: the operands without ``.shape`` that rules meet most (``1.0 + x``).
+PYTHON_NUMBERS = frozenset({float, int, complex, bool})
+
+
 def shape_of(x) -> tuple:
     """``np.shape(x)`` without numpy's dispatch overhead (rules call this a lot)."""
     try:
         return x.shape
     except AttributeError:
-        return np.shape(x)
+        return () if type(x) in PYTHON_NUMBERS else np.shape(x)
 
 
 def ndim_of(x) -> int:
@@ -35,7 +39,7 @@ def ndim_of(x) -> int:
     try:
         return x.ndim
     except AttributeError:
-        return np.ndim(x)
+        return 0 if type(x) in PYTHON_NUMBERS else np.ndim(x)
 
 
 def normalize_axes(axis, ndim: int) -> tuple:

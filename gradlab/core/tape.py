@@ -11,7 +11,7 @@ themselves recorded by the enclosing level: that is all higher order needs.
 from __future__ import annotations
 
 from .rules import PerOperand
-from .trace import Trace, Tracer, bind, shape_error
+from .trace import Trace, Tracer, bind, restore_warnings, shape_error, warnings_at_user_line
 
 # A node is a tuple ``(prim, args, params, parents, ans, is_complex)``: how a value was
 # computed, holding only what the backward walk needs of it. ``args`` are the operands
@@ -142,6 +142,15 @@ class ReverseTrace(Trace):
         accumulate with ``+``, which is numpy's own add for plain arrays and gradlab's
         for the tracers of an enclosing transform.
         """
+        token = warnings_at_user_line()  # a rule's RuntimeWarning points at the user's line
+        if token is None:
+            return self._backward(outputs, cotangents, inputs, retain)
+        try:
+            return self._backward(outputs, cotangents, inputs, retain)
+        finally:
+            restore_warnings(token)
+
+    def _backward(self, outputs, cotangents, inputs, retain):
         grads: dict[int, object] = {}
         for out, ct in zip(outputs, cotangents):
             if isinstance(out, Var) and out._trace is self and ct is not None:
@@ -196,7 +205,15 @@ def _is_complex(x) -> bool:
     return isinstance(x, complex) if dt is None else dt.kind == "c"
 
 
-def _real_part(ct):
-    from ..ops.complex import real
+# ``real`` for a complex cotangent flowing into a real value: ``gradlab.ops.complex``
+# (a layer above core, which core never imports) registers its primitive here.
+_REAL_PART: list = []
 
-    return real(ct)
+
+def register_real_part(real) -> None:
+    """Set the op the backward walk takes a complex cotangent's real part with."""
+    _REAL_PART[:] = [real]
+
+
+def _real_part(ct):
+    return _REAL_PART[0](ct)

@@ -9,25 +9,70 @@ that runs with no transform live pays nothing for the generality.
 Levels are positions on a stack: a transform entered later (nested deeper) has a
 higher level, which is what keeps nested ``grad`` calls from confusing their
 perturbations (``grad(lambda x: x * grad(lambda y: x * y)(2.0))(1.0) == 2``).
+The stack is per thread (and per ``asyncio`` task): a ``ContextVar`` holding a tuple,
+so transforms running concurrently never see each other's levels.
 """
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 
 import numpy as np
 
-from .errors import TracerConversionError
+from .errors import TracerConversionError, warn_at_user_line
 
-_STACK: list["Trace"] = []
+# The live levels of this thread (or task), innermost last. A tuple, set anew at each
+# push: a new thread starts from the empty default, and a copied context (a task, a
+# ``contextvars.copy_context().run``) cannot change its parent's stack.
+_LEVELS: contextvars.ContextVar[tuple] = contextvars.ContextVar("gradlab_levels", default=())
 _IDS = itertools.count()
+
+
+def _user_line_errstate():
+    """numpy's error state while a transform runs, and the state it replaces: numpy's
+    default one, with its "warn" entries turned into calls of ``warn_at_user_line`` so
+    that a RuntimeWarning from a rule points at the user's line. ``(None, None)`` where
+    numpy's internals differ; a state the user set (``np.seterr``) is never replaced."""
+    try:
+        from numpy._core.umath import _extobj_contextvar, _get_extobj_dict, _make_extobj
+    except ImportError:  # pragma: no cover - another numpy
+        return None, None, None
+    defaults = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn",
+                "call": None}
+    current = _extobj_contextvar.get()
+    if {k: _get_extobj_dict().get(k) for k in defaults} != defaults:
+        return None, None, None
+    return _extobj_contextvar, current, _make_extobj(
+        divide="call", over="call", invalid="call", call=warn_at_user_line)
+
+
+_ERRSTATE, _NUMPY_DEFAULT_ERRSTATE, _USER_LINE_ERRSTATE = _user_line_errstate()
+
+
+def warnings_at_user_line():
+    """Enter numpy's error state that reports RuntimeWarnings at the user's line; returns
+    the token for ``restore_warnings`` (None when numpy's state is not its default)."""
+    if _ERRSTATE is not None and _ERRSTATE.get() is _NUMPY_DEFAULT_ERRSTATE:
+        return _ERRSTATE.set(_USER_LINE_ERRSTATE)
+    return None
+
+
+def restore_warnings(token) -> None:
+    if token is not None:
+        _ERRSTATE.reset(token)
+
+
+def live_levels() -> tuple:
+    """The transform levels live in this thread, outermost first."""
+    return _LEVELS.get()
 
 
 class Trace:
     """One live transform. Subclasses implement ``process(prim, args, params)``."""
 
     def __init__(self):
-        self.level = len(_STACK)
+        self.level = len(_LEVELS.get())
         self.id = next(_IDS)
 
     def process(self, prim, args, params):  # pragma: no cover - interface
@@ -45,18 +90,27 @@ class new_trace:  # noqa: N801 - used like a function: ``with new_trace(Cls) as 
     this costs a third as much.
     """
 
-    __slots__ = ("trace",)
+    __slots__ = ("trace", "token", "errstate_token")
 
     def __init__(self, cls, *args, **kwargs):
         self.trace = cls(*args, **kwargs)
 
     def __enter__(self):
-        _STACK.append(self.trace)
+        levels = _LEVELS.get()
+        # The outermost level reports RuntimeWarnings at the user's line (inlined
+        # ``warnings_at_user_line``: every transform call enters here).
+        self.errstate_token = _ERRSTATE.set(_USER_LINE_ERRSTATE) if (
+            not levels and _ERRSTATE is not None
+            and _ERRSTATE.get() is _NUMPY_DEFAULT_ERRSTATE) else None
+        self.token = _LEVELS.set(levels + (self.trace,))
         return self.trace
 
     def __exit__(self, *exc):
-        popped = _STACK.pop()
-        assert popped is self.trace, "transform levels exited out of order"
+        top = _LEVELS.get()
+        assert top and top[-1] is self.trace, "transform levels exited out of order"
+        _LEVELS.reset(self.token)
+        if self.errstate_token is not None:
+            _ERRSTATE.reset(self.errstate_token)
         return False
 
 
@@ -130,6 +184,18 @@ class Tracer:
 
     def __index__(self):
         self._refuse("an index")
+
+    def __format__(self, spec):
+        if not spec:  # f"{x}": the tracer's repr, as print(x) shows it
+            return str(self)
+        from .errors import user_location
+
+        raise TracerConversionError(
+            f"cannot format a traced {type(self).__name__} with {{:{spec}}} at "
+            f"{user_location()}: formatting needs a plain number, and the value is being "
+            "differentiated. Format gradlab.stop_gradient(x) instead (a plain value under "
+            "grad and jvp), or format it outside the transform (return it with "
+            "has_aux=True).")
 
     def __hash__(self):
         return id(self)

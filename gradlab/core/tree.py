@@ -128,6 +128,31 @@ def _build(td: TreeDef, it):
     return kind(*children)  # namedtuple
 
 
+def leaf_paths(tree) -> list[str]:
+    """The path of every leaf of ``tree``, in ``tree_flatten``'s order (for messages).
+
+    >>> leaf_paths({"w": 1.0, "b": (2.0, None)})
+    ["['b'][0]", "['w']"]
+    """
+    paths: list[str] = []
+    stack = [(tree, "")]
+    while stack:
+        x, path = stack.pop()
+        node = None if type(x) in _ATOMS else _node(x)
+        if node is None:
+            paths.append(path)
+            continue
+        kind, aux, children = node
+        if kind is dict:
+            names = [f"[{k!r}]" for k in aux]
+        elif _is_namedtuple(x):
+            names = [f".{f}" for f in type(x)._fields]
+        else:
+            names = [f"[{i}]" for i in range(len(children))]
+        stack.extend(reversed([(c, path + n) for c, n in zip(children, names)]))
+    return paths
+
+
 def tree_unflatten(treedef: TreeDef, leaves: Sequence[Any]) -> Any:
     """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
     if treedef.kind is None:

@@ -198,7 +198,7 @@ class GraphTrace(Trace):
 
 def _abstract_eval(prim, vals, avals, params):
     """Output avals from the shape rules (for symbolic ``Variable`` inputs)."""
-    from ..core.families import Elementwise
+    from ..ops.families import Elementwise
     from ..transforms.shapes import _weak_dtype
 
     try:

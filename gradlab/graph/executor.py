@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.tape import ReverseTrace, Var
-from ..core.trace import _STACK, bind
+from ..core.trace import bind, new_trace
 from ..core.tree import tree_unflatten
 from .capture import Variable
 from .ir import Graph, check_guard, guards_by_eqn
@@ -166,13 +166,12 @@ class session:  # noqa: N801 - used like a function: ``with gl.session() as s``
 
     def __init__(self):
         self.trace = None
+        self._level = None
 
     def __enter__(self) -> SessionTrace:
-        self.trace = SessionTrace()
-        _STACK.append(self.trace)
+        self._level = new_trace(SessionTrace)  # a level like any transform's (per thread)
+        self.trace = self._level.__enter__()
         return self.trace
 
     def __exit__(self, *exc):
-        popped = _STACK.pop()
-        assert popped is self.trace, "transform levels exited out of order"
-        return False
+        return self._level.__exit__(*exc)

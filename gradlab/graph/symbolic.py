@@ -50,7 +50,8 @@ def grad_graph(graph: Graph, wrt=0) -> Graph:
     >>> gl.grad_graph(gl.grad_graph(g))(np.array([1.0, 2.0])).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
     """
-    from ..transforms.reverse import grad, jacobian
+    from ..transforms.higher import jacobian
+    from ..transforms.reverse import grad
 
     f = graph.as_function()
     derivative = grad(f, wrt) if _scalar_output(graph) else jacobian(f, wrt)

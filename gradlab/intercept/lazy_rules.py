@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 
 import numpy as np
 
@@ -19,6 +20,7 @@ import numpy as np
 RULE_MODULES = {"special": "gradlab.scipy.special", "stats": "gradlab.scipy.stats",
                 "signal": "gradlab.scipy.signal", "integrate": "gradlab.scipy.integrate"}
 _loaded: set[str] = set()
+_LOADING = threading.RLock()
 
 
 def _scipy_subpackage(fn) -> str | None:
@@ -44,8 +46,9 @@ def load_rules_for(fn) -> bool:
     if sub is None:
         return False
     module = RULE_MODULES.get(sub)
-    if module is None or module in _loaded:
-        return False
-    _loaded.add(module)
-    importlib.import_module(module)
+    with _LOADING:  # another thread meeting SciPy meanwhile waits for these rules
+        if module is None or module in _loaded:
+            return False
+        importlib.import_module(module)
+        _loaded.add(module)
     return True

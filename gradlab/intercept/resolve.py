@@ -9,15 +9,23 @@ redefined function (a new object, as in a re-run notebook cell) gets a new entry
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import types
 import warnings
-from types import FunctionType, MethodType
+import weakref
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 import numpy as np
 
-from ..core.errors import NoRuleError, TracerConversionError, is_library_file, user_location
-from ..core.primitive import NUMPY_TABLE, TABLE_LISTENERS
+from ..core.errors import (
+    TracerConversionError,
+    functional_update,
+    is_library_file,
+    no_rule_error,
+    user_location,
+)
+from ..core.primitive import NUMPY_TABLE, RULE_INSTRUMENTERS, TABLE_LISTENERS
 from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
 from .lazy_rules import load_rules_for
@@ -25,8 +33,17 @@ from .source import RESOLVER, NoSourceError, compile_instrumented
 
 MAX_USER_ENTRIES = 4096
 
-_CACHE: dict = {}  # callable -> what traced code calls instead
-_CODE_CACHE: dict = {}  # original code object -> instrumented code object
+# What traced code calls instead of a callable, for callables that hold no user value
+# (functions defined at module or class level, builtins, classes, the numpy table): an
+# entry keeps alive nothing that its module does not already.
+_CACHE: dict = {}
+# Functions made at run time (a nested def, a lambda inside a function) close over the
+# user's values (arrays, tracers): their instrumented copies are held only as long as
+# the function itself is alive. ``id(fn) -> (weakref to fn, copy)``; the weakref's
+# callback drops the entry (a WeakKeyDictionary would cost four times as much a lookup).
+_RUNTIME_COPIES: dict = {}
+_CODE_CACHE: dict = {}  # original code object -> instrumented code object (or _NO_SOURCE)
+_NO_SOURCE = object()
 _user_entries = 0
 
 _GRADLAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,23 +58,70 @@ def resolve(fn):
         pass
     except TypeError:  # unhashable callable object
         return _resolve_new(fn)
+    if type(fn) is FunctionType:  # made at run time (the others are in _CACHE)?
+        entry = _RUNTIME_COPIES.get(id(fn))
+        if entry is not None and entry[0]() is fn:
+            return entry[1]
     out = _resolve_new(fn)
-    # Bound methods are made anew at every access. A closure left as it is (library
-    # code: the transforms' per-call helpers) gains nothing from a cache entry, which
-    # would keep what it closes over (tapes, activations) alive.
-    if type(fn) is not MethodType and not (out is fn and getattr(fn, "__closure__", None)):
+    if _lives_with_its_module(fn):
         _remember(fn, out)
     return out
+
+
+def _lives_with_its_module(fn) -> bool:
+    """Whether a strong cache entry for ``fn`` keeps no user value alive. Bound methods
+    (``lst.append`` holds the list), partials, callable objects and functions made at
+    run time all hold values of the user's, so they are never cached here."""
+    t = type(fn)
+    if t is FunctionType:
+        return fn.__closure__ is None and "<locals>" not in fn.__qualname__
+    if t is BuiltinFunctionType:
+        owner = fn.__self__
+        return owner is None or type(owner) is ModuleType
+    return t is np.ufunc or isinstance(fn, type)
+
+
+def _runtime_function(fn: FunctionType):
+    """The instrumented copy of a function made at run time, held weakly (see above)."""
+    out = _instrument_function(fn)
+    if out is not fn:  # nothing to remember for a function run as it is
+        key = id(fn)
+        _RUNTIME_COPIES[key] = (weakref.ref(fn, lambda _, key=key: _RUNTIME_COPIES.pop(key, None)),
+                                out)
+    return out
+
+
+def _resolving_callbacks(taker):
+    """``map``, ``sorted``, ``functools.reduce``...: call ``taker`` with its callable
+    arguments resolved, so that a user function passed as a value (``map(h, xs)``,
+    ``sorted(xs, key=h)``) is instrumented as if it were called directly."""
+
+    @functools.wraps(taker)
+    def call(*args, **kwargs):
+        args = [resolve(a) if callable(a) else a for a in args]
+        for name in ("key", "func"):
+            if kwargs.get(name) is not None:
+                kwargs[name] = resolve(kwargs[name])
+        return taker(*args, **kwargs)
+
+    return call
+
+
+# Builtins that call a function given as a value.
+_CALLBACK_TAKERS = {taker: _resolving_callbacks(taker) for taker in (
+    map, filter, sorted, functools.reduce, itertools.starmap,
+    itertools.accumulate, itertools.filterfalse, itertools.takewhile, itertools.dropwhile,
+    itertools.groupby)}
 
 
 def _assigned(container, value):
     """Checks ``container[i] = value`` in traced code (see CallSiteRewriter)."""
     if isinstance(value, Tracer) and isinstance(container, np.ndarray):
         raise TracerConversionError(
-            f"storing a traced value into a plain numpy array at {user_location()}: the "
+            f"storing a traced value into a plain numpy array at {user_location()}\nThe "
             "array cannot hold a derivative. Build the result functionally instead: "
-            "collect values in a list and np.stack them, or use x.at[idx].set(value) "
-            "on a traced array.")
+            f"{functional_update(plain_container=True)} (or collect the values in a list "
+            "and np.stack them).")
     return value
 
 
@@ -74,7 +138,10 @@ def clear_cache():
     global _user_entries
     _CACHE.clear()
     _CODE_CACHE.clear()
+    _RUNTIME_COPIES.clear()
     _CACHE.update(NUMPY_TABLE)
+    # A builtin with a rule of its own (``max``/``min`` over traced values) keeps it.
+    _CACHE.update({t: w for t, w in _CALLBACK_TAKERS.items() if t not in NUMPY_TABLE})
     _user_entries = 0
 
 
@@ -102,7 +169,9 @@ def _resolve_new(fn):
         if entry is not None:
             return MethodType(entry, fn)
     if t is FunctionType:
-        return _instrument_function(fn)
+        if _lives_with_its_module(fn):
+            return _instrument_function(fn)
+        return _runtime_function(fn)
     if t is MethodType:
         inner = resolve(fn.__func__)
         return fn if inner is fn.__func__ else MethodType(inner, fn.__self__)
@@ -140,11 +209,16 @@ def _instrument_function(fn: FunctionType):
             return _no_rule_guard(fn)
         return fn
     new_code = _CODE_CACHE.get(code)
+    if new_code is _NO_SOURCE:
+        return fn
     if new_code is None:
         try:
             new_code = compile_instrumented(fn)
         except NoSourceError:
-            return fn  # no source (exec'd code): ufuncs still dispatch via __array_ufunc__
+            # No source (exec'd code): numpy's protocols still reach the primitives. Noted
+            # per code object, so a closure made anew at each call is not searched again.
+            _CODE_CACHE[code] = _NO_SOURCE
+            return fn
         if not _same_function(code, new_code):
             warnings.warn(
                 f"gradlab: the source of {fn.__qualname__} ({code.co_filename}:"
@@ -161,7 +235,6 @@ def _instrument_function(fn: FunctionType):
     new.__annotations__ = fn.__annotations__
     new.__qualname__ = fn.__qualname__
     new.__dict__.update(fn.__dict__)
-    new.__wrapped__ = fn
     return new
 
 
@@ -201,28 +274,15 @@ def _has_tracer(x, depth=0) -> bool:
     return False
 
 
-def _qualified_name(fn) -> str:
-    module = getattr(fn, "__module__", None) or ("numpy" if type(fn).__name__ == "ufunc" else "")
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
-    return f"{module}.{name}" if module else name
-
-
 def _no_rule_guard(fn):
     """``fn`` for constant arguments; a ``NoRuleError`` when a traced value reaches it."""
     if fn in PASS_THROUGH:
         return fn
-    name = _qualified_name(fn)
 
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
         if _has_tracer(args) or _has_tracer(kwargs):
-            raise NoRuleError(
-                f"{name} has no gradlab differentiation rule, and a traced value reached "
-                f"it at {user_location()}.\nTo add one, declare a primitive:\n"
-                f"    gradlab.primitive('{getattr(fn, '__name__', 'op')}', impl={name}, "
-                "vjp=lambda g, ans, x: ..., jvp=lambda t, ans, x: ..., numpy=(" + name + ",))\n"
-                "or wrap the call in gradlab.stop_gradient(...) if no derivative should "
-                "flow through it (see docs/rules.md).")
+            raise no_rule_error(fn)
         return fn(*args, **kwargs)
 
     return guarded
@@ -230,3 +290,4 @@ def _no_rule_guard(fn):
 
 clear_cache()
 TABLE_LISTENERS.append(lambda original: _CACHE.pop(original, None))
+RULE_INSTRUMENTERS.append(resolve)  # a user's rule calling np.* differentiates

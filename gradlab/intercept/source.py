@@ -166,6 +166,10 @@ def compile_instrumented(fn: FunctionType) -> CodeType:
     cls = _class_name(fn) or ("__gradlab_class__" if "__class__" in code.co_freevars else None)
     params = [RESOLVER] + [v for v in code.co_freevars if v != "__class__"]
     body = [stmt]
+    if cls is None and code.co_name != "<lambda>" and code.co_name not in params:
+        # Without this, a function that calls itself by its (global) name would find
+        # the factory's local definition instead: a free variable the original lacks.
+        body.insert(0, ast.Global(names=[code.co_name]))
     if cls is not None:
         body = [ast.ClassDef(name=cls, bases=[], keywords=[], decorator_list=[], body=[stmt],
                              **_NEW_FIELDS)]

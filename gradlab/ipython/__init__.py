@@ -21,8 +21,16 @@ the notebook's globals. The same lowering is available outside IPython as
 6.0
 """
 
+try:
+    from .lower import DSLSyntaxError, lower
+except ModuleNotFoundError as exc:  # the DSL's tokenizer is an optional dependency
+    missing = (exc.name or "").split(".")[0]
+    if missing not in ("pipescript", "pyccolo"):
+        raise
+    raise ModuleNotFoundError(
+        f"gradlab's notebook DSL (%load_ext gradlab) needs {missing}, which is not "
+        "installed. Install it with: pip install 'gradlab[ipython]'", name=exc.name) from exc
 from .extension import load_ipython_extension, unload_ipython_extension
-from .lower import DSLSyntaxError, lower
 from .weights import Weights, frozen, params_block, tied, train
 
 __all__ = ["DSLSyntaxError", "Weights", "frozen", "load_ipython_extension", "lower",

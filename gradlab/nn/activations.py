@@ -18,13 +18,13 @@ import math
 import numpy as np
 
 from .._types import Array
-from ..core.families import Elementwise
 from ..core.primitive import Primitive
 from ..core.shapes import reduced_shape
 from ..ops import elementwise as E
 from ..ops import misc as M
 from ..ops import reduce as R
 from ..ops import shape as S
+from ..ops.families import Elementwise
 from ..precision.dtypes import computes_in_float32, computes_in_float32_composition
 
 __all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "log_sigmoid",

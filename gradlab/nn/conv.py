@@ -22,13 +22,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .._types import Array
-from ..core.families import Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
 from ..devices.array_module import get_array_module
 from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops import shape as S
+from ..ops.families import Structural
 from ..precision.dtypes import computes_in_float32
 
 # An int, a pair, ``((top, bottom), (left, right))``, 'valid' or 'same'.

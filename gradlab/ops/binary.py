@@ -15,10 +15,10 @@ import operator
 
 import numpy as np
 
-from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
 from ..core.trace import Tracer
 from . import elementwise as E
+from .families import Elementwise
 from .misc import astype, dtype_of
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
+from ..core.tape import register_real_part
 from ..core.trace import Tracer
 from ..devices.array_module import get_array_module
+from .families import Elementwise
 
 
 def is_complex(x) -> bool:
@@ -109,3 +110,4 @@ Tracer.real = property(real)
 Tracer.imag = property(imag)
 Tracer.conj = conj
 Tracer.conjugate = conj
+register_real_part(real)  # the backward walk's real part of a complex cotangent

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Elementwise, Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.trace import Tracer, concrete
 from ..devices.array_module import get_array_module
+from .families import Elementwise, Reduction, broadcast_to_p
 from .misc import astype, dtype_of
 
 # Array constructors and dtype utilities that take no array data. A traced argument

@@ -21,13 +21,13 @@ import functools
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..core.families import Structural, unbroadcast
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
 from ..devices.array_module import get_array_module
 from ..precision.dtypes import float32_einsum
+from .families import Structural, unbroadcast
 from .misc import dtype_of
 from .shape import moveaxis, ravel, reshape, stack, transpose
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..devices.array_module import get_array_module
+from .families import Structural
 from .misc import convert, dtype_of
 from .shape import concatenate, moveaxis, ravel, reshape
 

@@ -17,10 +17,10 @@ import math
 
 import numpy as np
 
-from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
 from ..precision.dtypes import accumulation_dtype
 from .complex import abs_derivative, real
+from .families import Elementwise
 from .misc import convert, dtype_of
 
 

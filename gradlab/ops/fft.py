@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..devices.array_module import get_array_module, on_device_of
 from ..precision.dtypes import computes_in_float32
 from .complex import conj, real
+from .families import Structural
 from .shape import concatenate, moveaxis
 
 _DUAL_NORM = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}

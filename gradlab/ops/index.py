@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ConcretizationError, InPlaceMutationError, user_location
-from ..core.families import Structural, unbroadcast
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
 from ..devices.array_module import get_array_module
+from .families import Structural, unbroadcast
 
 
 class Slot:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import ConcretizationError, user_location
-from ..core.families import broadcast_to_p
+from .families import broadcast_to_p
 from .index import Slot, fill, getitem_p
 from .shape import expand_dims, moveaxis, reshape, transpose
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct, ndim_of, shape_of
 from ..precision.dtypes import PLAIN_DTYPES, float32_matmul
 from .elementwise import multiply
+from .families import Structural, unbroadcast
 from .shape import expand_dims, moveaxis, reshape, squeeze, swapaxes
 
 

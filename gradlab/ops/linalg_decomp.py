@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct, normalize_axes
 from ..devices.array_module import on_device_of
 from ..precision.dtypes import computes_in_float32, computes_in_float32_composition
 from .complex import conj, imag, is_complex, real
 from .elementwise import absolute, sqrt, where
+from .families import Structural
 from .linalg_solve import (
     batch_leading,
     check_square,

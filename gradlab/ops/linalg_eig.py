@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..precision.dtypes import computes_in_float32
 from .complex import conj, imag, real
 from .elementwise import absolute, where
+from .families import Structural
 from .linalg_decomp import _inverse_gaps
 from .linalg_solve import batch_leading, check_square, diagonal, inexact, named_result, solve_p
 from .reduce import max as max_

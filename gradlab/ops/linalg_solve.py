@@ -17,13 +17,13 @@ import operator
 
 import numpy as np
 
-from ..core.families import Structural, unbroadcast
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..devices.array_module import on_device_of
 from ..precision.dtypes import computes_in_float32
 from .complex import conj, is_complex, real
 from .elementwise import absolute
+from .families import Structural, unbroadcast
 from .linalg import matmul
 from .reduce import sum as sum_
 from .shape import expand_dims, moveaxis, reshape, swapaxes

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer
 from ..devices.array_module import on_device_of
 from .elementwise import where
+from .families import Structural
 from .index import getitem
 from .misc import dtype_of
 from .shape import concatenate, expand_dims, moveaxis, ravel, reshape, stack, transpose

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.errors import InPlaceMutationError, NoRuleError, user_location
+from ..core.errors import (
+    InPlaceMutationError,
+    NoRuleError,
+    functional_update,
+    no_rule_error,
+    user_location,
+)
 from ..core.primitive import NUMPY_TABLE
 from ..core.trace import Tracer, bind
 from . import elementwise as E
@@ -18,6 +24,7 @@ from . import linalg as L
 from . import misc as M
 from . import reduce as R  # noqa: F401 - registers the np.* reductions the methods call
 from . import shape as S
+from .constants import PASS_THROUGH
 
 _NO_PARAMS: dict = {}  # shared and never mutated: operators take no parameters
 
@@ -54,9 +61,9 @@ def _shape_arg(args):
 
 def _setitem(self, idx, value):
     raise InPlaceMutationError(
-        f"in-place assignment x[{idx!r}] = ... on a traced array at {user_location()}.\n"
-        "Arrays under a gradlab transform are immutable; use the functional update "
-        "x = x.at[idx].set(value) (or .add(value) / .multiply(value)).")
+        f"in-place assignment to a traced array at {user_location()}\nArrays under a "
+        "gradlab transform are immutable; write the functional update instead: "
+        f"{functional_update(plain_container=False)}")
 
 
 def _iter(self):
@@ -71,20 +78,17 @@ def _len(self):
     return self.shape[0]
 
 
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    """numpy's ufunc protocol: ``ndarray + tracer`` or a ufunc in un-instrumented code."""
-    entry = NUMPY_TABLE.get(ufunc) if method == "__call__" else None
-    if entry is None and method == "__call__":
+def _table_entry(fn):
+    """The gradlab callable the interception table holds for numpy/scipy ``fn``, or None."""
+    entry = NUMPY_TABLE.get(fn)
+    if entry is None:
         from ..intercept.lazy_rules import load_rules_for
 
-        if load_rules_for(ufunc):  # a scipy.special ufunc: SciPy's rules load on first use
-            entry = NUMPY_TABLE.get(ufunc)
-    if entry is None:
-        raise NoRuleError(
-            f"np.{ufunc.__name__}{'.' + method if method != '__call__' else ''} has no "
-            f"gradlab rule (called on a traced value at {user_location()}).\n"
-            "Add one with gradlab.primitive(...) (see docs/rules.md).")
-    return entry(*inputs, **kwargs)  # the entry checks keywords against numpy's signature
+        if load_rules_for(fn):  # a SciPy function: SciPy's rules are declared on first use
+            entry = NUMPY_TABLE.get(fn)
+    # the entry itself, not its primitive: it checks keywords against numpy's
+    # signature and stacks lists of traced values (core/arguments.py)
+    return entry
 
 
 def _numpy_method(np_fn):
@@ -94,6 +98,32 @@ def _numpy_method(np_fn):
 
     method.__name__ = np_fn.__name__
     return method
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """numpy's ufunc protocol (NEP 13): ``ndarray + tracer``, or a ufunc called on a
+    traced value from code the call-site rewrite did not reach."""
+    gradlab_fn = _table_entry(ufunc) if method == "__call__" else None
+    if gradlab_fn is None:
+        if method != "__call__":
+            raise NoRuleError(
+                f"np.{ufunc.__name__}.{method} has no gradlab rule (called on a traced "
+                f"value at {user_location()}).\nAdd one with gradlab.primitive(...) (see "
+                "docs/rules.md).")
+        raise no_rule_error(ufunc)
+    return gradlab_fn(*inputs, **kwargs)
+
+
+def _array_function(self, func, types, args, kwargs):
+    """numpy's function protocol (NEP 18): a numpy function called on a traced value from
+    code the call-site rewrite did not reach (a library's wrapper, a callback through
+    ``map``, ``exec``'d code) reaches the same table entry as rewritten code does."""
+    gradlab_fn = _table_entry(func)
+    if gradlab_fn is not None:
+        return gradlab_fn(*args, **kwargs)
+    if func in PASS_THROUGH:  # reads only shapes and dtypes: numpy's own code, undispatched
+        return func._implementation(*args, **kwargs)
+    raise no_rule_error(func)
 
 
 _METHODS = {
@@ -110,7 +140,7 @@ _METHODS = {
     "__ge__": _op(E.greater_equal), "__eq__": _op(E.equal), "__ne__": _op(E.not_equal),
     "__getitem__": lambda self, idx: I.getitem(self, idx), "__setitem__": _setitem,
     "__iter__": _iter, "__len__": _len,
-    "__array_ufunc__": _array_ufunc,
+    "__array_ufunc__": _array_ufunc, "__array_function__": _array_function,
     "T": property(lambda self: S.transpose(self)),
     "mT": property(lambda self: S.swapaxes(self, -1, -2)),
     "at": property(I.At),

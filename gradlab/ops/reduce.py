@@ -16,13 +16,13 @@ import math
 
 import numpy as np
 
-from ..core.families import Reduction, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.shapes import normalize_axes, shape_of
 from ..devices.array_module import get_array_module
 from ..precision.dtypes import PLAIN_DTYPES, computes_in_float32_composition, float32_sum
 from .cumulative import cumprod_p
 from .elementwise import maximum, minimum, sqrt, where
+from .families import Reduction, broadcast_to_p
 from .misc import convert, dtype_of
 from .shape import concatenate, reshape, transpose
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct, ndim_of, normalize_axes, shape_of
 from ..devices.array_module import get_array_module
+from .families import Structural
 
 
 def _batch_reshape(prim, args, dims, params):
@@ -168,7 +168,7 @@ def _batch_concatenate(prim, args, dims, params):
     moved = []
     for a, d in zip(args, dims):
         if d is None:
-            from ..core.families import broadcast_to_p
+            from .families import broadcast_to_p
 
             a = broadcast_to_p(a, shape=(size,) + tuple(shape_of(a)))
         else:

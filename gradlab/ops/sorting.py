@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.families import Structural, broadcast_to_p
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct, normalize_axes
 from ..core.trace import Tracer
 from .cumulative import batch_axis_param
+from .families import Structural, broadcast_to_p
 from .index import take_along_axis
 from .misc import convert, dtype_of
 from .shape import expand_dims, moveaxis, ravel, reshape, squeeze, transpose

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import arguments
-from ..core.families import broadcast_to_p
 from ..core.primitive import implements
 from ..core.trace import Tracer
+from .families import broadcast_to_p
 from .misc import convert, dtype_of
 from .shape import concatenate, reshape, stack
 

@@ -21,7 +21,7 @@ What ``scope=`` selects (``RecordedOp`` is what a predicate receives):
 - ``"params"``: ops reading a differentiated input directly (a leaf of what the
   enclosing ``grad`` differentiates: your parameters); the rule acts only on the
   cotangent sent to that input (per-layer clipping, scaling, noise). Reverse mode only.
-- a family (``gradlab.core.families.Elementwise``, or its name ``"elementwise"``,
+- a family (``gradlab.ops.families.Elementwise``, or its name ``"elementwise"``,
   ``"reduction"``, ``"structural"``); a list of primitive names (``["tanh"]``); a
   module path of your code (``"mymodel.encoder"``: ops recorded while code of that
   module, or a submodule, is the innermost user code running); a predicate
@@ -38,12 +38,12 @@ import contextvars
 import sys
 import threading
 
-from ..core.families import Elementwise, Family, broadcast_to_p, unbroadcast
 from ..core.primitive import VARIADIC, Primitive
 from ..core.rules import PerOperand
 from ..core.shapes import shape_of
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import Trace, Tracer, new_trace
+from ..ops.families import Elementwise, Family, broadcast_to_p, unbroadcast
 from ..transforms.forward import JVPTrace, JVPTracer
 from .registry import BoundRule, RuleError, as_bound, compose, lowered_params, per_op
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.special as sc
 
-from ..core.families import Elementwise
 from ..core.primitive import Primitive
 from ..ops.elementwise import sign
+from ..ops.families import Elementwise
 from ..precision.dtypes import computes_in_float32
 from .parameters import float_like, float_result, no_derivative
 from .special import j0, j1

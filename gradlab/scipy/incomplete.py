@@ -20,10 +20,10 @@ import math
 import numpy as np
 import scipy.special as sc
 
-from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
 from ..core.trace import Tracer
 from ..ops.elementwise import exp, log, log1p
+from ..ops.families import Elementwise
 from ..ops.reduce import sum as sum_
 from ..ops.shape import expand_dims
 from ..precision.dtypes import computes_in_float32

@@ -20,9 +20,9 @@ import numpy as np
 import scipy.signal as ss
 
 from .._types import Array
-from ..core.families import Family, Structural
 from ..core.primitive import Primitive, implements
 from ..core.shapes import ShapeDtypeStruct
+from ..ops.families import Family, Structural
 from ..ops.index import index_add_p
 from ..ops.shape import expand_dims, moveaxis
 from ..precision.dtypes import computes_in_float32

@@ -19,10 +19,10 @@ import numpy as np
 import scipy.special as sc
 
 from .._types import Array
-from ..core.families import Elementwise
 from ..core.primitive import Primitive, implements
 from ..core.shapes import reduced_shape
 from ..ops.elementwise import absolute, exp, log, log1p, sign, unary, where
+from ..ops.families import Elementwise
 from ..ops.misc import stop_gradient
 from ..ops.reduce import max as max_
 from ..ops.reduce import sum as sum_

@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import ConcretizationError
-from ..core.families import Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
 from ..core.tree import tree_map
 from ..nn.activations import sigmoid
+from ..ops.families import Structural
 from ..precision.dtypes import is_float_dtype
 from .dual import active
 from .relaxations import _concrete_or_none, _flat

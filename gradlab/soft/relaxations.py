@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import ConcretizationError
-from ..core.families import Elementwise, Structural
 from ..core.primitive import Primitive
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Tracer, concrete
@@ -27,6 +26,7 @@ from ..nn.activations import logsumexp, sigmoid, softmax
 from ..ops import elementwise as E
 from ..ops import reduce as R
 from ..ops.cumulative import batch_axis_param
+from ..ops.families import Elementwise, Structural
 from ..precision.dtypes import is_float_dtype
 from .dual import active, binary_entropy, categorical_entropy
 

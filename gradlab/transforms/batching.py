@@ -27,6 +27,8 @@ from ..core.shapes import ndim_of, shape_of
 from ..core.trace import Trace, Tracer, bind, new_trace
 from ..core.tree import _node, tree_flatten, tree_unflatten
 from ..intercept import instrument
+from ..ops.families import broadcast_to_p
+from ..ops.shape import expand_dims, moveaxis
 
 
 class BatchTracer(Tracer):
@@ -151,15 +153,13 @@ def _batch_size(leaves, axes, axis_size):
 
 def _to_output(trace, x, out_axis, size):
     """One output leaf, with its batch on ``out_axis`` (broadcast if it is unbatched)."""
-    from ..core.families import broadcast_to_p
-    from ..ops.shape import expand_dims, moveaxis
-
     if isinstance(x, BatchTracer) and x._trace is trace:
         if out_axis is None:
             raise ValueError(
                 "vmap out_axes=None for an output that depends on the batched inputs: "
                 "only an output that is the same for every example can be unbatched")
-        return moveaxis(x.val, x.bdim, out_axis % ndim_of(x.val))
+        out_axis %= ndim_of(x.val)
+        return x.val if x.bdim == out_axis else moveaxis(x.val, x.bdim, out_axis)
     if out_axis is None:
         return x
     nd = ndim_of(x) + 1

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..core.tape import ReverseTrace, Var
-from ..core.trace import _STACK, Trace, Tracer, bind, new_trace
+from ..core.trace import Trace, Tracer, bind, live_levels, new_trace
 from ..intercept import instrument
 from ..precision.dtypes import is_float_dtype
 from .custom import CustomRules, pack, split_call, unpack
@@ -244,7 +244,7 @@ def no_grad() -> Iterator[None]:
     >>> float(gl.grad(f)(2.0))
     6.0
     """
-    paused = [t for t in _STACK if isinstance(t, ReverseTrace) and "process" not in vars(t)]
+    paused = [t for t in live_levels() if isinstance(t, ReverseTrace) and "process" not in vars(t)]
     for t in paused:
         t.process = functools.partial(_unrecorded, t)
     try:

@@ -31,13 +31,13 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import user_location
-from ..core.families import Structural, broadcast_to_p
 from ..core.linear_transpose import _transpose
 from ..core.primitive import PRIMITIVES, VARIADIC, Primitive
 from ..core.rules import PerOperand
 from ..core.trace import Tracer, bind
 from ..core.tree import tree_flatten, tree_unflatten
 from ..intercept import instrument
+from ..ops.families import Structural, broadcast_to_p
 from ..precision.dtypes import is_float_dtype
 
 _WRAPPED = ("__name__", "__qualname__", "__doc__")  # not __module__: numpy's would be guarded

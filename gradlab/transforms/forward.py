@@ -121,9 +121,11 @@ def make_jvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """autograd's spelling: ``make_jvp(f)(*args)(v) -> (out, J v)`` for argument ``argnum``."""
 
     def at(*args):
+        f = instrument(fun)  # here, not in jvp: of_arg below is gradlab's code, not the user's
+
         def push(v):
             def of_arg(x):
-                return fun(*args[:argnum], x, *args[argnum + 1:])
+                return f(*args[:argnum], x, *args[argnum + 1:])
 
             return jvp(of_arg, (args[argnum],), (v,))
 

@@ -22,11 +22,12 @@ import numpy as np
 from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..devices.array_module import get_array_module, on_device_of
+from ..intercept import instrument
 from ..precision.dtypes import is_float_dtype
 from .argnums import accepts_argnums
 from .batching import vmap
 from .forward import jvp
-from .reverse import _vjp, grad
+from .reverse import _vjp, _with_kwargs, grad
 
 
 def _dtype(x):
@@ -105,6 +106,7 @@ def jacfwd(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
 
     @functools.wraps(fun)
     def jac(*args):
+        f = instrument(fun)  # the user's function, behind gradlab's of_leaves below
         leaves, tree = tree_flatten(args[argnum])
         leaves = [x if isinstance(x, Tracer) or hasattr(x, "__array_function__")
                   else np.asarray(x) for x in leaves]  # CuPy arrays stay on their device
@@ -118,7 +120,7 @@ def jacfwd(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
             offset += s
 
         def of_leaves(*xs):
-            return fun(*args[:argnum], tree_unflatten(tree, xs), *args[argnum + 1:])
+            return f(*args[:argnum], tree_unflatten(tree, xs), *args[argnum + 1:])
 
         def push(*ts):
             return jvp(of_leaves, tuple(leaves), ts)[1]
@@ -180,9 +182,10 @@ def hessian_vector_product(fun: Callable[..., Any], argnum: int = 0) -> Callable
     @functools.wraps(fun)
     def product(*args):
         args, vector = args[:-1], args[-1]
+        f = instrument(fun)  # the user's function, behind gradlab's of_x below
 
         def of_x(x):
-            return fun(*args[:argnum], x, *args[argnum + 1:])
+            return f(*args[:argnum], x, *args[argnum + 1:])
 
         return hvp(of_x, args[argnum], vector)
 
@@ -227,9 +230,10 @@ def tensor_jacobian_product(fun: Callable[..., Any], argnum: int = 0) -> Callabl
     def product(*args):
         args, tensor = args[:-1], args[-1]
         k = np.ndim(tensor)
+        f = instrument(fun)  # the user's function, behind gradlab's contracted below
 
         def contracted(*a):
-            out = fun(*a)
+            out = f(*a)
             oshape = np.shape(out)
             if oshape[:k] != np.shape(tensor):
                 raise ValueError(f"tensor_jacobian_product: tensor shape {np.shape(tensor)} is "
@@ -291,9 +295,10 @@ def make_ggnvp(f: Callable[..., Any], g: Callable[..., Any] | None = None,
 
     def maker(*args):
         x = args[f_argnum]
+        f_user = instrument(f)  # the user's function, behind gradlab's f_of_x below
 
         def f_of_x(z):
-            return f(*args[:f_argnum], z, *args[f_argnum + 1:])
+            return f_user(*args[:f_argnum], z, *args[f_argnum + 1:])
 
         f_x, f_jvp = linearize(f_of_x, x)
         _, _, f_vjp = _vjp(f_of_x, (x,), 0, False, retain=True)
@@ -304,3 +309,21 @@ def make_ggnvp(f: Callable[..., Any], g: Callable[..., Any] | None = None,
         return ggnvp
 
     return maker
+
+
+@accepts_argnums
+def jacobian(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+    """The full Jacobian, shape ``out.shape + x.shape``: autograd's name for ``jacrev``
+    (one vectorised reverse pass over every output direction).
+
+    >>> import numpy as np, gradlab as gl
+    >>> gl.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
+    """
+    jac = jacrev(fun, argnum)
+
+    @functools.wraps(fun)
+    def jacobian_fun(*args, **kwargs):
+        return jacrev(_with_kwargs(fun, kwargs), argnum)(*args) if kwargs else jac(*args)
+
+    return jacobian_fun

@@ -1,4 +1,4 @@
-"""Reverse-mode API: ``vjp``, ``grad``, ``value_and_grad``, ``jacobian``, ``elementwise_grad``.
+"""Reverse-mode API: ``vjp``, ``grad``, ``value_and_grad``, ``elementwise_grad``.
 
 >>> import numpy as np, gradlab as gl
 >>> float(gl.grad(lambda x: np.sum(np.sin(x)))(0.0))
@@ -16,7 +16,7 @@ import numpy as np
 from ..core.shapes import ndim_of, shape_of
 from ..core.tape import ReverseTrace, Var
 from ..core.trace import Tracer, new_trace
-from ..core.tree import tree_flatten, tree_map, tree_unflatten
+from ..core.tree import leaf_paths, tree_flatten, tree_map, tree_unflatten
 from ..devices.array_module import get_array_module
 from ..intercept import instrument
 from ..precision.dtypes import is_float_dtype
@@ -29,17 +29,27 @@ def _dtype(x):
     return dtype if dtype is not None else np.result_type(x)
 
 
-def check_differentiable(leaves, what="grad"):
-    """Refuse integer (and other non-float) inputs to a derivative transform."""
+def check_differentiable(leaves, what="grad", paths=None):
+    """Refuse integer (and other non-float) inputs to a derivative transform; ``paths``
+    name the leaves in the message (``[0]['n']``: argument 0, key ``'n'``)."""
     for i, x in enumerate(leaves):
         dtype = getattr(x, "dtype", None)
         if dtype is not None and dtype.kind in "fc":
             continue  # the common case, decided without numpy's slower dtype machinery
-        if isinstance(x, bool) or not is_float_dtype(_dtype(x)):  # bfloat16, float8 too
+        where = f"input leaf {paths[i] if paths else i}"
+        if hasattr(type(x), "__dataclass_fields__"):
+            name = type(x).__name__
             raise TypeError(
-                f"{what} requires float (or complex) inputs, but input leaf {i} has dtype "
-                f"{_dtype(x)} ({type(x).__name__}). Pass e.g. np.float64 values: "
-                "x = np.asarray(x, float).")
+                f"{what}: {where} is a {name} dataclass, which gradlab does not know as a "
+                f"container of arrays. Call gl.register_dataclass({name}) once (or use it as "
+                "a decorator on the class) so that its fields are differentiated.")
+        if isinstance(x, bool) or not is_float_dtype(_dtype(x)):  # bfloat16, float8 too
+            kind = f"a Python {type(x).__name__}" if type(x) in (int, bool) else \
+                type(x).__name__
+            raise TypeError(
+                f"{what} requires float (or complex) inputs, but {where} has dtype "
+                f"{_dtype(x)} ({kind}). Pass e.g. np.float64 values: x = np.asarray(x, float), "
+                "or pass integer data (labels, counts) as an argument not differentiated.")
 
 
 def _as_array(x):
@@ -76,6 +86,11 @@ def _reverse(fun, args, argnums, has_aux, retain):
         leaves, treedef = [args[n] for n in nums], None  # arrays: no pytree to walk
     else:
         leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
+        if not all(getattr(x, "dtype", None) is not None and x.dtype.kind in "fc"
+                   for x in leaves):
+            # Named by argument and path (``[0]['n']``): checked before any becomes an array.
+            check_differentiable(leaves, paths=[f"[{n}]{p}" for n in nums
+                                                for p in leaf_paths(args[n])])
         leaves = [_as_array(x) for x in leaves]
     check_differentiable(leaves)
     f = instrument(fun)
@@ -226,23 +241,3 @@ def elementwise_grad(fun: Callable[..., Any],
             tree_map(lambda o: get_array_module(o).ones(shape_of(o), _dtype(o)), out))
 
     return egrad
-
-
-@accepts_argnums
-def jacobian(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
-    """The full Jacobian, shape ``out.shape + x.shape``: autograd's name for ``jacrev``
-    (one vectorised reverse pass over every output direction).
-
-    >>> import numpy as np, gradlab as gl
-    >>> gl.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
-    [[2.0, 0.0], [0.0, 4.0]]
-    """
-    from .higher import jacrev  # higher-order transforms build on this module
-
-    jac = jacrev(fun, argnum)
-
-    @functools.wraps(fun)
-    def jacobian_fun(*args, **kwargs):
-        return jacrev(_with_kwargs(fun, kwargs), argnum)(*args) if kwargs else jac(*args)
-
-    return jacobian_fun

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ConcretizationError, ShapeError, user_location
-from ..core.families import Elementwise
 from ..core.shapes import ShapeDtypeStruct
 from ..core.trace import Trace, Tracer, new_trace, shape_error
 from ..core.tree import _node, tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
+from ..ops.families import Elementwise
 
 
 class ShapeTracer(Tracer):

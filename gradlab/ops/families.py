@@ -4,15 +4,27 @@ A family supplies a primitive's defaults: how its cotangents are un-broadcast, i
 batching rule (for ``vmap``), its shape rule (for ``eval_shape``) and the sample
 inputs the registry-wide test feeds it. A primitive overrides any of them in its
 own declaration (``batch=``, ``shape=``, ``examples=``).
+
+The families live here, not in ``core``, because their default rules are written
+with gradlab's ops (``moveaxis``, ``reshape``, the broadcast primitives below);
+``core`` only calls a primitive's family, and this module makes ``Elementwise`` the
+default one (``Primitive.default_family``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .primitive import Primitive
-from .shapes import ShapeDtypeStruct, ndim_of, normalize_axes, reduced_shape, shape_of
-from .trace import bind
+from ..core.primitive import Primitive
+from ..core.shapes import (
+    PYTHON_NUMBERS,
+    ShapeDtypeStruct,
+    ndim_of,
+    normalize_axes,
+    reduced_shape,
+    shape_of,
+)
+from ..core.trace import bind
 
 _shape = shape_of
 
@@ -33,7 +45,7 @@ class Family:
     @staticmethod
     def batch(prim, args, dims, params):
         """Vectorise by a Python loop over the batch: correct, slow; families do better."""
-        from ..ops.shape import moveaxis, stack
+        from .shape import moveaxis, stack
 
         size = next(shape_of(a)[d] for a, d in zip(args, dims) if d is not None)
         outs = []
@@ -104,6 +116,16 @@ class Elementwise(Family):
     def batch(prim, args, dims, params):
         if len(args) == 1:  # a unary map keeps the batch axis where it is
             return bind(prim, args[0], **params), dims[0]
+        if len(args) == 2:  # binary maps dominate every batched program: decided inline
+            (a, b), (da, db) = args, dims
+            if da is not None and db is not None:
+                if da == db and ndim_of(a) == ndim_of(b):
+                    return bind(prim, a, b, **params), da
+            elif da is not None:  # b is shared: it must not reach a's batch axis
+                if type(b) in PYTHON_NUMBERS or ndim_of(b) < ndim_of(a) - da:
+                    return bind(prim, a, b, **params), da
+            elif type(a) in PYTHON_NUMBERS or ndim_of(a) < ndim_of(b) - db:
+                return bind(prim, a, b, **params), db
         # Fast path: every batched operand has the batch on one axis ``d0`` and one rank
         # ``r0``, and no unbatched operand reaches that axis: numpy broadcasts as it is.
         ranks = []
@@ -125,7 +147,7 @@ class Elementwise(Family):
                     break
             if aligned:
                 return bind(prim, *args, **params), d0
-        from ..ops.shape import moveaxis, reshape
+        from .shape import moveaxis, reshape
 
         rank = max(ranks)
         aligned = []
@@ -163,7 +185,7 @@ class Reduction(Family):
 
     @staticmethod
     def batch(prim, args, dims, params):
-        from ..ops.shape import moveaxis
+        from .shape import moveaxis
 
         (x,), (d,) = args, dims
         x = moveaxis(x, d, 0) if d != 0 else x
@@ -245,21 +267,21 @@ def unbroadcast(g, shape):
 
 
 def _batch_broadcast_to(args, dims, params):
-    from ..ops.shape import moveaxis
+    from .shape import moveaxis
 
     (x,), (d,) = args, dims
     x = moveaxis(x, d, 0)
     shape = tuple(params["shape"])
     size = shape_of(x)[0]
     pad = len(shape) - (ndim_of(x) - 1)
-    from ..ops.shape import reshape
+    from .shape import reshape
 
     x = reshape(x, (size,) + (1,) * pad + shape_of(x)[1:])
     return broadcast_to_p(x, shape=(size,) + shape), 0
 
 
 def _batch_unbroadcast(args, dims, params):
-    from ..ops.shape import moveaxis
+    from .shape import moveaxis
 
     (x,), (d,) = args, dims
     x = moveaxis(x, d, 0)
@@ -269,8 +291,11 @@ def _batch_unbroadcast(args, dims, params):
     lead = len(per) - len(shape)
     axes = tuple(range(1, 1 + lead)) + tuple(
         1 + lead + i for i, n in enumerate(shape) if n == 1 and per[lead + i] != 1)
-    from ..ops.reduce import sum as sum_
-    from ..ops.shape import reshape
+    from .reduce import sum as sum_
+    from .shape import reshape
 
     out = sum_(x, axis=axes, keepdims=True) if axes else x
     return reshape(out, (size,) + shape), 0
+
+
+Primitive.default_family = Elementwise
