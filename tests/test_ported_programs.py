@@ -101,8 +101,8 @@ GAPS = {
                          lambda: gl.linearize(lambda p: np.sum(p[0][0] * p[0][1]),
                                               [(np.ones(2), np.ones(2))])),
     "ordereddict": ("an OrderedDict of parameters is not a pytree (JAX registers it): grad "
-                    "sees one object leaf ('dtype object'; on i9-engine: 'entry not a 2- or "
-                    "3- tuple'); no issue lists it",
+                    "fails with ValueError 'entry not a 2- or 3- tuple' (before i9-engine: "
+                    "'dtype object'); no issue lists it",
                     lambda: gl.grad(lambda d: np.sum(d["a"] ** 2))(
                         collections.OrderedDict(a=np.ones(2)))),
     "tuple_output_message": ("grad of a function returning a tuple (has_aux forgotten) raises "
