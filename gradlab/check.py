@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,21 @@ def _is_inexact(x) -> bool:
     return is_float_dtype(dtype)
 
 
+def _refuse_unflattened_containers(leaves) -> None:
+    """A container gradlab does not flatten (an OrderedDict, a list subclass) is one opaque
+    leaf: its arrays would be held fixed and never compared, so the check would pass
+    without checking them."""
+    for i, x in enumerate(leaves):
+        opaque = isinstance(x, (Mapping, list, tuple)) or (
+            isinstance(x, np.ndarray) and x.dtype == object)
+        if opaque:
+            raise TypeError(
+                f"check_grads: argument leaf {i} (of type {type(x).__name__}) is a container "
+                "gradlab does not flatten (not a registered pytree), so the arrays inside it "
+                "would never be checked; pass a dict/list/tuple, or register the type with "
+                "gl.register_pytree")
+
+
 def _axpy(alpha, dx, leaves):
     return [x + alpha * d for x, d in zip(leaves, dx)]
 
@@ -80,6 +95,7 @@ def check_grads(fun: Callable, *args: Any, modes: Sequence[str] = ("fwd", "rev")
     fun = instrument(fun)
     all_leaves, tree = tree_flatten(tuple(args))
     all_leaves = [np.asarray(x, np.float64) if type(x) is float else x for x in all_leaves]
+    _refuse_unflattened_containers(all_leaves)
     # Integer and boolean leaves (labels, indices, counts) are held fixed.
     diff = [i for i, x in enumerate(all_leaves) if _is_inexact(x)]
     leaves = [all_leaves[i] for i in diff]
