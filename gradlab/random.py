@@ -27,7 +27,7 @@ from .core.shapes import ShapeDtypeStruct
 from .core.trace import Tracer
 from .ops.families import Structural
 
-__all__ = ["key", "split", "fold_in", "normal", "uniform", "bernoulli", "permutation",
+__all__ = ["key", "PRNGKey", "split", "fold_in", "normal", "uniform", "bernoulli", "permutation",
            "randint", "categorical", "is_key"]
 
 # Distinct tags so that split, fold_in and sampling never derive the same child.
@@ -89,6 +89,9 @@ def key(seed: int) -> np.ndarray:
         raise ValueError(f"gradlab.random.key(seed): seed must be in [0, 2**64), got {seed}")
     return np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32)
 
+
+
+PRNGKey = key  # JAX's name: ``gl.random.PRNGKey(0)`` is ``gl.random.key(0)``
 
 def is_key(k: Any) -> bool:
     """Whether ``k`` looks like a key made by ``key``/``split``/``fold_in``."""

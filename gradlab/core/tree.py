@@ -12,6 +12,7 @@ flatten the same way whatever their insertion order; ``None`` is an empty subtre
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 from typing import Any, Callable, NamedTuple
 
@@ -28,6 +29,15 @@ def register_pytree(cls: type, flatten: Callable, unflatten: Callable) -> type:
     _REGISTRY[cls] = (flatten, unflatten)
     return cls
 
+
+
+# The standard library's ordered and defaulting dicts are nodes too (in their own key
+# order, as in JAX): parameters kept in an OrderedDict differentiate like a dict's.
+register_pytree(collections.OrderedDict, lambda d: (list(d.values()), tuple(d)),
+                lambda keys, children: collections.OrderedDict(zip(keys, children)))
+register_pytree(collections.defaultdict,
+                lambda d: (list(d.values()), (d.default_factory, tuple(d))),
+                lambda aux, children: collections.defaultdict(aux[0], zip(aux[1], children)))
 
 def register_dataclass(cls: type) -> type:
     """Register a dataclass whose fields are all pytree children (usable as a decorator).

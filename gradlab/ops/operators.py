@@ -112,10 +112,46 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
             # (``where=``, ``dtype=``) go through the entry, which checks them by name
             return entry(*inputs, **kwargs) if kwargs else entry.__gradlab__(*inputs)
         raise no_rule_error(ufunc)
+    if method in ("reduce", "accumulate", "outer"):
+        out = _ufunc_method(ufunc, method, inputs, kwargs)
+        if out is not NotImplemented:
+            return out
     raise NoRuleError(
         f"np.{ufunc.__name__}.{method} has no gradlab rule (called on a traced "
         f"value at {user_location()}).\nAdd one with gradlab.primitive(...) (see "
         "docs/rules.md).")
+
+
+# ufunc methods as the numpy functions they equal (each then takes its own rule path)
+_REDUCE = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min,
+           np.fmax: np.nanmax, np.fmin: np.nanmin, np.logical_and: np.all,
+           np.logical_or: np.any}
+_ACCUMULATE = {np.add: np.cumsum, np.multiply: np.cumprod}
+
+
+def _ufunc_method(ufunc, method, inputs, kwargs):
+    """``np.add.reduce(x)``, ``np.logaddexp.reduce(x)``, ``np.add.accumulate(x)`` and
+    ``ufunc.outer(a, b)`` on traced values; ``NotImplemented`` for the rest."""
+    table = NUMPY_TABLE
+    if method == "outer":
+        a, b = inputs
+        a = S.reshape(a, np.shape(a) + (1,) * np.ndim(b))  # a[..., None, ..., None] op b
+        return table[ufunc](a, b, **kwargs) if ufunc in table else NotImplemented
+    x, *rest = inputs
+    axis = rest[0] if rest else kwargs.pop("axis", 0)  # ufunc methods default to axis 0
+    if method == "accumulate":
+        fn = _ACCUMULATE.get(ufunc)
+        return NotImplemented if fn is None else table[fn](x, axis=axis, **kwargs)
+    if ufunc is np.logaddexp or ufunc is np.logaddexp2:
+        exp, log = (np.exp, np.log) if ufunc is np.logaddexp else (np.exp2, np.log2)
+        keepdims = kwargs.pop("keepdims", False)
+        if kwargs:
+            return NotImplemented
+        top = table[np.max](x, axis=axis, keepdims=True)  # the shift cancels in the gradient
+        out = top + table[log](table[np.sum](table[exp](x - top), axis=axis, keepdims=True))
+        return out if keepdims else table[np.squeeze](out, axis=axis)
+    fn = _REDUCE.get(ufunc)
+    return NotImplemented if fn is None else table[fn](x, axis=axis, **kwargs)
 
 
 def _array_function(self, func, types, args, kwargs):

@@ -261,8 +261,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     >>> float(out), float(f_jvp(2.0))
     (0.0, 2.0)
     """
-    primals = tuple(p if isinstance(p, Tracer) else np.asarray(p, dtype=_float_dtype(p))
-                    for p in primals)
+    primals = tuple(tree_map(_as_float_leaf, p) for p in primals)  # pytrees too
     out, _, backward = _vjp(fun, primals, tuple(range(len(primals))), False, retain=True)
     out_leaves, out_tree = tree_flatten(out)
     zero_ct = tree_unflatten(out_tree, [_zeros_like(o) for o in out_leaves])
@@ -275,6 +274,10 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
         return transposed(tuple(tangents))
 
     return out, f_jvp
+
+
+def _as_float_leaf(p):
+    return p if isinstance(p, Tracer) else np.asarray(p, dtype=_float_dtype(p))
 
 
 def make_ggnvp(f: Callable[..., Any], g: Callable[..., Any] | None = None,

@@ -168,6 +168,12 @@ def make_vjp(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Call
 
 def _scalar_seed(out, name):
     """The cotangent 1 of a scalar output (or of a size-1 array, as autograd accepts)."""
+    if isinstance(out, (tuple, list, dict)):
+        raise TypeError(
+            f"{name} requires a scalar output, but the function returned a "
+            f"{type(out).__name__} of {len(out)} items. If the items after the first are "
+            f"extra results (metrics, state), return (loss, extra) and pass has_aux=True; "
+            "for several outputs use gradlab.jacobian or gradlab.vjp.")
     dtype = _dtype(out)
     shape = shape_of(out)
     if ndim_of(out) != 0 and any(n != 1 for n in shape):
