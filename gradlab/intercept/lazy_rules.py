@@ -16,9 +16,10 @@ import threading
 
 import numpy as np
 
+from ..scipy import SUBMODULES  # the one list of SciPy rule modules
+
 # scipy subpackage -> the gradlab module declaring its rules
-RULE_MODULES = {"special": "gradlab.scipy.special", "stats": "gradlab.scipy.stats",
-                "signal": "gradlab.scipy.signal", "integrate": "gradlab.scipy.integrate"}
+RULE_MODULES = {name: f"gradlab.scipy.{name}" for name in SUBMODULES}
 _loaded: set[str] = set()
 _LOADING = threading.RLock()
 

@@ -1,4 +1,4 @@
-"""SciPy rules: ``scipy.special``, ``scipy.stats``, ``scipy.signal``, ``scipy.integrate``.
+"""SciPy rules: ``scipy.special``, ``stats``, ``signal``, ``integrate`` and ``linalg``.
 
 SciPy is optional, and its subpackages are slow to import (``scipy.stats`` and
 ``scipy.signal`` about a second together), so neither ``import gradlab`` nor this
@@ -14,7 +14,7 @@ use it):
 
 import importlib
 
-SUBMODULES = ("special", "stats", "signal", "integrate")
+SUBMODULES = ("special", "stats", "signal", "integrate", "linalg")
 
 
 def load_all() -> None:
