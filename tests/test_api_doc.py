@@ -34,7 +34,7 @@ def test_every_public_name_of_every_public_module_has_an_entry():
         for name in gen_api_doc.public_names(module):
             assert f"`{name}" in section, f"{module_name}.{name} is missing from docs/api.md"
     assert "### `grad(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0, " \
-           "has_aux: bool = False) -> Callable[..., Any]`" in DOC
+           "has_aux: bool = False, *, audit: bool = False) -> Callable[..., Any]`" in DOC
     assert "### class `Weights(tree: dict)`" in DOC  # annotations shown as written
 
 

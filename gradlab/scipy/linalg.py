@@ -7,8 +7,7 @@ gradlab's numpy.linalg primitives (so every derivative order and transform comes
 >>> np.allclose(g, np.linalg.solve(np.tril(a).T, np.ones(2)))
 True
 
-A triangular solve here costs a general solve (O(n^3), not O(n^2)); ``cho_factor``
-returns zeros, not SciPy's unused workspace, in the other triangle. Arguments that only
+A triangular solve here costs a general solve (O(n^3), not O(n^2)). Arguments that only
 tune LAPACK (``overwrite_*``, ``check_finite``) are accepted and ignored.
 """
 
@@ -111,11 +110,14 @@ def solve_triangular(a: Array, b: Array, trans: int | str = 0, lower: bool = Fal
     return _np(np.linalg.solve)(t, b)
 
 
-@implements(sl.cho_factor, examples=lambda rng: [((_square(rng),), {"lower": True})])
+@implements(sl.cho_factor)
 def cho_factor(a: Array, lower: bool = False, overwrite_a: bool = False,
                check_finite: bool = True) -> tuple[Array, bool]:
-    """``scipy.linalg.cho_factor``: ``(c, lower)`` for ``cho_solve``."""
-    return cholesky(a, lower=lower), lower
+    """``scipy.linalg.cho_factor``: ``(c, lower)`` for ``cho_solve``; like SciPy's, ``c``
+    keeps ``a``'s entries in the triangle the factor does not use."""
+    if lower:
+        return cholesky(a, lower=True) + _np(np.triu)(a, 1), True
+    return cholesky(a) + _np(np.tril)(a, -1), False
 
 
 @implements(sl.cho_solve)
