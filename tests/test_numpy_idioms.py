@@ -63,3 +63,33 @@ def test_prngkey_is_jax_spelling_of_key():
 def test_a_tuple_output_without_has_aux_says_what_to_do():
     with pytest.raises(TypeError, match=r"returned a tuple of 2 items.*has_aux=True"):
         gl.grad(lambda w: (np.sum(w ** 2), w))(np.ones(2))
+
+
+@pytest.mark.parametrize("name,kwargs", [("sgd", {"step_size": 0.1, "num_iters": 400}),
+                                         ("rmsprop", {"step_size": 0.01, "num_iters": 600}),
+                                         ("adam", {"step_size": 0.05, "num_iters": 400})])
+def test_autograd_misc_optimizers_minimise_over_a_pytree_and_call_back(name, kwargs):
+    from gradlab.misc import optimizers
+
+    target = {"w": np.array([1.0, -2.0]), "layers": [(np.array(0.5), np.array([3.0]))]}
+
+    def objective(p, i):
+        return sum(np.sum((a - b) ** 2) for a, b in zip(gl.tree_leaves(p),
+                                                         gl.tree_leaves(target)))
+
+    seen = []
+    start = gl.tree_map(np.zeros_like, target)
+    best = getattr(optimizers, name)(gl.grad(objective), start,
+                                     callback=lambda p, i, g: seen.append(i), **kwargs)
+    assert seen == list(range(kwargs["num_iters"]))
+    assert type(best["layers"][0]) is tuple
+    for got, want in zip(gl.tree_leaves(best), gl.tree_leaves(target)):
+        np.testing.assert_allclose(got, want, atol=2e-2)
+
+
+def test_adam_takes_the_published_first_step():
+    from gradlab.misc.optimizers import adam
+
+    # the first bias-corrected Adam step moves every coordinate by step_size * sign(g)
+    x = adam(lambda x, i: np.array([4.0, -0.5]), np.zeros(2), step_size=0.1, num_iters=1)
+    np.testing.assert_allclose(x, [-0.1, 0.1], rtol=1e-6)
