@@ -93,3 +93,16 @@ def test_adam_takes_the_published_first_step():
     # the first bias-corrected Adam step moves every coordinate by step_size * sign(g)
     x = adam(lambda x, i: np.array([4.0, -0.5]), np.zeros(2), step_size=0.1, num_iters=1)
     np.testing.assert_allclose(x, [-0.1, 0.1], rtol=1e-6)
+
+
+def test_frozen_multivariate_normal_with_traced_mean_data_or_covariance():
+    st = pytest.importorskip("scipy.stats")
+    mean, cov = np.array([0.3, -0.2]), np.array([[2.0, 0.3], [0.3, 1.0]])
+    x = np.array([0.1, 0.4])
+    by_mean = lambda m: st.multivariate_normal(m, cov).logpdf(x)  # noqa: E731
+    np.testing.assert_allclose(by_mean(mean), st.multivariate_normal(mean, cov).logpdf(x))
+    # d/dm log N(x; m, C) = C^{-1} (x - m)
+    np.testing.assert_allclose(gl.grad(by_mean)(mean), np.linalg.solve(cov, x - mean),
+                               rtol=1e-12)
+    gl.check_grads(lambda x: st.multivariate_normal(mean, cov).logpdf(x), order=2)(x)
+    gl.check_grads(lambda c: st.multivariate_normal(mean=mean, cov=c).pdf(x))(cov)

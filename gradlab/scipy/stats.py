@@ -228,5 +228,33 @@ def multivariate_normal_pdf(x: Array, mean: Array | None = None, cov: Array = 1,
     return exp(multivariate_normal_logpdf(x, mean, cov, allow_singular))
 
 
+_MVN_METHODS = {"logpdf": multivariate_normal_logpdf, "pdf": multivariate_normal_pdf}
+
+
+@implements(st.multivariate_normal)
+def multivariate_normal_freeze(mean: Array | None = None, cov: Array = 1,
+                               allow_singular: bool = False,
+                               seed: Any = None) -> FrozenDistribution:
+    """``scipy.stats.multivariate_normal(mean, cov)`` with traced parameters."""
+    return FrozenDistribution("multivariate_normal", _MVN_METHODS, (),
+                              {"mean": mean, "cov": cov, "allow_singular": allow_singular})
+
+
+def _frozen_mvn_method(name):
+    """``multivariate_normal(mean, cov).<name>(x)`` with constant parameters, traced x."""
+    method = _MVN_METHODS[name]
+
+    def frozen(self, x):
+        return method(x, self.mean, self.cov)
+
+    frozen.__name__ = f"frozen_multivariate_normal_{name}"
+    return frozen
+
+
+for _name in _MVN_METHODS:
+    implements(getattr(type(st.multivariate_normal(np.zeros(1))), _name))(
+        _frozen_mvn_method(_name))
+
+
 # The other distributions (t, chi2, beta, gamma, ...), declared with this module.
 from . import distributions  # noqa: E402, F401
