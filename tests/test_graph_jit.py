@@ -190,3 +190,17 @@ def test_jit_instruments_the_users_call_sites():
     a = np.array([[2.0, 1.0], [1.0, 3.0]])
     assert np.isclose(f(a), np.sum(np.linalg.inv(a) * 2.0)) and f.cache_size() == 1
     assert np.allclose(gl.grad(f)(a), gl.grad(lambda x: np.sum(np.linalg.inv(x) * 2.0))(a))
+
+
+def test_static_argnums_bind_constants_that_shape_the_program():
+    def loss(x, n):  # n is a size: it cannot be a traced input of the graph
+        return np.sum(x * np.random.RandomState(0).randn(n, 3))
+
+    jitted = gl.jit(gl.value_and_grad(loss), static_argnums=1)
+    for n in (2, 4, 2):
+        value, grad = jitted(np.ones(3), n)
+        ref_value, ref_grad = gl.value_and_grad(loss)(np.ones(3), n)
+        assert value == ref_value and np.array_equal(grad, ref_grad)
+    assert jitted.cache_size() == 2  # one compilation per value of n
+    with pytest.raises(TypeError, match=r"static arguments \[1\] of .* must be hashable"):
+        gl.jit(lambda x, n: x, static_argnums=-1)(np.ones(2), [1, 2])

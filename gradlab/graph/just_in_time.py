@@ -115,17 +115,68 @@ def compile_graph(fun, args, kwargs=None, optimise=True) -> Compiled:
     return compiled
 
 
-def jit(fun: Callable | None = None, *, optimise: bool = True) -> Jitted | Callable:
+def jit(fun: Callable | None = None, *, optimise: bool = True,
+        static_argnums: int | tuple[int, ...] = ()) -> Jitted | StaticArgs | Callable:
     """``fun`` compiled per input signature to a flat list of numpy calls.
 
     >>> import numpy as np, gradlab as gl
     >>> f = gl.jit(lambda x: np.sum(np.sin(x) ** 2))
     >>> float(f(np.zeros(3))), f.cache_size()
     (0.0, 1)
+
+    ``static_argnums`` names positional arguments that are constants of the compiled
+    function, as in JAX (a size, a mode): one compilation per value (hashable) of them.
+
+    >>> g = gl.jit(lambda x, n: np.sum(np.tile(x, n)), static_argnums=1)
+    >>> float(g(np.ones(2), 3)), float(g(np.ones(2), 4)), g.cache_size()
+    (6.0, 8.0, 2)
     """
     if fun is None:
-        return functools.partial(jit, optimise=optimise)
+        return functools.partial(jit, optimise=optimise, static_argnums=static_argnums)
+    if static_argnums != ():
+        return StaticArgs(fun, optimise, static_argnums)
     return Jitted(fun, optimise)
+
+
+class StaticArgs:
+    """``jit(fun, static_argnums=...)``: one ``Jitted`` function per value of the static
+    positional arguments, with those values bound in."""
+
+    def __init__(self, fun, optimise, static_argnums):
+        functools.update_wrapper(self, fun)
+        self.fun, self.optimise = fun, optimise
+        self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(
+            static_argnums)
+        self.by_value: dict = {}
+
+    def __call__(self, *args, **kwargs):
+        positions = sorted({i % len(args) for i in self.static_argnums if -len(args) <= i <
+                            len(args)})
+        values = tuple(args[i] for i in positions)
+        key = (tuple(positions), values)
+        try:
+            jitted = self.by_value.get(key)
+        except TypeError as exc:
+            raise TypeError(f"gl.jit: static arguments {positions} of {self.__name__} must be "
+                            f"hashable, got {[type(v).__name__ for v in values]}") from exc
+        if jitted is None:
+            jitted = self.by_value[key] = Jitted(self._bound(positions, values), self.optimise)
+        return jitted(*[a for i, a in enumerate(args) if i not in positions], **kwargs)
+
+    def _bound(self, positions, values):
+        user = instrument(self.fun)  # the user's function, instrumented at this entry
+
+        def with_static_arguments(*dynamic, **kwargs):
+            full = list(dynamic)
+            for i, v in zip(positions, values):
+                full.insert(i, v)
+            return user(*full, **kwargs)
+
+        return functools.wraps(self.fun)(with_static_arguments)
+
+    def cache_size(self) -> int:
+        """How many (static values, signature) pairs are compiled."""
+        return sum(j.cache_size() for j in self.by_value.values())
 
 
 class Jitted:
