@@ -20,7 +20,7 @@ import inspect
 import re
 
 from .errors import InPlaceMutationError, NoRuleError, user_location
-from .trace import Tracer
+from .trace import seq_has_tracer
 
 # ``nested -> traced array`` for lists/tuples holding tracers: set by gradlab.ops.stacking
 # (the stack primitive lives above core).
@@ -139,18 +139,9 @@ def _is_default(value, default) -> bool:
 
 
 def _stacked(value):
-    if type(value) in (list, tuple) and _holds_tracer(value):
+    if type(value) in (list, tuple) and seq_has_tracer(value):
         return ARRAY_FROM_NESTED[0](value)
     return value
-
-
-def _holds_tracer(seq, depth=0) -> bool:
-    for item in seq:
-        if isinstance(item, Tracer):
-            return True
-        if depth < 4 and type(item) in (list, tuple) and _holds_tracer(item, depth + 1):
-            return True
-    return False
 
 
 def preparer(original, gradlab_fn):

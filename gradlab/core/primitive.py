@@ -24,7 +24,7 @@ from typing import Callable
 
 from .arguments import preparer
 from .errors import InPlaceMutationError, user_location
-from .trace import Tracer, bind, shape_error
+from .trace import Tracer, bind, seq_has_tracer, shape_error
 
 PRIMITIVES: dict[str, "Primitive"] = {}
 VARIADIC = "variadic"  # ``nin`` of a primitive taking any number of operands
@@ -208,26 +208,16 @@ def _register_entry(original: Callable, gradlab_fn: Callable) -> None:
         listener(original)
 
 
-def _seq_has_tracer(seq, depth=0) -> bool:
-    """A tracer anywhere in (nested) lists/tuples: ``np.array([[x, 1.0], [2.0, y]])``."""
-    for b in seq:
-        if isinstance(b, Tracer):
-            return True
-        if depth < 4 and type(b) in (list, tuple) and _seq_has_tracer(b, depth + 1):
-            return True
-    return False
-
-
 def _has_tracer(args, kwargs) -> bool:
     for a in args:
         if isinstance(a, Tracer):
             return True
-        if type(a) in (list, tuple) and _seq_has_tracer(a):
+        if type(a) in (list, tuple) and seq_has_tracer(a):
             return True
     for a in kwargs.values():
         if isinstance(a, Tracer):
             return True
-        if type(a) in (list, tuple) and _seq_has_tracer(a):  # odeint(..., args=(k,))
+        if type(a) in (list, tuple) and seq_has_tracer(a):  # odeint(..., args=(k,))
             return True
     return False
 

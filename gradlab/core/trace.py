@@ -234,6 +234,16 @@ def shape_error(prim, args, params, exc):
     return ShapeError(f"{prim.name}({shown}{extra}): {exc}\n  at {user_location()}")
 
 
+def seq_has_tracer(seq, depth: int = 0) -> bool:
+    """A tracer anywhere in nested lists/tuples: ``np.array([[x, 1.0], [2.0, y]])``."""
+    for item in seq:
+        if isinstance(item, Tracer):
+            return True
+        if depth < 4 and type(item) in (list, tuple) and seq_has_tracer(item, depth + 1):
+            return True
+    return False
+
+
 def concrete(x, what: str = "this function"):
     """``x`` with every level's tracer unboxed, or a ``ConcretizationError`` naming ``what``
     where a level has no concrete value (``vmap``, ``eval_shape``)."""
