@@ -14,8 +14,6 @@ functions and classes it defines without a leading underscore.
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import importlib
 import inspect
 import pkgutil
@@ -175,23 +173,11 @@ def render(modules: list[str] | None = None) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if docs/api.md is stale")
-    args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))  # the gradlab of this checkout
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if current != text:
-            diff = difflib.unified_diff(current.splitlines(), text.splitlines(), "docs/api.md",
-                                        "generated", lineterm="", n=0)
-            print("\n".join(list(diff)[:40]))
-            print("docs/api.md is stale: run .venv/bin/python scripts/gen_api_doc.py")
-            return 1
-        return 0
-    OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/docgen.py
+    import docgen
+
+    return docgen.main(OUTPUT, render, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

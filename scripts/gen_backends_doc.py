@@ -10,8 +10,6 @@ prose around it is written by hand.
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import importlib
 import sys
 from pathlib import Path
@@ -52,21 +50,11 @@ def render(text: str) -> str:
     return text[:start] + table() + text[stop:]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
-    args = parser.parse_args()
-    current = OUTPUT.read_text()
-    new = render(current)
-    if args.check:
-        if new != current:
-            sys.stdout.writelines(difflib.unified_diff(
-                current.splitlines(True), new.splitlines(True), "docs/backends.md", "fresh"))
-            print("\ndocs/backends.md is stale: run python scripts/gen_backends_doc.py")
-            return 1
-        return 0
-    OUTPUT.write_text(new)
-    return 0
+def main(argv=None) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/docgen.py
+    import docgen
+
+    return docgen.main(OUTPUT, lambda: render(OUTPUT.read_text()), __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

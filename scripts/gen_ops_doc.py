@@ -11,9 +11,7 @@ unsupported list is every public callable of the covered modules that is neither
 
 from __future__ import annotations
 
-import argparse
 import builtins
-import difflib
 import importlib
 import operator
 import sys
@@ -177,22 +175,10 @@ def render() -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if docs/ops.md is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if current != text:
-            diff = difflib.unified_diff(current.splitlines(), text.splitlines(), "docs/ops.md",
-                                        "generated", lineterm="", n=0)
-            print("\n".join(list(diff)[:40]))
-            print("docs/ops.md is stale: run .venv/bin/python scripts/gen_ops_doc.py")
-            return 1
-        return 0
-    OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/docgen.py
+    import docgen
+
+    return docgen.main(OUTPUT, render, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
