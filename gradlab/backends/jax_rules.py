@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .translate import UnsupportedParamsError
+from .translate import UnsupportedParamsError, kernel_offsets, windows_out_size
 
 jax.config.update("jax_enable_x64", True)
 
@@ -111,25 +111,19 @@ def _pad(x, pad_width, constant_values=0, mode="constant"):
 def _windows(x, kernel, stride, padding, dilation, pad_value=0.0):
     lead = jnp.ndim(x) - 2
     x = jnp.pad(x, [(0, 0)] * lead + [tuple(p) for p in padding], constant_values=pad_value)
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    ho = (x.shape[-2] - dh * (kh - 1) - 1) // sh + 1
-    wo = (x.shape[-1] - dw * (kw - 1) - 1) // sw + 1
-    rows = [jnp.stack([x[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                         j * dw:j * dw + sw * (wo - 1) + 1:sw] for j in range(kw)], axis=-3)
-            for i in range(kh)]
-    return jnp.stack(rows, axis=-4)
+    out_hw = windows_out_size(x.shape[-2:], kernel, stride, dilation)
+    parts = {(i, j): x[index] for i, j, index in kernel_offsets(kernel, stride, dilation,
+                                                                 out_hw)}
+    return jnp.stack([jnp.stack([parts[i, j] for j in range(kernel[1])], axis=-3)
+                      for i in range(kernel[0])], axis=-4)
 
 
 @rule("overlap_add")
 def _overlap_add(cols, shape, kernel, stride, padding, dilation):
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    ho, wo = cols.shape[-2:]
     (pt, pb), (pl, pr) = padding
     out = jnp.zeros(cols.shape[:-4] + (shape[0] + pt + pb, shape[1] + pl + pr), cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out = out.at[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                         j * dw:j * dw + sw * (wo - 1) + 1:sw].add(cols[..., i, j, :, :])
+    for i, j, index in kernel_offsets(kernel, stride, dilation, cols.shape[-2:]):
+        out = out.at[index].add(cols[..., i, j, :, :])
     return out[..., pt:pt + shape[0], pl:pl + shape[1]]
 
 

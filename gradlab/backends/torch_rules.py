@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .translate import UnsupportedParamsError
+from .translate import UnsupportedParamsError, kernel_offsets, windows_out_size
 
 RULES: dict = {}
 
@@ -330,27 +330,20 @@ def _windows(x, kernel, stride, padding, dilation, pad_value=0.0):
     if any(p for pair in padding for p in pair):
         (pt, pb), (pl, pr) = padding
         x = torch.nn.functional.pad(x, (pl, pr, pt, pb), value=float(pad_value))
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    ho = (x.shape[-2] - dh * (kh - 1) - 1) // sh + 1
-    wo = (x.shape[-1] - dw * (kw - 1) - 1) // sw + 1
-    rows = [torch.stack([x[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                           j * dw:j * dw + sw * (wo - 1) + 1:sw] for j in range(kw)], dim=-3)
-            for i in range(kh)]
-    return torch.stack(rows, dim=-4)
+    out_hw = windows_out_size(x.shape[-2:], kernel, stride, dilation)
+    parts = {(i, j): x[index] for i, j, index in kernel_offsets(kernel, stride, dilation,
+                                                                 out_hw)}
+    return torch.stack([torch.stack([parts[i, j] for j in range(kernel[1])], dim=-3)
+                        for i in range(kernel[0])], dim=-4)
 
 
 @rule("overlap_add")
 def _overlap_add(cols, shape, kernel, stride, padding, dilation):
     cols = _t(cols)
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    ho, wo = cols.shape[-2:]
     (pt, pb), (pl, pr) = padding
     out = cols.new_zeros(cols.shape[:-4] + (shape[0] + pt + pb, shape[1] + pl + pr))
-    for i in range(kh):
-        for j in range(kw):
-            window = (Ellipsis, slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
-                      slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
-            out[window] = out[window] + cols[..., i, j, :, :]
+    for i, j, index in kernel_offsets(kernel, stride, dilation, cols.shape[-2:]):
+        out[index] = out[index] + cols[..., i, j, :, :]
     return out[..., pt:pt + shape[0], pl:pl + shape[1]]
 
 

@@ -101,3 +101,19 @@ def to_numpy(tree, name: str):
 def _is_array(x) -> bool:
     return isinstance(x, (np.ndarray, np.generic, float, int, complex)) and not isinstance(
         x, bool)
+
+
+def kernel_offsets(kernel, stride, dilation, out_hw):
+    """``[(i, j, (..., rows, cols))]``: for each kernel offset, the index of the input
+    cells it meets, the window geometry of gradlab's ``windows``/``overlap_add``
+    primitives (``gradlab/nn/conv.py``), shared by the backends' translations."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    return [(i, j, (Ellipsis, slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+                    slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)))
+            for i in range(kh) for j in range(kw)]
+
+
+def windows_out_size(padded_hw, kernel, stride, dilation):
+    """``(Ho, Wo)``: how many windows fit along the (padded) last two axes."""
+    return tuple((n - d * (k - 1) - 1) // s + 1
+                 for n, k, s, d in zip(padded_hw, kernel, stride, dilation))
