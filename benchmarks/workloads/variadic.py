@@ -7,16 +7,25 @@ the size of ``x`` (as in JAX and PyTorch), which is O(n^2) on its own. A variadi
 primitive whose backward hands every operand's rule all n operands costs O(n^2) (5 s
 at n = 8k before joint rules); the target is linear growth: the 16k case at most 20
 times the 1k case (16 times is exactly linear). gradlab only: the question is its own scaling.
+
+The sizes run in a fresh interpreter that imports only gradlab (``python -m
+benchmarks.workloads.variadic``): in the benchmark's own process the peers' imports
+(torch, jax) leave millions of objects that every full garbage collection walks, which
+times the collector over their heap, not gradlab's scaling.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..harness import Config, Summary, Table, compare, describe, fmt_seconds
+from ..harness import Config, Summary, Table, compare, fmt_seconds
 
 SIZES = (1_000, 4_000, 16_000)
 
@@ -30,9 +39,50 @@ def stacked_floor(x, w):
     return np.sum((x * w) ** 2), 2 * x * w * w
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPEATS = 3
+
+
+def time_sizes(repeats: int = REPEATS) -> dict:
+    """Per size: the best of ``repeats`` timed calls and whether the result is right
+    (``{"error": ...}`` where the call raised)."""
+    import gradlab as gl
+
+    results = {}
+    for n in SIZES:
+        rng = np.random.default_rng(n)
+        x, w = rng.standard_normal(n), rng.standard_normal(n)
+        step = gl.value_and_grad(stacked)
+        try:
+            best = None
+            for _ in range(repeats):
+                start = time.perf_counter()
+                value, grad = step(list(x), w)
+                took = time.perf_counter() - start
+                best = took if best is None else min(best, took)
+        except Exception as exc:  # noqa: BLE001 - a failing row is reported, not raised
+            results[n] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+            continue
+        ref_value, ref_grad = stacked_floor(x, w)
+        _, wrong = compare([np.asarray(ref_value), ref_grad],
+                           [np.asarray(value), np.array(grad)], rtol=1e-9)
+        results[n] = {"seconds": best, "wrong": wrong}
+    return results
+
+
+def _run_child(timeout: int = 600) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.workloads.variadic"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+    try:
+        return {int(n): r for n, r in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
+    except (IndexError, ValueError):
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {n: {"error": f"child exited {proc.returncode}: {tail[:200]}"} for n in SIZES}
+
+
 @dataclass
 class StackScaling:
-    """One timed call per size (best of a few), and the 16k / 1k ratio against 20."""
+    """The sizes timed in a fresh interpreter (best of 3 each), and 16k / 1k against 20."""
 
     key: str = "L"
     target: float = 20.0
@@ -42,32 +92,16 @@ class StackScaling:
         return "value_and_grad of np.stack of n traced scalars, n = 1k / 4k / 16k: linear cost"
 
     def run(self, config: Config) -> Table:
-        import gradlab as gl
-
         rows, seconds = [], {}
-        repeats = 1 if config.quick else 3
-        for n in SIZES:
-            rng = np.random.default_rng(n)
-            x, w = rng.standard_normal(n), rng.standard_normal(n)
-            xs = list(x)
-            step = gl.value_and_grad(stacked)
-            try:
-                best = None
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    value, grad = step(xs, w)
-                    took = time.perf_counter() - start
-                    best = took if best is None else min(best, took)
-            except Exception as exc:  # noqa: BLE001 - a failing row is reported, not raised
-                rows.append([f"{n:,}", "-", "-", describe(exc, config)])
+        for n, result in _run_child().items():
+            if "error" in result:
+                rows.append([f"{n:,}", "-", "-", result["error"]])
                 continue
-            ref_value, ref_grad = stacked_floor(x, w)
-            _, wrong = compare([np.asarray(ref_value), ref_grad], [np.asarray(value),
-                                                                 np.array(grad)],
-                               rtol=1e-9)
-            seconds[n] = best
-            ratio = best / seconds[SIZES[0]] if SIZES[0] in seconds else None
-            rows.append([f"{n:,}", fmt_seconds(best), "-" if ratio is None else f"{ratio:.1f}x",
+            seconds[n] = result["seconds"]
+            ratio = seconds[n] / seconds[SIZES[0]] if SIZES[0] in seconds else None
+            wrong = result["wrong"]
+            rows.append([f"{n:,}", fmt_seconds(seconds[n]),
+                         "-" if ratio is None else f"{ratio:.1f}x",
                          "ok" if wrong is None else f"WRONG: {wrong}"])
         ratio = (seconds[SIZES[-1]] / seconds[SIZES[0]]
                  if SIZES[0] in seconds and SIZES[-1] in seconds else None)
@@ -75,9 +109,15 @@ class StackScaling:
                           f"16k <= {self.target:.0f}x 1k",
                           None if ratio is None else ratio <= self.target)
         return Table(self.key, self.title, ["n", "gradlab", "vs 1k", "result"], rows,
-                     notes=["16x is exactly linear; quadratic would be 256x"],
+                     notes=["16x is exactly linear; quadratic would be 256x",
+                            "each size: best of 3 calls, in a fresh interpreter that "
+                            "imports only gradlab"],
                      summary=[summary])
 
 
 def workloads():
     return [StackScaling()]
+
+
+if __name__ == "__main__":
+    print(json.dumps(time_sizes()))
