@@ -186,7 +186,7 @@ def warn_at_user_line(kind: str, flag: int) -> None:
     while frame is not None and is_library_file(frame.f_code.co_filename):
         name = getattr(frame.f_locals.get("prim"), "name", None)  # the op being applied
         if name is not None:
-            backward = frame.f_code.co_name == "_backward"  # a VJP rule of that op
+            backward = frame.f_code.co_name == "_walk"  # a VJP rule of that op (tape.py)
             op = f"the derivative of {name}" if backward else name
             break
         frame = frame.f_back

@@ -10,23 +10,29 @@ themselves recorded by the enclosing level: that is all higher order needs.
 
 from __future__ import annotations
 
+import threading
+
 from .rules import PerOperand
 from .trace import Trace, Tracer, bind, restore_warnings, shape_error, warnings_at_user_line
 
-# A node is a tuple ``(prim, args, params, parents, ans, is_complex)``: how a value was
-# computed, holding only what the backward walk needs of it. ``args`` are the operands
-# (values of the level below) and ``ans`` the result, each kept only where the
+# A node is a list ``[prim, args, params, parents, ans, is_complex, ct]``: how a value
+# was computed, holding only what the backward walk needs of it. ``args`` are the
+# operands (values of the level below) and ``ans`` the result, each kept only where the
 # primitive's VJP rules read it (``Primitive.saves``); ``parents`` lists the operands'
-# nodes (``None`` for constants). The value itself lives on the ``Var``: once user code
-# drops an intermediate that no rule reads, it is freed, as in PyTorch. A tuple because
-# one is made per recorded op; ``args`` and ``parents`` are lists so that the backward
-# walk can empty them (releasing what they hold) once a node is visited.
+# nodes (``None`` for constants). ``ct`` is the cotangent a backward walk accumulates for
+# the node (``None`` outside a walk): a slot in the node itself, so the walk needs no
+# dictionary keyed by node. The value itself lives on the ``Var``: once user code drops
+# an intermediate that no rule reads, it is freed, as in PyTorch. ``args`` and
+# ``parents`` are lists so that the backward walk can empty them (releasing what they
+# hold) once a node is visited.
+PRIM, ARGS, PARAMS, PARENTS, ANS, IS_COMPLEX, CT = range(7)
 
 
-def input_node(is_complex: bool) -> tuple:
-    # A fresh list makes each input's node a distinct object (a tuple of constants would
-    # be one shared constant, and nodes are told apart by identity).
-    return (None, None, None, [], None, is_complex)
+def input_node(is_complex: bool) -> list:
+    return [None, None, None, [], None, is_complex, None]
+
+
+_new = object.__new__
 
 
 class Var(Tracer):
@@ -56,15 +62,29 @@ class Var(Tracer):
         return f"Var({self.value!r})"
 
 
+def _var(trace, value, node) -> Var:
+    """``Var(trace, value, node)`` without the Python-level ``__init__`` call (a third
+    cheaper: one is made per recorded op)."""
+    v = _new(Var)
+    v._trace = trace
+    v.value = value
+    v.node = node
+    return v
+
+
 class ReverseTrace(Trace):
     """The reverse-mode level: records a tape; ``backward`` walks it."""
 
     def __init__(self):
         super().__init__()
-        self.tape: list[tuple] = []  # nodes, in creation order
+        self.tape: list[list] = []  # nodes, in creation order
+        self.inputs: list[list] = []  # the input nodes (their cotangent slots are reset)
+        self._walking = threading.Lock()  # one walk at a time: the nodes hold its state
 
     def new_input(self, value) -> Var:
-        return Var(self, value, input_node(_is_complex(value)))
+        node = input_node(_is_complex(value))
+        self.inputs.append(node)
+        return Var(self, value, node)
 
     def lower(self, x):
         return x.value if isinstance(x, Var) and x._trace is self else x
@@ -98,6 +118,13 @@ class ReverseTrace(Trace):
                 if error is exc:
                     raise
                 raise error from exc
+        elif len(vals) == 2:  # bind's search for the top level below, unrolled
+            a, b = vals
+            top = a._trace if isinstance(a, Tracer) else None
+            if isinstance(b, Tracer) and (top is None or b._trace.level > top.level):
+                top = b._trace
+            out = top.process(prim, (a, b), params) if top is not None else bind(
+                prim, a, b, **params)
         else:
             out = bind(prim, *vals, **params)
         if not traced:
@@ -129,10 +156,10 @@ class ReverseTrace(Trace):
                 args = [v if keep else None for v, keep in zip(vals, reads)]
             ans = out if reads_ans else None
         dtype = getattr(out, "dtype", None)  # inline: once per recorded op
-        node = (prim, args, params, parents, ans,
-                dtype.kind == "c" if dtype is not None else isinstance(out, complex))
+        node = [prim, args, params, parents, ans,
+                dtype.kind == "c" if dtype is not None else isinstance(out, complex), None]
         self.tape.append(node)
-        return Var(self, out, node)
+        return _var(self, out, node)
 
     def backward(self, outputs, cotangents, inputs, retain=False):
         """Cotangents of ``inputs`` given those of ``outputs`` (``None`` = zero).
@@ -144,26 +171,37 @@ class ReverseTrace(Trace):
         """
         token = warnings_at_user_line()  # a rule's RuntimeWarning points at the user's line
         try:
-            return self._backward(outputs, cotangents, inputs, retain)
+            with self._walking:
+                return self._backward(outputs, cotangents, inputs, retain)
         finally:
             if token is not None:
                 restore_warnings(token)
 
     def _backward(self, outputs, cotangents, inputs, retain):
-        grads: dict[int, object] = {}
-        for out, ct in zip(outputs, cotangents):
-            if isinstance(out, Var) and out._trace is self and ct is not None:
-                key = id(out.node)
-                prev = grads.get(key)
-                grads[key] = ct if prev is None else prev + ct
+        try:
+            for out, ct in zip(outputs, cotangents):
+                if isinstance(out, Var) and out._trace is self and ct is not None:
+                    node = out.node
+                    node[6] = ct if node[6] is None else node[6] + ct
+            self._walk(retain)
+            return [x.node[6] for x in inputs]
+        except BaseException:  # a rule's error cut the walk short: no cotangent stays behind
+            for node in self.tape:
+                if node is not None:
+                    node[6] = None
+            raise
+        finally:
+            for node in self.inputs:
+                node[6] = None
+
+    def _walk(self, retain):
         tape = self.tape
-        get = grads.get
-        take = get if retain else grads.pop
         for n in range(len(tape) - 1, -1, -1):
             node = tape[n]
-            g = take(id(node), None)
+            g = node[6]
             if g is not None:
-                prim, args, params, parents, ans, complex_out = node
+                node[6] = None
+                prim, args, params, parents, ans, complex_out, _ = node
                 vjps = prim.vjps
                 joint = vjps.joint if type(vjps) is PerOperand else None
                 if joint is not None:  # one call for every operand that needs a cotangent
@@ -182,9 +220,8 @@ class ReverseTrace(Trace):
                         ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
                     if complex_out and not parent[5]:
                         ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
-                    key = id(parent)
-                    prev = get(key)
-                    grads[key] = ct if prev is None else prev + ct
+                    prev = parent[6]
+                    parent[6] = ct if prev is None else prev + ct
                 # Locals outlive the iteration: drop this node's result and cotangents
                 # now, not when the next node (maybe a recomputed checkpoint) is done.
                 g = ans = args = ct = prev = None
@@ -196,7 +233,6 @@ class ReverseTrace(Trace):
                 node[3].clear()
         if not retain:
             tape.clear()
-        return [grads.get(id(x.node)) for x in inputs]
 
 
 def _is_complex(x) -> bool:

@@ -24,12 +24,19 @@ from .families import Elementwise
 from .misc import convert, dtype_of
 
 
-def unary(name, impl, derivative, numpy=(), domain=(-2.0, 2.0), doc=""):
-    """Declare an elementwise unary primitive from its derivative ``derivative(ans, x)``.
+def unary(name, impl, derivative=None, numpy=(), domain=(-2.0, 2.0), doc="", over=None):
+    """Declare an elementwise unary primitive from its derivative ``derivative(ans, x)``,
+    or from ``over(ans, x)`` where the derivative is ``1 / over(ans, x)`` (the rules then
+    divide once instead of taking a reciprocal and multiplying: ``log``'s is ``g / x``).
 
     What the tape keeps follows from the derivative's code: ``tanh``'s reads only its
     result, ``sin``'s only its operand, so the other is not held for the backward pass.
     """
+    if over is not None:
+        return Primitive(
+            name, impl, family=Elementwise, numpy=numpy, domain=domain, doc=doc,
+            vjp=lambda g, ans, x: g / over(ans, x), jvp=lambda t, ans, x: t / over(ans, x),
+            saves=_reads(over))
     return Primitive(
         name, impl, family=Elementwise, numpy=numpy, domain=domain, doc=doc,
         vjp=lambda g, ans, x: g * derivative(ans, x),
@@ -111,9 +118,9 @@ minimum = Primitive("minimum", np.minimum, numpy=(np.minimum,), **_WINNER_TAKES)
 
 # --- unary maps -----------------------------------------------------------------
 exp = unary("exp", np.exp, lambda ans, x: ans, numpy=(np.exp, math.exp))
-log = unary("log", np.log, lambda ans, x: 1.0 / x, numpy=(np.log, math.log),
+log = unary("log", np.log, over=lambda ans, x: x, numpy=(np.log, math.log),
             domain=(0.2, 3.0))
-log1p = unary("log1p", np.log1p, lambda ans, x: 1.0 / (x + 1.0),
+log1p = unary("log1p", np.log1p, over=lambda ans, x: x + 1.0,
               numpy=(np.log1p, math.log1p), domain=(-0.5, 2.0))
 expm1 = unary("expm1", np.expm1, lambda ans, x: ans + 1.0, numpy=(np.expm1, math.expm1))
 sqrt = unary("sqrt", np.sqrt, lambda ans, x: 0.5 / ans, numpy=(np.sqrt, math.sqrt),
@@ -125,11 +132,11 @@ tan = unary("tan", np.tan, lambda ans, x: 1.0 + ans * ans, numpy=(np.tan, math.t
 tanh = unary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, numpy=(np.tanh, math.tanh))
 sinh = unary("sinh", np.sinh, lambda ans, x: cosh(x), numpy=(np.sinh, math.sinh))
 cosh = unary("cosh", np.cosh, lambda ans, x: sinh(x), numpy=(np.cosh, math.cosh))
-arcsin = unary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x),
+arcsin = unary("arcsin", np.arcsin, over=lambda ans, x: sqrt(1.0 - x * x),
                numpy=(np.arcsin, math.asin), domain=(-0.9, 0.9))
 arccos = unary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x),
                numpy=(np.arccos, math.acos), domain=(-0.9, 0.9))
-arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x),
+arctan = unary("arctan", np.arctan, over=lambda ans, x: 1.0 + x * x,
                numpy=(np.arctan, math.atan))
 absolute = Primitive("absolute", np.abs, numpy=(np.abs, np.absolute, math.fabs, np.fabs),
                      domain=(0.1, 2.0),
@@ -139,17 +146,17 @@ positive = Primitive("positive", np.positive, numpy=(np.positive,),
                      vjp=lambda g, ans, x: g, jvp=lambda t, ans, x: t)
 _LN2, _LN10 = math.log(2.0), math.log(10.0)  # Python floats: they keep float32 float32
 exp2 = unary("exp2", np.exp2, lambda ans, x: ans * _LN2, numpy=(np.exp2,))
-log2 = unary("log2", np.log2, lambda ans, x: 1.0 / (x * _LN2), numpy=(np.log2, math.log2),
+log2 = unary("log2", np.log2, over=lambda ans, x: x * _LN2, numpy=(np.log2, math.log2),
              domain=(0.2, 3.0))
-log10 = unary("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10),
+log10 = unary("log10", np.log10, over=lambda ans, x: x * _LN10,
               numpy=(np.log10, math.log10), domain=(0.2, 3.0))
-arcsinh = unary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0),
+arcsinh = unary("arcsinh", np.arcsinh, over=lambda ans, x: sqrt(x * x + 1.0),
                 numpy=(np.arcsinh, math.asinh))
-arccosh = unary("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0),
+arccosh = unary("arccosh", np.arccosh, over=lambda ans, x: sqrt(x * x - 1.0),
                 numpy=(np.arccosh, math.acosh), domain=(1.2, 3.0))
-arctanh = unary("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x),
+arctanh = unary("arctanh", np.arctanh, over=lambda ans, x: 1.0 - x * x,
                 numpy=(np.arctanh, math.atanh), domain=(-0.9, 0.9))
-cbrt = unary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), numpy=(np.cbrt,),
+cbrt = unary("cbrt", np.cbrt, over=lambda ans, x: 3.0 * ans * ans, numpy=(np.cbrt,),
              domain=(0.2, 3.0))
 deg2rad = unary("deg2rad", np.deg2rad, lambda ans, x: math.pi / 180.0,
                 numpy=(np.deg2rad, np.radians, math.radians), domain=(-90.0, 90.0))

@@ -119,7 +119,7 @@ class Elementwise(Family):
         if len(args) == 2:  # binary maps dominate every batched program: decided inline
             (a, b), (da, db) = args, dims
             if da is not None and db is not None:
-                if da == db and ndim_of(a) == ndim_of(b):
+                if da == db and a.ndim == b.ndim:  # batched operands are arrays
                     return bind(prim, a, b, **params), da
             elif da is not None:  # b is shared: it must not reach a's batch axis
                 if type(b) in PYTHON_NUMBERS or ndim_of(b) < ndim_of(a) - da:
@@ -147,16 +147,16 @@ class Elementwise(Family):
                     break
             if aligned:
                 return bind(prim, *args, **params), d0
-        from .shape import moveaxis, reshape
+        from .shape import moveaxis
 
         rank = max(ranks)
         aligned = []
         for a, d, r in zip(args, dims, ranks):
-            if d is not None:
+            if d is not None:  # a batched operand is an array (or a tracer): its methods
                 a = moveaxis(a, d, 0) if d != 0 else a
-                shp = _shape(a)
                 if r < rank:
-                    a = reshape(a, shp[:1] + (1,) * (rank - r) + shp[1:])
+                    shp = a.shape
+                    a = a.reshape(shp[:1] + (1,) * (rank - r) + shp[1:])
             aligned.append(a)
         return prim(*aligned, **params), 0
 

@@ -65,9 +65,9 @@ def _batch_matmul(prim, args, dims, params):
     """Batch by aligning the per-example batch axes of both operands after the vmap axis."""
     (a, b), (da, db) = args, dims
     ra, rb = ndim_of(a) - (da is not None), ndim_of(b) - (db is not None)
-    if da is not None:
+    if da:  # the batch axis first (vmap's inputs usually have it there already)
         a = moveaxis(a, da, 0)
-    if db is not None:
+    if db:
         b = moveaxis(b, db, 0)
     # Batched vectors against a shared vector or matrix are one 2-D product (one BLAS
     # call): (B, k) @ (k,) is every example's dot product, (B, k) @ (k, m) its row.

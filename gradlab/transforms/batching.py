@@ -81,7 +81,7 @@ class BatchTrace(Trace):
         vals, dims = [], []
         batched = False
         for a in args:
-            if isinstance(a, BatchTracer) and a._trace is self:
+            if type(a) is BatchTracer and a._trace is self:
                 vals.append(a.val)
                 dims.append(a.bdim)
                 batched = True
@@ -92,15 +92,30 @@ class BatchTrace(Trace):
             return bind(prim, *vals, **params)
         rule = prim.batch_rule or prim.family.batch
         out, out_dim = rule(prim, vals, dims, params)
+        if type(out_dim) is int and out_dim >= 0 and type(out) not in _SEQUENCES:
+            return _batch_tracer(self, out, out_dim)  # one batched result: most primitives
         return self._box(out, out_dim)
 
     def _box(self, out, out_dim):
-        if isinstance(out, (tuple, list)):  # a primitive with several outputs
+        if type(out) in _SEQUENCES:  # a primitive with several outputs
             dims = out_dim if isinstance(out_dim, (tuple, list)) else (out_dim,) * len(out)
             return type(out)(self._box(o, d) for o, d in zip(out, dims))
         if out_dim is None:
             return out
         return BatchTracer(self, out, out_dim if out_dim >= 0 else out_dim % ndim_of(out))
+
+
+_SEQUENCES = (tuple, list)
+_new = object.__new__
+
+
+def _batch_tracer(trace, val, bdim) -> BatchTracer:
+    """``BatchTracer(trace, val, bdim)`` without the Python-level ``__init__`` call."""
+    t = _new(BatchTracer)
+    t._trace = trace
+    t.val = val
+    t.bdim = bdim
+    return t
 
 
 def _axes_for_leaves(axes, value_tree, what):
@@ -127,6 +142,19 @@ def _axes_for_leaves(axes, value_tree, what):
 
     walk(axes, value_tree, "")
     return out
+
+
+def _flat_axes(spec, args):
+    """Per-argument axes when every argument is an array and ``spec`` an int/None or a
+    tuple of them (the common call: no pytree to flatten); None otherwise."""
+    for a in args:
+        if type(a) is not np.ndarray:
+            return None
+    if spec is None or type(spec) is int:
+        return [spec] * len(args)
+    if type(spec) is tuple and all(ax is None or type(ax) is int for ax in spec):
+        return list(spec)
+    return None
 
 
 def _batch_size(leaves, axes, axis_size):
@@ -209,13 +237,19 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
         if isinstance(spec, tuple) and len(spec) != len(args):
             raise ValueError(f"vmap in_axes has {len(spec)} entries but the function was "
                              f"called with {len(args)} positional arguments")
-        leaves, tree = tree_flatten(args)
-        axes = axes_for(spec, tree, "in_axes")
+        axes = _flat_axes(spec, args)
+        if axes is None:  # pytree arguments, or axes given per leaf
+            leaves, tree = tree_flatten(args)
+            axes = axes_for(spec, tree, "in_axes")
+        else:  # arrays with an int/None axis each: no tree to walk
+            leaves, tree = args, None
         size = _batch_size(leaves, axes, axis_size)
         with new_trace(BatchTrace, size) as trace:
             boxed = [x if ax is None else BatchTracer(trace, _as_array(x), ax % ndim_of(x))
                      for x, ax in zip(leaves, axes)]
-            out = f(*tree_unflatten(tree, boxed))
+            out = f(*(boxed if tree is None else tree_unflatten(tree, boxed)))
+            if type(out) is BatchTracer and type(out_axes) is int:  # one batched array
+                return _to_output(trace, out, out_axes, size)
             out_leaves, out_tree = tree_flatten(out)
             oaxes = axes_for(out_axes, out_tree, "out_axes")
             results = [_to_output(trace, o, ax, size) for o, ax in zip(out_leaves, oaxes)]
