@@ -33,6 +33,7 @@ def input_node(is_complex: bool) -> list:
 
 
 _new = object.__new__
+_NO_PARAMS: dict = {}  # the parameters of a parameterless op's node; never mutated
 
 
 class Var(Tracer):
@@ -90,6 +91,8 @@ class ReverseTrace(Trace):
         return x.value if isinstance(x, Var) and x._trace is self else x
 
     def process(self, prim, args, params):
+        if len(args) == 2 and self.level == 0 and not params:
+            return self._binary(prim, args)
         if len(args) == 2:  # binary ops dominate every tape: unrolled
             a, b = args
             pa = a.node if type(a) is Var and a._trace is self else None
@@ -130,6 +133,45 @@ class ReverseTrace(Trace):
         if not traced:
             return out
         return self._record(prim, vals, params, parents, out)
+
+    def _binary(self, prim, args):
+        """``process`` for the most common op of all, inlined: a binary primitive without
+        parameters at the lowest level (plain operands: numpy computes directly)."""
+        a, b = args
+        if type(a) is Var and a._trace is self:
+            pa, a = a.node, a.value
+        else:
+            pa = None
+        if type(b) is Var and b._trace is self:
+            pb, b = b.node, b.value
+        else:
+            pb = None
+        try:
+            out = prim.impl(a, b)
+        except (ValueError, TypeError) as exc:
+            error = shape_error(prim, (a, b), {}, exc)
+            if error is exc:
+                raise
+            raise error from exc
+        vjps = prim.vjps
+        if (pa is None and pb is None) or (vjps is None and prim.vjp_rules() is None):
+            return out  # nothing to differentiate, or no derivative flows (comparisons)
+        saves = prim.saves
+        if saves is None or saves[1] is None:
+            vals = [a, b]
+        else:
+            reads = saves[1]
+            vals = [a if reads[0] else None, b if reads[1] else None]
+        dtype = getattr(out, "dtype", None)
+        node = [prim, vals, _NO_PARAMS, [pa, pb],
+                out if saves is None or saves[0] else None,
+                dtype.kind == "c" if dtype is not None else isinstance(out, complex), None]
+        self.tape.append(node)
+        v = _new(Var)
+        v._trace = self
+        v.value = out
+        v.node = node
+        return v
 
     def record(self, prim, vals, params, parents, out):
         """Append the node that made ``out`` to the tape (if a derivative flows through).
