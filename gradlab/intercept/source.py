@@ -17,6 +17,7 @@ import ast
 import functools
 import inspect
 import linecache
+import operator
 import sys
 from types import CodeType, FunctionType
 
@@ -200,7 +201,8 @@ def _parse_def_lines(fn: FunctionType) -> ast.Module | None:
     linecache.checkcache(filename)  # as inspect does: a file edited since is re-read
     lines = linecache.getlines(filename, fn.__globals__)
     first = code.co_firstlineno
-    last = max((p[1] for p in code.co_positions() if p[1] is not None), default=first)
+    ends = map(operator.itemgetter(1), code.co_positions())  # each instruction's end line
+    last = max(filter(None, ends), default=first)
     if not 0 < first <= last <= len(lines):
         return None
     indent = _indentation(lines[first - 1])
