@@ -77,6 +77,14 @@ class Box:
 class Doubled(Box):
     def apply(self, x):
         return 2.0 * super().apply(x)
+
+
+def continued_at_column_zero(x):
+    note = """
+text at column zero
+"""
+    return np.sum(np.outer(x, x) * len(note)
+)
 '''
 
 
@@ -112,6 +120,7 @@ def test_a_decorated_def_is_read_by_its_line_span_at_its_real_lines(mod):
 
 
 def test_defs_ending_in_a_multi_line_string_or_a_nested_def(mod):
+    # The last instruction of each sits on a line before its def's last line.
     assert src._parse_def_lines(mod.ends_in_string) is not None
     assert src._parse_def_lines(mod.ends_in_nested_def) is not None
 
@@ -127,13 +136,24 @@ def test_defs_ending_in_a_multi_line_string_or_a_nested_def(mod):
     assert _lines(new.__code__) == _lines(mod.ends_in_nested_def.__code__)
 
 
-def test_code_the_compiler_dropped_sends_the_read_to_inspect(mod):
-    # After a return, nothing is compiled: the span ends before the def does.
-    assert src._parse_def_lines(mod.dead_code_after_return) is None
+def test_code_the_compiler_dropped_is_read_too(mod):
+    # After a return nothing is compiled, but the def is read to its end: same locals.
+    tree = src._parse_def_lines(mod.dead_code_after_return)
+    assert tree.body[0].end_lineno == 39
+    assert "unused" in mod.dead_code_after_return.__code__.co_varnames
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the whole def is found: its locals match, no warning
         g = gl.grad(mod.dead_code_after_return)(X)
     np.testing.assert_allclose(g, 2 * np.sum(X) * np.ones(3), rtol=1e-12)
+
+
+def test_a_statement_continued_at_column_zero_sends_the_read_to_inspect(mod):
+    # The line after the last instruction's is shallower than the def, and inside a
+    # bracket: cut there, the lines do not parse, and inspect's tokenizer reads the def.
+    assert src._parse_def_lines(mod.continued_at_column_zero) is None
+    assert src._parse_block(mod.continued_at_column_zero)[0].body[0].end_lineno == 65
+    g = gl.grad(mod.continued_at_column_zero)(X)
+    np.testing.assert_allclose(g, 2 * np.sum(X) * 21 * np.ones(3), rtol=1e-12)
 
 
 def test_lambdas_inside_a_multi_line_list(mod):
@@ -216,9 +236,9 @@ def test_a_function_longer_since_import_is_read_whole(tmp_path):
     namespace: dict = {}
     exec(compile(path.read_text(), str(path), "exec"), namespace)
     path.write_text("import numpy as np\n\ndef f(x):\n    return np.sum(np.sin(x))\n"
-                    "    z = 1\n")  # the running span (lines 3-4) parses, and is not all of f
+                    "    z = 1\n")  # the running code's lines (3-4) are not all of f now
     linecache.checkcache(str(path))
-    assert src._parse_def_lines(namespace["f"]) is None
+    assert src._parse_def_lines(namespace["f"]).body[0].end_lineno == 5
     with pytest.warns(RuntimeWarning, match="no longer matches the running code"):
         g = gl.grad(namespace["f"])(X)
     np.testing.assert_allclose(g, np.cos(X), rtol=1e-12)

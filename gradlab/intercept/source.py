@@ -5,10 +5,11 @@ compiles the result at the function's real file and line numbers, so tracebacks
 and error messages show the user's own source.
 
 This runs on the first call of every user function under a transform, so it stays
-cheap: a def's lines are sliced from ``linecache`` by its code object's own line
-span (no tokenizing), parsed with blank lines in front so that line numbers come out
-right (no renumbering walk), rewritten in one flat pass, and every node the rewrite
-creates is given its location where it is made (no ``fix_missing_locations`` walk).
+cheap: a def's lines are sliced from ``linecache``, from its code object's first line
+to where the indentation ends the def (no tokenizing); they are parsed with blank
+lines in front, so that line numbers come out right (no renumbering walk), rewritten
+in one flat pass, and every node the rewrite creates gets its location where it is
+made (no ``fix_missing_locations`` walk).
 """
 
 from __future__ import annotations
@@ -148,9 +149,9 @@ def _load_copy(node, at):
 def _parse_block(fn: FunctionType) -> tuple[ast.Module, int]:
     """Parse the source block holding ``fn``; returns the tree and the block's first line.
 
-    The tree's line numbers and columns are the file's own. A def is read by its code
-    object's line span (``_parse_def_lines``); anything else, or a span that does not
-    hold the whole def, by ``inspect.getsourcelines``.
+    The tree's line numbers and columns are the file's own. A def is read from its
+    code object's lines (``_parse_def_lines``); a lambda, or a def those lines do not
+    give whole, by ``inspect.getsourcelines``.
     """
     code = fn.__code__
     if code.co_name != "<lambda>":
@@ -188,33 +189,35 @@ def _parse_at(lines: list[str], start: int) -> ast.Module:
 
 
 def _parse_def_lines(fn: FunctionType) -> ast.Module | None:
-    """The def of ``fn`` parsed from its own lines (from ``co_firstlineno``, its first
-    decorator, to the last line any of its instructions spans), or None where that
-    span may not hold the whole def (then ``inspect`` finds the block by tokenizing).
+    """The def of ``fn`` parsed from its own lines, or None (then ``inspect`` finds the
+    block by tokenizing).
 
-    A span parses only if it ends where a statement ends; it holds the whole def when
-    the next line of code is no deeper than the def itself (the compiler drops code
-    after a ``return`` and trailing ``pass``; a file edited since import is longer).
+    The lines run from ``co_firstlineno`` (the def, or its first decorator) past the
+    last line that holds an instruction, up to the next line of code no deeper than the
+    def: where the def ends, unless that line continues a statement (a bracket or a
+    string left open), and then the lines do not parse. So the def comes whole, with
+    any code the compiler dropped after a ``return``, and as the file is now.
     """
     code = fn.__code__
     filename = code.co_filename
     linecache.checkcache(filename)  # as inspect does: a file edited since is re-read
     lines = linecache.getlines(filename, fn.__globals__)
     first = code.co_firstlineno
-    ends = map(operator.itemgetter(1), code.co_positions())  # each instruction's end line
-    last = max(filter(None, ends), default=first)
-    if not 0 < first <= last <= len(lines):
+    end = max(filter(None, map(operator.itemgetter(2), code.co_lines())), default=first)
+    if not 0 < first <= end <= len(lines):
         return None
     indent = _indentation(lines[first - 1])
-    for line in lines[last:]:
-        lead = _indentation(line)
-        rest = line[len(lead):]
-        if rest.strip() and rest[0] != "#":  # the next line of code: not deeper than the def
-            if not indent.startswith(lead):
-                return None
-            break
+    while end < len(lines):
+        lead = _indentation(lines[end])
+        rest = lines[end][len(lead):]
+        if rest.strip() and rest[0] != "#":  # a line of code (not blank, not a comment)
+            if indent.startswith(lead):
+                break  # no deeper than the def: the def has ended
+            if not lead.startswith(indent):
+                return None  # tabs against spaces: not comparable here
+        end += 1
     try:
-        tree = _parse_at(lines[first - 1:last], first)
+        tree = _parse_at(lines[first - 1:end], first)
     except (SyntaxError, ValueError):
         return None
     node = _first_statement(tree)
