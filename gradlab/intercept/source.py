@@ -104,21 +104,32 @@ def _visit_methods(rewriter: type) -> dict:
 def _nodes_and_parents(root: ast.AST) -> tuple[list, list]:
     """Every node under ``root`` (parents before children), and each one's parent.
 
-    Load/Store/Del markers are left out: shared by many nodes, they are never rewritten.
+    Left out: the operator and Load/Store markers (shared by many nodes, never
+    rewritten), and fields that hold only names or constants (``_CHILD_FIELDS``).
     """
     nodes, parents = [root], [None]
     for node in nodes:  # grows as it goes: breadth first
-        for name in node._fields:
+        fields = _CHILD_FIELDS.get(type(node))
+        if fields is None:
+            fields = _CHILD_FIELDS[type(node)] = tuple(
+                name for name in type(node)._fields if name not in _LEAF_FIELDS)
+        for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
                     if isinstance(item, ast.AST):
                         nodes.append(item)
                         parents.append(node)
-            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+            elif isinstance(value, ast.AST):
                 nodes.append(value)
                 parents.append(node)
     return nodes, parents
+
+
+# Fields whose value is never a node to visit: markers (``ctx``, ``op``, ``ops``) and
+# strings (``Name.id``, ``Attribute.attr``, ``arg.arg``, ``keyword.arg``, ``kind``).
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "kind"})
+_CHILD_FIELDS: dict = {ast.Constant: ()}  # node class -> the fields that may hold nodes
 
 
 def _replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
