@@ -3,13 +3,22 @@
 The rewrite turns every call ``f(a, b)`` into ``__gradlab_resolve__(f)(a, b)`` and
 compiles the result at the function's real file and line numbers, so tracebacks
 and error messages show the user's own source.
+
+This runs on the first call of every user function under a transform, so it stays
+cheap: a def's lines are sliced from ``linecache``, from its code object's first line
+to where the indentation ends the def (no tokenizing); they are parsed with blank
+lines in front, so that line numbers come out right (no renumbering walk), rewritten
+in one flat pass, and every node the rewrite creates gets its location where it is
+made (no ``fix_missing_locations`` walk).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import linecache
+import operator
 import sys
 from types import CodeType, FunctionType
 
@@ -27,61 +36,210 @@ def _is_pure_reference(node) -> bool:
     return isinstance(node, ast.Name)
 
 
-class CallSiteRewriter(ast.NodeTransformer):
+class CallSiteRewriter:
     """``f(*args)`` -> ``__gradlab_resolve__(f)(*args)`` everywhere in a function body.
 
     Also ``buf[i] = v`` -> ``buf[i] = __gradlab_resolve__.assigned(buf, v)``, so that a
     traced value stored into a plain numpy array fails loudly (numpy would otherwise
     report a baffling "setting an array element with a sequence").
+
+    The traversal is flat (an ``ast.NodeTransformer`` costs several times more on a
+    function's first call). ``visit(tree)`` lists every node of ``tree`` once, before
+    changing anything, then calls the method ``visit_<NodeClass>(node)`` of each node
+    that has one, children before parents (as a NodeTransformer whose methods call
+    ``generic_visit`` first). A visit method:
+
+    - changes its node in place and returns it (or None), or returns a replacement,
+      which takes the node's place in its parent (no deletion: None keeps the node);
+    - sees its children already visited; the nodes it creates are never visited;
+    - gives every node it creates a location (``_located``): nothing fixes them later.
     """
 
+    def visit(self, tree: ast.AST) -> ast.AST:
+        visits = _visit_methods(type(self))
+        nodes, parents = _nodes_and_parents(tree)
+        for i in range(len(nodes) - 1, -1, -1):  # children come after their parents
+            node = nodes[i]
+            visit = visits.get(type(node))
+            if visit is not None:
+                new = visit(self, node)
+                if new is not None and new is not node:
+                    if parents[i] is None:
+                        tree = new
+                    else:
+                        _replace_child(parents[i], node, new)
+        return tree
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        """Nothing to do: the flat pass visits a node's children before the node."""
+        return node
+
     def visit_Assign(self, node: ast.Assign):
-        self.generic_visit(node)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
             container = node.targets[0].value
             if _is_pure_reference(container):
-                check = ast.Attribute(ast.Name(RESOLVER, ast.Load()), "assigned", ast.Load())
-                node.value = ast.copy_location(
-                    ast.Call(check, [_load_copy(container), node.value], []), node.value)
+                value = node.value
+                check = _located(ast.Attribute(_located(ast.Name(RESOLVER, ast.Load()), value),
+                                               "assigned", ast.Load()), value)
+                node.value = _located(ast.Call(check, [_load_copy(container, value), value], []),
+                                      value)
         return node
 
     def visit_Call(self, node: ast.Call):
-        self.generic_visit(node)
         resolver = ast.Name(RESOLVER, ast.Load())
-        node.func = ast.copy_location(
-            ast.Call(func=ast.copy_location(resolver, node.func), args=[node.func],
-                     keywords=[]), node.func)
+        node.func = _located(
+            ast.Call(func=_located(resolver, node.func), args=[node.func], keywords=[]),
+            node.func)
         return node
 
 
-def _load_copy(node):
-    """A copy of a name/attribute chain expression in load context."""
+@functools.cache
+def _visit_methods(rewriter: type) -> dict:
+    """``{ast node class: visit method}`` for a rewriter class."""
+    return {getattr(ast, name[len("visit_"):]): method
+            for klass in reversed(rewriter.__mro__) for name, method in vars(klass).items()
+            if name.startswith("visit_") and hasattr(ast, name[len("visit_"):])}
+
+
+def _nodes_and_parents(root: ast.AST) -> tuple[list, list]:
+    """Every node under ``root`` (parents before children), and each one's parent.
+
+    Left out: the operator and Load/Store markers (shared by many nodes, never
+    rewritten), and fields that hold only names or constants (``_CHILD_FIELDS``).
+    """
+    nodes, parents = [root], [None]
+    for node in nodes:  # grows as it goes: breadth first
+        fields = _CHILD_FIELDS.get(type(node))
+        if fields is None:
+            fields = _CHILD_FIELDS[type(node)] = tuple(
+                name for name in type(node)._fields if name not in _LEAF_FIELDS)
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        nodes.append(item)
+                        parents.append(node)
+            elif isinstance(value, ast.AST):
+                nodes.append(value)
+                parents.append(node)
+    return nodes, parents
+
+
+# Fields whose value is never a node to visit: markers (``ctx``, ``op``, ``ops``) and
+# strings (``Name.id``, ``Attribute.attr``, ``arg.arg``, ``keyword.arg``, ``kind``).
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "kind"})
+_CHILD_FIELDS: dict = {ast.Constant: ()}  # node class -> the fields that may hold nodes
+
+
+def _replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    for name in parent._fields:
+        value = getattr(parent, name, None)
+        if value is old:
+            setattr(parent, name, new)
+            return
+        if type(value) is list:
+            for i, item in enumerate(value):
+                if item is old:
+                    value[i] = new
+                    return
+
+
+def _located(node, at):
+    """``node``, a node the rewrite creates, at ``at``'s location."""
+    return ast.copy_location(node, at)
+
+
+def _load_copy(node, at):
+    """A copy of a name/attribute chain expression in load context, at ``at``'s location."""
     if isinstance(node, ast.Attribute):
-        return ast.Attribute(_load_copy(node.value), node.attr, ast.Load())
-    return ast.Name(node.id, ast.Load())
+        return _located(ast.Attribute(_load_copy(node.value, at), node.attr, ast.Load()), at)
+    return _located(ast.Name(node.id, ast.Load()), at)
 
 
 def _parse_block(fn: FunctionType) -> tuple[ast.Module, int]:
-    """Parse the source block holding ``fn``; returns the tree and its line offset."""
+    """Parse the source block holding ``fn``; returns the tree and the block's first line.
+
+    The tree's line numbers and columns are the file's own. A def is read from its
+    code object's lines (``_parse_def_lines``); a lambda, or a def those lines do not
+    give whole, by ``inspect.getsourcelines``.
+    """
+    code = fn.__code__
+    if code.co_name != "<lambda>":
+        tree = _parse_def_lines(fn)
+        if tree is not None:
+            return tree, code.co_firstlineno
     try:
         lines, start = inspect.getsourcelines(fn)
     except (OSError, TypeError) as exc:
         raise NoSourceError(str(exc)) from None
-    src = "".join(lines)
-    prefix = 0
-    if lines and lines[0][:1] in (" ", "\t"):
-        # An indented block (a method, a nested def): parse it under ``if 1:`` so that
-        # columns stay the user's own and multi-line strings keep their text.
-        src, prefix = "if 1:\n" + src, 1
     try:
-        tree = ast.parse(src)
+        tree = _parse_at(lines, max(start, 1))
     except SyntaxError:
         # getsource returns a partial statement for a lambda inside a larger expression
         # (the last item of a multi-line list): widen to the whole file, whose tree holds
         # the lambda at its real lines and columns.
         return _parse_file(fn), 1
-    ast.increment_lineno(tree, max(start, 1) - 1 - prefix)
     return tree, start
+
+
+def _parse_at(lines: list[str], start: int) -> ast.Module:
+    """Parse ``lines``, the file's lines from ``start`` on, at their real line numbers."""
+    src = "".join(lines)
+    # An indented block (a method, a nested def) is parsed under ``if 1:``, so that
+    # columns stay the user's own and multi-line strings keep their text.
+    header = "if 1:\n" if lines and lines[0][:1] in (" ", "\t") else ""
+    offset = start - 1 - header.count("\n")
+    if 0 <= offset <= 200 * len(lines):
+        # Blank lines in front: the parser numbers the lines right, at a fraction of the
+        # cost of renumbering every node afterwards (for all but a short block far down).
+        return ast.parse("\n" * offset + header + src)
+    tree = ast.parse(header + src)
+    ast.increment_lineno(tree, offset)
+    return tree
+
+
+def _parse_def_lines(fn: FunctionType) -> ast.Module | None:
+    """The def of ``fn`` parsed from its own lines, or None (then ``inspect`` finds the
+    block by tokenizing).
+
+    The lines run from ``co_firstlineno`` (the def, or its first decorator) past the
+    last line that holds an instruction, up to the next line of code no deeper than the
+    def: where the def ends, unless that line continues a statement (a bracket or a
+    string left open), and then the lines do not parse. So the def comes whole, with
+    any code the compiler dropped after a ``return``, and as the file is now.
+    """
+    code = fn.__code__
+    filename = code.co_filename
+    linecache.checkcache(filename)  # as inspect does: a file edited since is re-read
+    lines = linecache.getlines(filename, fn.__globals__)
+    first = code.co_firstlineno
+    end = max(filter(None, map(operator.itemgetter(2), code.co_lines())), default=first)
+    if not 0 < first <= end <= len(lines):
+        return None
+    indent = _indentation(lines[first - 1])
+    while end < len(lines):
+        lead = _indentation(lines[end])
+        rest = lines[end][len(lead):]
+        if rest.strip() and rest[0] != "#":  # a line of code (not blank, not a comment)
+            if indent.startswith(lead):
+                break  # no deeper than the def: the def has ended
+            if not lead.startswith(indent):
+                return None  # tabs against spaces: not comparable here
+        end += 1
+    try:
+        tree = _parse_at(lines[first - 1:end], first)
+    except (SyntaxError, ValueError):
+        return None
+    node = _first_statement(tree)
+    if node is None or not _is_def_of(node, code):
+        return None
+    return tree
+
+
+def _indentation(line: str) -> str:
+    """The line's leading white space (a form feed included: then no prefix matches)."""
+    return line[:len(line) - len(line.lstrip(" \t\f"))]
 
 
 def _parse_file(fn: FunctionType) -> ast.Module:
@@ -121,12 +279,32 @@ def _find_lambda(tree, code: CodeType) -> ast.Lambda:
     return best[1]
 
 
+def _first_statement(tree: ast.Module):
+    """The block's first statement, looking inside the ``if 1:`` an indented block gets."""
+    if not tree.body:
+        return None
+    node = tree.body[0]
+    if isinstance(node, ast.If) and node.body:
+        return node.body[0]
+    return node
+
+
+def _is_def_of(node, code: CodeType) -> bool:
+    """Whether ``node`` is the def that compiled to ``code`` (found where it starts)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name != code.co_name:
+        return False
+    first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+    return code.co_firstlineno in (node.lineno, first)
+
+
 def _find_def(tree, code: CodeType):
+    node = _first_statement(tree)  # where a parsed block holds it, with no search
+    if node is not None and _is_def_of(node, code):
+        return node
     candidates = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
-            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
-            if code.co_firstlineno in (node.lineno, first):
+            if _is_def_of(node, code):
                 return node
             candidates.append(node)
     if len(candidates) == 1:
@@ -143,6 +321,10 @@ def _class_name(fn: FunctionType):
 
 
 _NEW_FIELDS = {"type_params": []} if sys.version_info >= (3, 12) else {}
+# Where the nodes around the rewritten def sit (the factory, its parameters, the class
+# and ``global`` statements): line 1, as ``fix_missing_locations`` would put them. Only
+# the def's own code object is kept, and its locations are the user's.
+_AT_TOP = {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 0}
 
 
 def compile_instrumented(fn: FunctionType) -> CodeType:
@@ -158,7 +340,7 @@ def compile_instrumented(fn: FunctionType) -> CodeType:
     tree, _ = _parse_block(fn)
     if code.co_name == "<lambda>":
         target: ast.AST = _find_lambda(tree, code)
-        stmt: ast.stmt = ast.Expr(value=target)
+        stmt: ast.stmt = ast.Expr(value=target, **_AT_TOP)
     else:
         target = stmt = _find_def(tree, code)
         target.decorator_list = []
@@ -169,21 +351,20 @@ def compile_instrumented(fn: FunctionType) -> CodeType:
     if cls is None and code.co_name != "<lambda>" and code.co_name not in params:
         # Without this, a function that calls itself by its (global) name would find
         # the factory's local definition instead: a free variable the original lacks.
-        body.insert(0, ast.Global(names=[code.co_name]))
+        body.insert(0, ast.Global(names=[code.co_name], **_AT_TOP))
     if cls is not None:
         body = [ast.ClassDef(name=cls, bases=[], keywords=[], decorator_list=[], body=[stmt],
-                             **_NEW_FIELDS)]
+                             **_NEW_FIELDS, **_AT_TOP)]
         if cls not in params:
             # The wrapper class must not turn the class's own name into a local of the
             # factory: declared global, ``Layer.square(x)`` still reads the module's Layer.
-            body.insert(0, ast.Global(names=[cls]))
+            body.insert(0, ast.Global(names=[cls], **_AT_TOP))
     factory = ast.FunctionDef(
         name="__gradlab_factory__",
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None,
-                           kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-        body=body, decorator_list=[], returns=None, **_NEW_FIELDS)
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(p, **_AT_TOP) for p in params],
+                           vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=body, decorator_list=[], returns=None, **_NEW_FIELDS, **_AT_TOP)
     module = ast.Module(body=[factory], type_ignores=[])
-    ast.fix_missing_locations(module)
     factory_code = compile(module, code.co_filename, "exec").co_consts[0]
     found = _find_code(factory_code, code.co_name)
     if found is None:  # pragma: no cover - the compiler always emits it
