@@ -1,0 +1,227 @@
+"""In-place numpy updates in traced code: ``acc += v`` and ``np.exp(x, out=buf)``.
+
+numpy writes these into an existing array, which cannot hold a traced value. The
+call-site rewrite (``source.CallSiteRewriter``) turns them into rebindings, and the
+helpers here do the work at run time:
+
+- ``acc += v`` becomes ``acc = __gradlab_resolve__.inplace("Add", acc, v)``;
+- ``np.exp(x, out=buf)`` (``buf`` a local name) becomes
+  ``__gradlab_resolve__.out_value(buf := __gradlab_resolve__.out_binding(np.exp, x, out=buf))``;
+- ``np.exp(x, out=np.empty(3))`` becomes ``__gradlab_resolve__.with_out(np.exp, x, out=...)``.
+
+With nothing traced, each does exactly what Python and numpy do (the array is updated in
+place). With a traced operand and a plain ndarray target, the result is computed out of
+place (traced), cast to the target's dtype as numpy's in-place op casts (``same_kind``
+for ufuncs, numpy's own error when that fails), its value written into the target where
+it is concrete, and the traced result is what the name is rebound to.
+
+Only an array that nothing else can read is updated that way: if another name, a list,
+a dict, a view or the caller holds the target, the derivative could not reach those
+holders, so the update raises ``InPlaceMutationError`` instead (found by reference
+counts, calibrated once at import against the very call paths the rewrite makes).
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+import threading
+
+import numpy as np
+
+from ..core.errors import ConcretizationError, InPlaceMutationError, user_location
+from ..core.trace import Tracer, concrete, seq_has_tracer
+
+# The tag the rewrite passes (the ``ast`` operator's class name): Python's in-place
+# operator, and the ufunc numpy's in-place method calls with ``out=``.
+_IN_PLACE = {
+    "Add": operator.iadd, "Sub": operator.isub, "Mult": operator.imul,
+    "Div": operator.itruediv, "FloorDiv": operator.ifloordiv, "Mod": operator.imod,
+    "Pow": operator.ipow, "MatMult": operator.imatmul, "LShift": operator.ilshift,
+    "RShift": operator.irshift, "BitOr": operator.ior, "BitXor": operator.ixor,
+    "BitAnd": operator.iand,
+}
+_UFUNCS = {
+    "Add": np.add, "Sub": np.subtract, "Mult": np.multiply, "Div": np.true_divide,
+    "FloorDiv": np.floor_divide, "Mod": np.remainder, "Pow": np.power, "MatMult": np.matmul,
+    "LShift": np.left_shift, "RShift": np.right_shift, "BitOr": np.bitwise_or,
+    "BitXor": np.bitwise_xor, "BitAnd": np.bitwise_and,
+}
+_SYMBOLS = {"Add": "+", "Sub": "-", "Mult": "*", "Div": "/", "FloorDiv": "//", "Mod": "%",
+            "Pow": "**", "MatMult": "@", "LShift": "<<", "RShift": ">>", "BitOr": "|",
+            "BitXor": "^", "BitAnd": "&"}
+
+_resolve = None  # set by ``attach`` (resolve.py imports this module)
+_pending = threading.local()  # out_binding -> out_value: the call's own value
+
+
+_SEQUENCES = (list, tuple)
+
+
+def _traced(value) -> bool:
+    return isinstance(value, Tracer) or (type(value) in _SEQUENCES and seq_has_tracer(value))
+
+
+def inplace(op: str, target, value):
+    """``target op= value`` as Python runs it; for a plain ndarray ``target`` and a traced
+    ``value``, the traced result (which the rewritten assignment rebinds).
+
+    >>> import numpy as np
+    >>> from gradlab.intercept import resolve
+    >>> acc = np.zeros(2)
+    >>> resolve.inplace("Add", acc, np.ones(2)) is acc     # untraced: numpy's own +=
+    True
+    """
+    if type(target) is np.ndarray and (isinstance(value, Tracer) or (
+            type(value) in _SEQUENCES and seq_has_tracer(value))):
+        return _update_traced(op, target, value, sys.getrefcount(target))
+    return _IN_PLACE[op](target, value)
+
+
+def _update_traced(op, target, value, refs):
+    if value is _PROBE:
+        return refs
+    _refuse_shared(target, refs > _LIMITS["inplace"], f"{_SYMBOLS[op]}=")
+    ufunc = _UFUNCS[op]
+    # A copy as the operand: the tape may keep it (``acc *= x`` saves acc for x's
+    # derivative), and ``target`` receives the result's value below.
+    return _written_into(target, _resolve(ufunc)(target.copy(), value), ufunc, "same_kind")
+
+
+def with_out(fn, /, *args, out, **kwargs):
+    """``fn(*args, out=out, **kwargs)`` where ``out`` is a fresh array (``np.empty(3)``):
+    numpy's call when nothing is traced, else the traced result (also written into
+    ``out`` where concrete)."""
+    value, _ = _call_with_out(fn, args, kwargs, out, sys.getrefcount(out), "with_out")
+    return value
+
+
+def out_binding(fn, /, *args, out, **kwargs):
+    """``fn(*args, out=NAME, ...)`` for a local ``NAME``: what ``NAME`` is rebound to (the
+    traced result, or ``out`` itself); the call's own value waits for ``out_value``."""
+    value, traced = _call_with_out(fn, args, kwargs, out, sys.getrefcount(out), "out_binding")
+    _pending.value = value
+    return value if traced else out
+
+
+def out_value(binding):
+    """The value of the call ``out_binding`` just made (``binding`` is its rebinding)."""
+    value = _pending.value
+    _pending.value = None
+    return value
+
+
+def _call_with_out(fn, args, kwargs, out, refs, kind):
+    """``(value, traced)``: the call's value, and whether it is a traced result written
+    in place of ``out``."""
+    call = _resolve(fn)
+    if (type(out) is not np.ndarray or getattr(call, "__gradlab__", None) is None
+            or not (_traced(args) or _traced(tuple(kwargs.values())))):
+        # Untraced, not a numpy function, or an out= gradlab refuses (a traced array,
+        # a tuple): the call as written.
+        return call(*args, out=out, **kwargs), False
+    if args and args[0] is _PROBE:
+        return refs, True
+    operand = sum(a is out for a in args) + sum(v is out for v in kwargs.values())
+    if operand:  # np.multiply(a, x, out=a): ``a`` as an operand is a copy (see above)
+        args = tuple(out.copy() if a is out else a for a in args)
+        kwargs = {k: out.copy() if v is out else v for k, v in kwargs.items()}
+    _refuse_shared(out, refs - operand > _LIMITS[kind], "out=")
+    ufunc = fn if isinstance(fn, np.ufunc) else None
+    value = _written_into(out, call(*args, **kwargs), ufunc, "same_kind" if ufunc else "unsafe")
+    return value, True
+
+
+def _written_into(target, result, ufunc, casting):
+    """``result`` as numpy would store it into ``target``: the same shape, cast to
+    target's dtype (numpy's error where ``casting`` forbids it), its value written into
+    ``target`` where it has one (a batch or an abstract shape has none)."""
+    if not target.flags.writeable:
+        raise ValueError("output array is read-only")
+    dtype = getattr(result, "dtype", None)
+    dtype = np.result_type(result) if dtype is None else np.dtype(dtype)
+    if dtype != target.dtype:
+        if not np.can_cast(dtype, target.dtype, casting):
+            _raise_cast_error(ufunc, dtype, target.dtype, casting)
+        from ..ops.misc import convert
+
+        result = convert(result, target.dtype)
+    shape = np.shape(result)
+    if shape != target.shape:
+        if ufunc is None or np.broadcast_shapes(shape, target.shape) != target.shape:
+            raise ValueError(f"non-broadcastable output operand with shape {target.shape} "
+                             f"doesn't match the broadcast shape {shape}")
+        result = _resolve(np.broadcast_to)(result, target.shape)
+    try:
+        target[...] = concrete(result)
+    except ConcretizationError:
+        pass  # nothing else can read ``target`` (see _refuse_shared): no value to write
+    return result
+
+
+def _raise_cast_error(ufunc, dtype, target_dtype, casting):
+    """numpy's own casting error, raised by numpy on 0-d stand-ins of the operands."""
+    if ufunc is not None and ufunc.signature is None:
+        zeros = [np.zeros((), dtype)] * ufunc.nin
+        ufunc(*zeros, out=np.zeros((), target_dtype), casting=casting)
+    raise TypeError(f"Cannot cast output from {dtype!r} to {target_dtype!r} with casting "
+                    f"rule {casting!r}")
+
+
+def _refuse_shared(target, held_elsewhere: bool, what: str):
+    """An update whose traced result replaces ``target`` only under one name must not
+    leave other holders of the array (or of its memory) with a value but no derivative."""
+    if held_elsewhere or _memory_shared(target):
+        raise InPlaceMutationError(
+            f"{what} into a numpy array that is also reachable another way (another name, "
+            f"a list or dict, a view, the caller) at {user_location()}: its traced result "
+            "can replace the array under this one name only, and the other holders would "
+            "miss the derivative. Rebind instead (acc = acc + v; y = np.exp(x) without "
+            "out=), or build the values functionally (gl.at(a)[i].add(v), a list and "
+            "np.stack).")
+
+
+def _base_refcounts(array):
+    """The reference counts of the arrays (and buffers) whose memory ``array`` views."""
+    counts = []
+    base = array.base
+    while base is not None:
+        counts.append(sys.getrefcount(base))
+        base = getattr(base, "base", None) if not isinstance(base, memoryview) else base.obj
+    return counts
+
+
+def _memory_shared(array) -> bool:
+    return any(c > _LIMITS["base"] for c in _base_refcounts(array))
+
+
+class _Probe(Tracer):
+    """A stand-in traced value for the calibration below (never computed with)."""
+
+    __slots__ = ()
+
+
+_PROBE = _Probe()
+
+
+def _calibrate():
+    """The reference counts an unshared target has inside each helper, measured through
+    the same calls the rewritten code makes (a local name; a fresh array)."""
+    acc = np.zeros(1)
+    limits = {"inplace": inplace("Add", acc, _PROBE),
+              "out_binding": out_value(out_binding(np.negative, _PROBE, out=acc)),
+              "with_out": with_out(np.negative, _PROBE, out=np.zeros(1)),
+              "base": _base_refcounts(np.zeros(2)[:1])[0]}
+    return limits
+
+
+_LIMITS = {"inplace": -1, "out_binding": -1, "with_out": -1, "base": -1}
+
+
+def attach(resolve):
+    """Make the helpers attributes of ``resolve`` (what rewritten code calls)."""
+    global _resolve
+    _resolve = resolve
+    resolve.inplace, resolve.with_out = inplace, with_out
+    resolve.out_binding, resolve.out_value = out_binding, out_value
+    _LIMITS.update(_calibrate())
