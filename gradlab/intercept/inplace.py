@@ -12,13 +12,14 @@ helpers here do the work at run time:
 With nothing traced, each does exactly what Python and numpy do (the array is updated in
 place). With a traced operand and a plain ndarray target, the result is computed out of
 place (traced), cast to the target's dtype as numpy's in-place op casts (``same_kind``
-for ufuncs, numpy's own error when that fails), its value written into the target where
-it is concrete, and the traced result is what the name is rebound to.
+for ufuncs, numpy's own error when that fails), and the traced result is what the name
+is rebound to.
 
-Only an array that nothing else can read is updated that way: if another name, a list,
-a dict, a view or the caller holds the target, the derivative could not reach those
-holders, so the update raises ``InPlaceMutationError`` instead (found by reference
-counts, calibrated once at import against the very call paths the rewrite makes).
+Only an array that nothing else can read is replaced that way: if another name, a list,
+a dict, a view or the caller holds the target, those holders would keep the old value
+and no derivative, so the update raises ``InPlaceMutationError`` instead (found by
+reference counts, calibrated once at import against the very call paths the rewrite
+makes). Once rebound, the old array is unreachable, so it is left as it was.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import threading
 
 import numpy as np
 
-from ..core.errors import ConcretizationError, InPlaceMutationError, user_location
-from ..core.trace import Tracer, concrete, seq_has_tracer
+from ..core.errors import InPlaceMutationError, user_location
+from ..core.trace import Tracer, seq_has_tracer
 
 # The tag the rewrite passes (the ``ast`` operator's class name): Python's in-place
 # operator, and the ufunc numpy's in-place method calls with ``out=``.
@@ -83,9 +84,7 @@ def _update_traced(op, target, value, refs):
         return refs
     _refuse_shared(target, refs > _LIMITS["inplace"], f"{_SYMBOLS[op]}=")
     ufunc = _UFUNCS[op]
-    # A copy as the operand: the tape may keep it (``acc *= x`` saves acc for x's
-    # derivative), and ``target`` receives the result's value below.
-    return _written_into(target, _resolve(ufunc)(target.copy(), value), ufunc, "same_kind")
+    return _as_stored_in(target, _resolve(ufunc)(target, value), ufunc, "same_kind")
 
 
 def with_out(fn, /, *args, out, **kwargs):
@@ -122,20 +121,22 @@ def _call_with_out(fn, args, kwargs, out, refs, kind):
         return call(*args, out=out, **kwargs), False
     if args and args[0] is _PROBE:
         return refs, True
+    # np.multiply(a, x, out=a): the operand's own references are not other holders
     operand = sum(a is out for a in args) + sum(v is out for v in kwargs.values())
-    if operand:  # np.multiply(a, x, out=a): ``a`` as an operand is a copy (see above)
-        args = tuple(out.copy() if a is out else a for a in args)
-        kwargs = {k: out.copy() if v is out else v for k, v in kwargs.items()}
     _refuse_shared(out, refs - operand > _LIMITS[kind], "out=")
     ufunc = fn if isinstance(fn, np.ufunc) else None
-    value = _written_into(out, call(*args, **kwargs), ufunc, "same_kind" if ufunc else "unsafe")
+    value = _as_stored_in(out, call(*args, **kwargs), ufunc, "same_kind" if ufunc else "unsafe")
     return value, True
 
 
-def _written_into(target, result, ufunc, casting):
-    """``result`` as numpy would store it into ``target``: the same shape, cast to
-    target's dtype (numpy's error where ``casting`` forbids it), its value written into
-    ``target`` where it has one (a batch or an abstract shape has none)."""
+def _as_stored_in(target, result, ufunc, casting):
+    """``result`` as numpy would store it into ``target``: target's shape, cast to its
+    dtype (numpy's own error where ``casting`` forbids it).
+
+    ``target`` itself is left as it is: nothing but the name being rebound holds it
+    (``_refuse_shared``), so once rebound it is unreachable and its contents unobservable.
+    (Writing the value in would also read it at levels where a read is not free: a jit
+    capture records a guard on every value read.)"""
     if not target.flags.writeable:
         raise ValueError("output array is read-only")
     dtype = getattr(result, "dtype", None)
@@ -149,14 +150,16 @@ def _written_into(target, result, ufunc, casting):
     shape = np.shape(result)
     if shape != target.shape:
         if ufunc is None or np.broadcast_shapes(shape, target.shape) != target.shape:
-            raise ValueError(f"non-broadcastable output operand with shape {target.shape} "
-                             f"doesn't match the broadcast shape {shape}")
+            raise ValueError(f"non-broadcastable output operand with shape "
+                             f"{_shape_text(target.shape)} doesn't match the broadcast shape "
+                             f"{_shape_text(shape)}")
         result = _resolve(np.broadcast_to)(result, target.shape)
-    try:
-        target[...] = concrete(result)
-    except ConcretizationError:
-        pass  # nothing else can read ``target`` (see _refuse_shared): no value to write
     return result
+
+
+def _shape_text(shape) -> str:
+    """A shape as numpy's messages write it: ``(3,)``, ``(3,3)``."""
+    return f"({','.join(map(str, shape))}{',' if len(shape) == 1 else ''})"
 
 
 def _raise_cast_error(ufunc, dtype, target_dtype, casting):
