@@ -14,7 +14,7 @@ import gradlab as gl
 from gradlab.intercept import instrument, resolve
 
 X = np.array([0.3, -0.7, 1.1])
-W = np.array([0.5, -2.0, 1.5])
+W = np.array([0.5, -2.0, 3.0])  # sums to 1.5
 BUFFER = np.zeros(3)  # a module-level buffer: out=BUFFER cannot be rebound
 
 
