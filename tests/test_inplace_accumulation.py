@@ -203,10 +203,14 @@ def test_out_into_a_local_buffer():
         np.exp(x, out=buf)
         y = np.sin(x, out=np.empty(3))  # a fresh expression: no name to rebind
         z = np.multiply(x, 2.0, out=np.empty_like(x))
-        return np.sum(buf * y) + np.sum(z)
+        options = {"casting": "same_kind"}
+        w = np.empty(3)
+        np.square(*[x], out=w, **options)  # a call that unpacks its arguments
+        return np.sum(buf * y) + np.sum(z) + np.sum(w)
 
     g = gl.grad(f)(X)
-    np.testing.assert_allclose(g, np.exp(X) * (np.sin(X) + np.cos(X)) + 2.0, rtol=1e-13)
+    np.testing.assert_allclose(g, np.exp(X) * (np.sin(X) + np.cos(X)) + 2.0 + 2 * X,
+                               rtol=1e-13)
     gl.check_grads(f, modes=("rev", "fwd"), order=2)(X)
 
 
@@ -294,7 +298,7 @@ def _a_view(x):
 def _out_aliased(x):
     buf = np.zeros(3)
     keep = [buf]
-    np.exp(x, out=buf)
+    np.exp(x, out=buf, **{})
     return np.sum(keep[0])
 
 

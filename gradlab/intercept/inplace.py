@@ -6,8 +6,10 @@ helpers here do the work at run time:
 
 - ``acc += v`` becomes ``acc = __gradlab_resolve__.inplace("Add", acc, v)``;
 - ``np.exp(x, out=buf)`` (``buf`` a local name) becomes
-  ``__gradlab_resolve__.out_value(buf := __gradlab_resolve__.out_binding(np.exp, x, out=buf))``;
-- ``np.exp(x, out=np.empty(3))`` becomes ``__gradlab_resolve__.with_out(np.exp, x, out=...)``.
+  ``__gradlab_resolve__.out_value(buf := __gradlab_resolve__.out_binding(np.exp, False, x,
+  out=buf))`` (False: the call unpacks no ``*args``/``**kwargs``);
+- ``np.exp(x, out=np.empty(3))`` becomes
+  ``__gradlab_resolve__.with_out(np.exp, False, x, out=np.empty(3))``.
 
 With nothing traced, each does exactly what Python and numpy do (the array is updated in
 place). With a traced operand and a plain ndarray target, the result is computed out of
@@ -87,18 +89,20 @@ def _update_traced(op, target, value, refs):
     return _as_stored_in(target, _resolve(ufunc)(target, value), ufunc, "same_kind")
 
 
-def with_out(fn, /, *args, out, **kwargs):
+def with_out(fn, unpacked, /, *args, out, **kwargs):
     """``fn(*args, out=out, **kwargs)`` where ``out`` is a fresh array (``np.empty(3)``):
-    numpy's call when nothing is traced, else the traced result (also written into
-    ``out`` where concrete)."""
-    value, _ = _call_with_out(fn, args, kwargs, out, sys.getrefcount(out), "with_out")
+    numpy's call when nothing is traced, else the traced result. ``unpacked``: the call
+    site unpacks ``*args`` or ``**kwargs`` (whose dict also holds ``out`` meanwhile)."""
+    refs = sys.getrefcount(out)
+    value, _ = _call_with_out(fn, args, kwargs, out, refs, ("with_out", unpacked))
     return value
 
 
-def out_binding(fn, /, *args, out, **kwargs):
+def out_binding(fn, unpacked, /, *args, out, **kwargs):
     """``fn(*args, out=NAME, ...)`` for a local ``NAME``: what ``NAME`` is rebound to (the
     traced result, or ``out`` itself); the call's own value waits for ``out_value``."""
-    value, traced = _call_with_out(fn, args, kwargs, out, sys.getrefcount(out), "out_binding")
+    refs = sys.getrefcount(out)
+    value, traced = _call_with_out(fn, args, kwargs, out, refs, ("out_binding", unpacked))
     _pending.value = value
     return value if traced else out
 
@@ -211,14 +215,16 @@ def _calibrate():
     """The reference counts an unshared target has inside each helper, measured through
     the same calls the rewritten code makes (a local name; a fresh array)."""
     acc = np.zeros(1)
-    limits = {"inplace": inplace("Add", acc, _PROBE),
-              "out_binding": out_value(out_binding(np.negative, _PROBE, out=acc)),
-              "with_out": with_out(np.negative, _PROBE, out=np.zeros(1)),
-              "base": _base_refcounts(np.zeros(2)[:1])[0]}
-    return limits
+    probe = (_PROBE,)
+    return {"inplace": inplace("Add", acc, _PROBE),
+            ("out_binding", False): out_value(out_binding(np.negative, False, _PROBE, out=acc)),
+            ("out_binding", True): out_value(out_binding(np.negative, True, *probe, out=acc)),
+            ("with_out", False): with_out(np.negative, False, _PROBE, out=np.zeros(1)),
+            ("with_out", True): with_out(np.negative, True, *probe, out=np.zeros(1)),
+            "base": _base_refcounts(np.zeros(2)[:1])[0]}
 
 
-_LIMITS = {"inplace": -1, "out_binding": -1, "with_out": -1, "base": -1}
+_LIMITS: dict = {}  # what _calibrate measures, by helper (and how its call site unpacks)
 
 
 def attach(resolve):

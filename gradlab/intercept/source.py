@@ -82,16 +82,20 @@ class CallSiteRewriter(ast.NodeTransformer):
 
 def _out_call(node: ast.Call, out):
     """``f(x, out=buf)`` for a local ``buf`` -> ``__gradlab_resolve__.out_value(buf :=
-    __gradlab_resolve__.out_binding(f, x, out=buf))``; ``f(x, out=np.empty(3))`` ->
-    ``__gradlab_resolve__.with_out(f, x, out=np.empty(3))``; None for any other ``out=``
+    __gradlab_resolve__.out_binding(f, False, x, out=buf))``; ``f(x, out=np.empty(3))``
+    -> ``__gradlab_resolve__.with_out(f, False, x, out=np.empty(3))`` (``True`` where the
+    call unpacks ``*args``/``**kwargs``); None for any other ``out=``
     (an attribute, a tuple, a name the walrus would rescope), which stays refused."""
+    unpacked = ast.Constant(any(isinstance(a, ast.Starred) for a in node.args)
+                            or any(k.arg is None for k in node.keywords))
     if isinstance(out, ast.Name) and getattr(node, _REBINDABLE, False):
-        binding = _resolver_call("out_binding", [node.func, *node.args], node.keywords)
+        binding = _resolver_call("out_binding", [node.func, unpacked, *node.args],
+                                 node.keywords)
         rebound = ast.NamedExpr(ast.Name(out.id, ast.Store()), binding)
         return ast.copy_location(_resolver_call("out_value", [rebound]), node)
     if isinstance(out, ast.Call):
         return ast.copy_location(
-            _resolver_call("with_out", [node.func, *node.args], node.keywords), node)
+            _resolver_call("with_out", [node.func, unpacked, *node.args], node.keywords), node)
     return None
 
 
@@ -124,6 +128,18 @@ def _scope_nodes(stmts):
             stack.extend(ast.iter_child_nodes(node))
 
 
+def _scope_statements(stmts):
+    """The statements of one scope (expressions hold none); nested scopes listed, not
+    entered. Much cheaper than visiting every node."""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _NEW_SCOPES):
+            for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+                stack.extend(getattr(node, block, ()))
+
+
 def mark_rebindable(target, code: CodeType) -> None:
     """Mark ``acc += v`` whose ``acc`` is a name of its own scope (not declared global or
     nonlocal), and calls ``f(..., out=buf)`` in the function's own body (not in a nested
@@ -134,18 +150,23 @@ def mark_rebindable(target, code: CodeType) -> None:
     scopes = [(target.body, True)]
     while scopes:
         body, own = scopes.pop()
-        nodes = list(_scope_nodes(body))
-        declared = {name for n in nodes if isinstance(n, (ast.Global, ast.Nonlocal))
+        statements = list(_scope_statements(body))
+        declared = {name for n in statements if isinstance(n, (ast.Global, ast.Nonlocal))
                     for name in n.names}
-        for node in nodes:
+        for node in statements:
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                 name = node.target.id
                 setattr(node, _REBINDABLE, name in local_names if own else name not in declared)
-            elif own and isinstance(node, ast.Call):
-                out = next((k.value for k in node.keywords if k.arg == "out"), None)
-                setattr(node, _REBINDABLE, isinstance(out, ast.Name) and out.id in local_names)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 scopes.append((node.body, False))
+    # The compiled function names its keyword arguments in its constants (a tuple, or a
+    # string with ``**kwargs``): no ``out`` there, no call of its own body passes out=,
+    # and the walk over every node is skipped.
+    if any(c == "out" or (type(c) is tuple and "out" in c) for c in code.co_consts):
+        for node in _scope_nodes(target.body):
+            if isinstance(node, ast.Call):
+                out = next((k.value for k in node.keywords if k.arg == "out"), None)
+                setattr(node, _REBINDABLE, isinstance(out, ast.Name) and out.id in local_names)
 
 
 def _load_copy(node):
