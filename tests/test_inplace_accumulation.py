@@ -94,6 +94,28 @@ def test_float32_accumulator_keeps_its_dtype():
     np.testing.assert_allclose(gl.elementwise_grad(f)(X), np.cos(X), rtol=1e-6)
 
 
+def test_complex_and_float16_accumulators():
+    def f(x):
+        acc = np.zeros(3, complex)
+        acc += 2.0 * x
+        half = np.zeros(3, np.float16)
+        half += x
+        return np.real(np.sum(acc * 1j * x)) + np.sum(acc.real) + np.sum(half)
+
+    assert f(X) == pytest.approx(2 * np.sum(X) + np.sum(X.astype(np.float16)), rel=1e-12)
+    np.testing.assert_allclose(gl.grad(f)(X), [3.0, 3.0, 3.0], rtol=0)
+
+
+def test_object_accumulator_is_refused():
+    def f(x):
+        acc = np.zeros(3, object)
+        acc += x
+        return np.sum(acc)
+
+    with pytest.raises(gl.InPlaceMutationError, match=r"numpy array of dtype object"):
+        gl.grad(f)(X)
+
+
 def test_int_accumulator_raises_numpys_casting_error():
     def f(x):
         acc = np.zeros(3, int)

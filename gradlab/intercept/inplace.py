@@ -143,6 +143,10 @@ def _as_stored_in(target, result, ufunc, casting):
     capture records a guard on every value read.)"""
     if not target.flags.writeable:
         raise ValueError("output array is read-only")
+    if target.dtype.kind == "O":
+        raise InPlaceMutationError(
+            f"a traced value into a numpy array of dtype object at {user_location()}: "
+            "rebind instead (acc = acc + v), or use a float array.")
     dtype = getattr(result, "dtype", None)
     dtype = np.result_type(result) if dtype is None else np.dtype(dtype)
     if dtype != target.dtype:
