@@ -233,6 +233,10 @@ def test_out_into_a_local_buffer():
     g = gl.grad(f)(X)
     np.testing.assert_allclose(g, np.exp(X) * (np.sin(X) + np.cos(X)) + 2.0 + 2 * X,
                                rtol=1e-13)
+    assert resolve(f).__code__.co_varnames == f.__code__.co_varnames  # the walrus adds none
+    xs = np.stack([X, 2.0 * X])
+    np.testing.assert_allclose(gl.vmap(gl.grad(f))(xs), [gl.grad(f)(x) for x in xs],
+                               rtol=1e-14)
     gl.check_grads(f, modes=("rev", "fwd"), order=2)(X)
 
 

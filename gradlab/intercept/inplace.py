@@ -115,8 +115,8 @@ def out_value(binding):
 
 
 def _call_with_out(fn, args, kwargs, out, refs, kind):
-    """``(value, traced)``: the call's value, and whether it is a traced result written
-    in place of ``out``."""
+    """``(value, traced)``: the call's value, and whether it is a traced result that
+    stands for ``out`` from now on."""
     call = _resolve(fn)
     if (type(out) is not np.ndarray or getattr(call, "__gradlab__", None) is None
             or not (_traced(args) or _traced(tuple(kwargs.values())))):
