@@ -54,17 +54,16 @@ class CallSiteRewriter(ast.NodeTransformer):
         target = node.target
         if isinstance(target, ast.Subscript):
             if _is_pure_reference(target.value):
-                node.value = ast.copy_location(
-                    _resolver_call("assigned", [_load_copy(target.value), node.value]),
-                    node.value)
+                node.value = _placed(
+                    _resolver_call("assigned", [_loaded(target.value), node.value]), node.value)
             return node
         rebinds = getattr(node, _REBINDABLE, False) or (
             isinstance(target, ast.Attribute) and _is_pure_reference(target))
         if not rebinds or _is_literal(node.value):
             return node  # ``i += 1`` stays as it is: nothing to trace there
         update = _resolver_call("inplace", [ast.Constant(type(node.op).__name__),
-                                            _load_copy(target), node.value])
-        return ast.copy_location(ast.Assign(targets=[target], value=update), node)
+                                            _loaded(target), node.value])
+        return _placed(ast.Assign(targets=[target], value=update), node)
 
     def visit_Call(self, node: ast.Call):
         self.generic_visit(node)
@@ -92,9 +91,9 @@ def _out_call(node: ast.Call, out):
         binding = _resolver_call("out_binding", [node.func, unpacked, *node.args],
                                  node.keywords)
         rebound = ast.NamedExpr(ast.Name(out.id, ast.Store()), binding)
-        return ast.copy_location(_resolver_call("out_value", [rebound]), node)
+        return _placed(_resolver_call("out_value", [rebound]), node)
     if isinstance(out, ast.Call):
-        return ast.copy_location(
+        return _placed(
             _resolver_call("with_out", [node.func, unpacked, *node.args], node.keywords), node)
     return None
 
@@ -103,6 +102,19 @@ def _resolver_call(helper: str, args, keywords=()):
     """``__gradlab_resolve__.<helper>(*args, **keywords)``."""
     func = ast.Attribute(ast.Name(RESOLVER, ast.Load()), helper, ast.Load())
     return ast.Call(func, list(args), list(keywords))
+
+
+def _placed(node, at):
+    """``node``, made by the rewrite, and every node in it that has no location yet, at
+    ``at``'s location."""
+    return ast.fix_missing_locations(ast.copy_location(node, at))
+
+
+def _loaded(target):
+    """A name or attribute chain that is assigned to, read instead."""
+    if isinstance(target, ast.Attribute):
+        return ast.Attribute(target.value, target.attr, ast.Load())
+    return ast.Name(target.id, ast.Load())
 
 
 def _is_literal(node) -> bool:
