@@ -55,12 +55,6 @@ def _noisy_sum(x, n):
     return np.sum(x * rs.randn(n, 3))
 
 
-def _accumulated(x):
-    acc = np.zeros(2)
-    acc += x ** 2
-    return np.sum(acc)
-
-
 def _tiled(x):
     return np.sum(np.tile(x, (2, 1)))
 
@@ -121,10 +115,6 @@ GAPS = {
     "lax_scan": ("no gradlab.lax (scan, fori_loop, cond): JAX programs' loops do not port "
                  "(no issue lists it)",
                  lambda: importlib.import_module("gradlab.lax").scan),
-    "augassign_into_ndarray": ("`acc = np.zeros(n); acc += traced` (jnp's `+=` rebinds; numpy's "
-                               "writes in place): InPlaceMutationError; the call-site rewrite "
-                               "could rebind, as for jnp (no issue lists it)",
-                               lambda: gl.grad(_accumulated)(np.ones(2))),
     "ufunc_methods": ("ufunc methods on traced values (np.logaddexp.reduce, np.add.reduce, "
                       "np.multiply.outer, np.maximum.accumulate): NoRuleError (no issue lists "
                       "them; jnp ufuncs have them)",
@@ -166,7 +156,6 @@ PROGRAM_GAPS = {"recursion": ("recursion", None), "hmm_em": ("recursion", None),
                 "kalman_filter": ("mvn_frozen", None), "bernoulli_glm": ("discrete_stats", None),
                 "ordered_params": ("ordereddict", None), "jax_mlp": ("prngkey", None),
                 "jax_rnn_scan": ("lax_scan", None),
-                "accumulate": ("augassign_into_ndarray", None),
                 "hmm_logaddexp": ("ufunc_methods", None)}
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import re
 
-from .errors import InPlaceMutationError, NoRuleError, user_location
+from .errors import NoRuleError, out_refused, user_location
 from .trace import seq_has_tracer
 
 # ``nested -> traced array`` for lists/tuples holding tracers: set by gradlab.ops.stacking
@@ -85,10 +85,8 @@ class CallSignature:
         """``(args, kwargs)`` for gradlab's function; raises on what it cannot honour."""
         out = kwargs.get("out") if kwargs else None
         if out is not None and not (type(out) is tuple and all(o is None for o in out)):
-            raise InPlaceMutationError(
-                f"{self.name}(..., out=...) writes its result into an existing array, which "
-                f"a traced result cannot be (at {user_location()}): use the returned value "
-                "instead (y = ... without out=).")
+            outs = out if type(out) is tuple else (out,)
+            raise out_refused(self.name, traced_out=seq_has_tracer(outs))
         if kwargs and self.operand_names and len(args) < len(self.operand_names):
             args, kwargs = self._operands_by_name(args, kwargs)
         if len(args) > self.our_positional and self.numpy_positional:

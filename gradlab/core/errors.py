@@ -118,16 +118,12 @@ def functional_update(plain_container: bool) -> str:
     array, which has no ``.at``)."""
     import ast  # only when an error is being raised
 
-    frame = user_frame()
-    line = source_line(frame.f_code.co_filename, frame.f_lineno).strip() if frame else ""
-    try:
-        stmt = ast.parse(line).body[0]
-    except (SyntaxError, IndexError):
-        stmt = None
-    target = getattr(stmt, "targets", [getattr(stmt, "target", None)])[0]
-    if not isinstance(target, ast.Subscript):
+    stmt = _user_statement(lambda s: isinstance(
+        getattr(s, "targets", [getattr(s, "target", None)])[0], ast.Subscript))
+    if stmt is None:
         at = "gl.at(x)" if plain_container else "x.at"
         return f"x = {at}[idx].set(value)"
+    target = getattr(stmt, "targets", [getattr(stmt, "target", None)])[0]
     name, idx = ast.unparse(target.value), ast.unparse(target.slice)
     value = ast.unparse(stmt.value)
     method = "set"
@@ -137,6 +133,48 @@ def functional_update(plain_container: bool) -> str:
             value = f"-({value})"
     at = f"gl.at({name})" if plain_container else f"{name}.at"
     return f"{name} = {at}[{idx}].{method}({value})"
+
+
+def _user_statement(wanted):
+    """The first statement on the user's current line for which ``wanted`` holds, or None."""
+    import ast  # only when an error is being raised
+
+    frame = user_frame()
+    line = source_line(frame.f_code.co_filename, frame.f_lineno).strip() if frame else ""
+    try:
+        body = ast.parse(line).body
+    except SyntaxError:
+        return None
+    return next((stmt for stmt in body if wanted(stmt)), None)
+
+
+def out_refused(name: str, traced_out: bool) -> InPlaceMutationError:
+    """The error for ``name(..., out=...)`` with a traced operand, saying what works: the
+    returned value, ``acc = acc + v`` for the user's ``acc += v``, or (in code gradlab
+    instruments) ``out=`` naming a local variable or a fresh array."""
+    import ast  # only when an error is being raised
+
+    where = user_location()
+    if traced_out:
+        return InPlaceMutationError(
+            f"{name}(..., out=...) writes into a traced array (at {where}); traced arrays are "
+            f"immutable: use the returned value, y = {name}(...) without out= (for part of "
+            "an array, x = x.at[idx].set(v)).")
+    stmt = _user_statement(lambda s: isinstance(s, ast.AugAssign))
+    if stmt is not None:
+        target, value = ast.unparse(stmt.target), ast.unparse(stmt.value)
+        op = ast.unparse(ast.BinOp(ast.Name("a"), stmt.op, ast.Name("b")))[2:-2]
+        return InPlaceMutationError(
+            f"{target} {op}= ... writes into a numpy array in place ({name}(..., out=...)), "
+            f"which cannot hold a traced value (at {where}). Rebind instead: {target} = "
+            f"{target} {op} ({value}). In a function gradlab instruments, {op}= on a local "
+            "name or an attribute (acc += v, self.total += v) works as written.")
+    return InPlaceMutationError(
+        f"{name}(..., out=...) writes its result into an existing array, which a traced "
+        f"result cannot be (at {where}): use the returned value instead (y = ... without "
+        "out=). In a function gradlab instruments, out= also works when it names a local "
+        "variable (out=buf) or a fresh array (out=np.empty_like(x)); not an attribute "
+        "(out=self.buf), a tuple, or a name declared global.")
 
 
 def describe(x) -> str:

@@ -23,7 +23,7 @@ import sys
 from typing import Callable
 
 from .arguments import preparer
-from .errors import InPlaceMutationError, user_location
+from .errors import out_refused
 from .trace import Tracer, bind, seq_has_tracer, shape_error
 
 PRIMITIVES: dict[str, "Primitive"] = {}
@@ -142,11 +142,10 @@ class Primitive:
                                 f"{self.params}; got {len(args)} positional arguments")
             kwargs.update(zip(self.params, extra))
             args = args[:nin]
-        if kwargs.get("out") is not None:
-            raise InPlaceMutationError(
-                f"{self.name}(..., out=...) writes in place, which a traced array cannot "
-                f"do ({user_location()}); use the returned value: y = np.{self.name}(...) "
-                "(for part of an array, x = x.at[idx].set(v)).")
+        out = kwargs.get("out")
+        if out is not None:
+            outs = out if type(out) is tuple else (out,)
+            raise out_refused(f"np.{self.name}", traced_out=seq_has_tracer(outs))
         kwargs.pop("out", None)
         return bind(self, *args, **kwargs)
 

@@ -28,6 +28,7 @@ from ..core.errors import (
 from ..core.primitive import NUMPY_TABLE, RULE_INSTRUMENTERS, TABLE_LISTENERS
 from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
+from .inplace import attach as _attach_in_place_helpers
 from .lazy_rules import load_rules_for
 from .source import RESOLVER, NoSourceError, compile_instrumented
 
@@ -291,3 +292,4 @@ def _no_rule_guard(fn):
 clear_cache()
 TABLE_LISTENERS.append(lambda original: _CACHE.pop(original, None))
 RULE_INSTRUMENTERS.append(resolve)  # a user's rule calling np.* differentiates
+_attach_in_place_helpers(resolve)  # resolve.inplace, resolve.with_out, ... (inplace.py)

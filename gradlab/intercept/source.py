@@ -41,7 +41,9 @@ class CallSiteRewriter:
 
     Also ``buf[i] = v`` -> ``buf[i] = __gradlab_resolve__.assigned(buf, v)``, so that a
     traced value stored into a plain numpy array fails loudly (numpy would otherwise
-    report a baffling "setting an array element with a sequence").
+    report a baffling "setting an array element with a sequence"); ``acc += v`` and
+    ``f(x, out=buf)`` -> rebindings of the name (``inplace.py``; ``mark_rebindable``
+    says which names may be rebound).
 
     The traversal is flat (an ``ast.NodeTransformer`` costs several times more on a
     function's first call). ``visit(tree)`` lists every node of ``tree`` once, before
@@ -85,7 +87,29 @@ class CallSiteRewriter:
                                       value)
         return node
 
+    def visit_AugAssign(self, node: ast.AugAssign):
+        """``acc += v`` -> ``acc = __gradlab_resolve__.inplace("Add", acc, v)`` (see
+        ``inplace.py``); ``a[i] += v`` checks ``v`` like ``a[i] = v`` does."""
+        target = node.target
+        if isinstance(target, ast.Subscript):
+            if _is_pure_reference(target.value):
+                node.value = _placed(
+                    _resolver_call("assigned", [_loaded(target.value), node.value]), node.value)
+            return node
+        rebinds = getattr(node, _REBINDABLE, False) or (
+            isinstance(target, ast.Attribute) and _is_pure_reference(target))
+        if not rebinds or _is_literal(node.value):
+            return node  # ``i += 1`` stays as it is: nothing to trace there
+        update = _resolver_call("inplace", [ast.Constant(type(node.op).__name__),
+                                            _loaded(target), node.value])
+        return _placed(ast.Assign(targets=[target], value=update), node)
+
     def visit_Call(self, node: ast.Call):
+        out = next((k.value for k in node.keywords if k.arg == "out"), None)
+        if out is not None:
+            rewritten = _out_call(node, out)
+            if rewritten is not None:
+                return rewritten
         resolver = ast.Name(RESOLVER, ast.Load())
         node.func = _located(
             ast.Call(func=_located(resolver, node.func), args=[node.func], keywords=[]),
@@ -148,6 +172,108 @@ def _replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
 def _located(node, at):
     """``node``, a node the rewrite creates, at ``at``'s location."""
     return ast.copy_location(node, at)
+
+
+def _out_call(node: ast.Call, out):
+    """``f(x, out=buf)`` for a local ``buf`` -> ``__gradlab_resolve__.out_value(buf :=
+    __gradlab_resolve__.out_binding(f, False, x, out=buf))``; ``f(x, out=np.empty(3))``
+    -> ``__gradlab_resolve__.with_out(f, False, x, out=np.empty(3))`` (``True`` where the
+    call unpacks ``*args``/``**kwargs``); None for any other ``out=``
+    (an attribute, a tuple, a name the walrus would rescope), which stays refused."""
+    unpacked = ast.Constant(any(isinstance(a, ast.Starred) for a in node.args)
+                            or any(k.arg is None for k in node.keywords))
+    if isinstance(out, ast.Name) and getattr(node, _REBINDABLE, False):
+        binding = _resolver_call("out_binding", [node.func, unpacked, *node.args],
+                                 node.keywords)
+        rebound = ast.NamedExpr(ast.Name(out.id, ast.Store()), binding)
+        return _placed(_resolver_call("out_value", [rebound]), node)
+    if isinstance(out, ast.Call):
+        return _placed(
+            _resolver_call("with_out", [node.func, unpacked, *node.args], node.keywords), node)
+    return None
+
+
+def _resolver_call(helper: str, args, keywords=()):
+    """``__gradlab_resolve__.<helper>(*args, **keywords)``."""
+    func = ast.Attribute(ast.Name(RESOLVER, ast.Load()), helper, ast.Load())
+    return ast.Call(func, list(args), list(keywords))
+
+
+def _placed(node, at):
+    """``node``, made by the rewrite, and every node in it that has no location yet, at
+    ``at``'s location."""
+    return ast.fix_missing_locations(ast.copy_location(node, at))
+
+
+def _loaded(target):
+    """A name or attribute chain that is assigned to, read instead."""
+    if isinstance(target, ast.Attribute):
+        return ast.Attribute(target.value, target.attr, ast.Load())
+    return ast.Name(target.id, ast.Load())
+
+
+def _is_literal(node) -> bool:
+    """``1``, ``-0.5``: an operand that cannot be traced."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant)
+
+
+# The attribute ``mark_rebindable`` sets on the nodes whose rewrite may rebind a name.
+_REBINDABLE = "_gradlab_rebindable"
+_NEW_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
+               ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _scope_nodes(stmts):
+    """Every node of one scope; nested scopes are listed, not entered."""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _NEW_SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _scope_statements(stmts):
+    """The statements of one scope (expressions hold none); nested scopes listed, not
+    entered. Much cheaper than visiting every node."""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _NEW_SCOPES):
+            for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+                stack.extend(getattr(node, block, ()))
+
+
+def mark_rebindable(target, code: CodeType) -> None:
+    """Mark ``acc += v`` whose ``acc`` is a name of its own scope (not declared global or
+    nonlocal), and calls ``f(..., out=buf)`` in the function's own body (not in a nested
+    scope) whose ``buf`` is a local of ``code``: the rewrite may rebind those names."""
+    if isinstance(target, ast.Lambda):
+        return  # an expression: no statement, and no walrus that could rescope a name
+    local_names = set(code.co_varnames) | set(code.co_cellvars)
+    scopes = [(target.body, True)]
+    while scopes:
+        body, own = scopes.pop()
+        statements = list(_scope_statements(body))
+        declared = {name for n in statements if isinstance(n, (ast.Global, ast.Nonlocal))
+                    for name in n.names}
+        for node in statements:
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                name = node.target.id
+                setattr(node, _REBINDABLE, name in local_names if own else name not in declared)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                scopes.append((node.body, False))
+    # The compiled function names its keyword arguments in its constants (a tuple, or a
+    # string with ``**kwargs``): no ``out`` there, no call of its own body passes out=,
+    # and the walk over every node is skipped.
+    if any(c == "out" or (type(c) is tuple and "out" in c) for c in code.co_consts):
+        for node in _scope_nodes(target.body):
+            if isinstance(node, ast.Call):
+                out = next((k.value for k in node.keywords if k.arg == "out"), None)
+                setattr(node, _REBINDABLE, isinstance(out, ast.Name) and out.id in local_names)
 
 
 def _load_copy(node, at):
@@ -344,6 +470,7 @@ def compile_instrumented(fn: FunctionType) -> CodeType:
     else:
         target = stmt = _find_def(tree, code)
         target.decorator_list = []
+    mark_rebindable(target, code)
     CallSiteRewriter().visit(target)
     cls = _class_name(fn) or ("__gradlab_class__" if "__class__" in code.co_freevars else None)
     params = [RESOLVER] + [v for v in code.co_freevars if v != "__class__"]
