@@ -18,6 +18,8 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from .trace import Tracer
+
 _REGISTRY: dict[type, tuple[Callable, Callable]] = {}
 
 
@@ -105,7 +107,7 @@ def _node(x):
 
 def _flatten_into(x, leaves: list, is_leaf) -> TreeDef:
     t = type(x)
-    if t in _ATOMS or (is_leaf is not None and is_leaf(x)):
+    if t in _ATOMS or isinstance(x, Tracer) or (is_leaf is not None and is_leaf(x)):
         leaves.append(x)
         return _LEAF
     node = _node(x)
