@@ -104,11 +104,6 @@ GAPS = {
                              "the scalar-output requirement (no issue lists it)",
                              lambda: _assert_raises_naming_scalar(
                                  lambda: gl.grad(lambda w: (np.sum(w), w))(np.ones(2)))),
-    "jit_int_argument": ("under gl.jit a Python int argument is traced; used as a shape in a "
-                         "call the rewrite guards (RandomState.randn(n, 3)) it raises NoRuleError "
-                         "'has no differentiation rule ... declare a primitive' (np.ones((n, 3)) "
-                         "works); jit has no static_argnums (no issue lists it)",
-                         lambda: gl.jit(_noisy_sum)(np.ones(3), 2)),
     "prngkey": ("gl.random has key() but not JAX's PRNGKey(), which nearly every JAX program "
                 "calls: AttributeError after porting `from jax import random` (no issue lists it)",
                 lambda: gl.random.PRNGKey(0)),
@@ -431,7 +426,7 @@ def test_check_grads_refuses_a_container_it_would_not_flatten():
 
 # ---- gl.jit, as JAX programs decorate their update steps ------------------------------
 
-JIT_GAPS = {"black_box_svi": "jit_int_argument"}
+JIT_GAPS: dict = {}  # program -> the GAPS entry that keeps it from running under gl.jit
 
 
 @pytest.mark.parametrize("name", [
@@ -450,6 +445,16 @@ def test_jit_of_value_and_grad_equals_eager(name):
         np.testing.assert_allclose(jit_value, value, rtol=1e-12)
         _close(jit_g, g, rtol=1e-9, atol=1e-12)
     assert compiled.cache_size() == 1
+
+
+def test_jit_reads_a_traced_int_used_as_a_size_by_numpy_random():
+    """``rs.randn(n, 3)`` with ``n`` an argument of a gl.jit function: the int is read as
+    its value (with a guard), as ``np.ones((n, 3))`` is, not refused as undifferentiable."""
+    compiled = gl.jit(_noisy_sum)
+    x = np.array([1.0, 2.0, 3.0])
+    assert compiled(x, 2) == pytest.approx(_noisy_sum(x, 2), rel=1e-12)
+    with pytest.warns(RuntimeWarning, match="another path"):  # n changed: the guard sees it
+        assert compiled(x, 4) == pytest.approx(_noisy_sum(x, 4), rel=1e-12)
 
 
 @pytest.mark.xfail(_gap_open("prngkey"), reason=GAPS["prngkey"][0], strict=True)

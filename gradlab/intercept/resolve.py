@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import os
 import types
 import warnings
@@ -275,6 +276,14 @@ def _has_tracer(x, depth=0) -> bool:
     return False
 
 
+def _as_index(x):
+    """A traced integer scalar (a size or a seed: nothing to differentiate) as its value,
+    where the level knows it (``gl.jit`` records a guard on it); anything else as is."""
+    if isinstance(x, Tracer) and x.ndim == 0 and x.dtype.kind in "iub":
+        return operator.index(x)
+    return x
+
+
 def _no_rule_guard(fn):
     """``fn`` for constant arguments; a ``NoRuleError`` when a traced value reaches it."""
     if fn in PASS_THROUGH:
@@ -283,7 +292,10 @@ def _no_rule_guard(fn):
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
         if _has_tracer(args) or _has_tracer(kwargs):
-            raise no_rule_error(fn)
+            args = tuple(_as_index(a) for a in args)  # ``rs.randn(n, 3)`` under gl.jit
+            kwargs = {k: _as_index(v) for k, v in kwargs.items()}
+            if _has_tracer(args) or _has_tracer(kwargs):
+                raise no_rule_error(fn)
         return fn(*args, **kwargs)
 
     return guarded
