@@ -274,3 +274,27 @@ def test_out_into_an_array_is_refused_by_name_where_not_instrumented(name):
                                                       r"names a local variable"):
         gl.grad(lambda x: np.sum(fn(x)))(X)
     assert np.sum(gl.grad(lambda x: np.sum(np.exp(x, out=None)))(X)) > 0  # out=None is fine
+
+
+def test_ufunc_dtype_computes_in_that_dtype_and_differentiates():
+    x = np.array([0.5, -1.25, 2.0])
+    f = lambda x: np.sum(np.exp(x, dtype=np.float32) * np.add(x, 1.0, dtype=np.float32))  # noqa: E731
+    value, g = gl.value_and_grad(f)(x)
+    assert value.dtype == np.float32 and value == f(x)  # numpy's own float32 computation
+    x32 = x.astype(np.float32)
+    expected = np.exp(x32) * (x32 + 1.0) + np.exp(x32)  # d/dx e^x (x + 1), in float32
+    np.testing.assert_allclose(g, expected, rtol=1e-6)
+    assert g.dtype == np.float64  # the argument's dtype
+    gl.check_grads(lambda x: np.sum(np.sin(x, dtype=np.complex128).real), modes=("rev",),
+                   order=2)(x)
+
+
+def test_ufunc_layout_keywords_are_accepted_and_casting_is_numpys_rule():
+    x = np.array([0.5, -1.25])
+    g = gl.grad(lambda x: np.sum(np.tanh(x, order="C", subok=True, casting="unsafe")))(x)
+    np.testing.assert_allclose(g, 1 - np.tanh(x) ** 2)
+    with pytest.raises(TypeError, match="Cannot cast ufunc 'exp' input from dtype\\('float64'\\) "
+                       "to dtype\\('float32'\\) with casting rule 'no'"):
+        gl.grad(lambda x: np.sum(np.exp(x, dtype=np.float32, casting="no")))(x)
+    with pytest.raises(NoRuleError, match=r"np.exp\(\.\.\., dtype=\.\.\.\)"):
+        gl.grad(lambda x: np.sum(np.exp(x, dtype=np.int64)))(x)

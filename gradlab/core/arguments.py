@@ -52,6 +52,8 @@ class CallSignature:
 
     def __init__(self, original, gradlab_fn):
         self.name = numpy_name(original)
+        self.gradlab_fn = gradlab_fn
+        self.family = getattr(gradlab_fn, "family", None)  # a primitive's, with ``keywords``
         theirs = _signature(original)
         params = dict(theirs.parameters) if theirs is not None else {}
         self.numpy_defaults = {k: p.default for k, p in params.items()
@@ -89,6 +91,8 @@ class CallSignature:
             raise out_refused(self.name, traced_out=seq_has_tracer(outs))
         if kwargs and self.operand_names and len(args) < len(self.operand_names):
             args, kwargs = self._operands_by_name(args, kwargs)
+        if kwargs and self.family is not None:  # ufuncs' ``dtype=``, ``order=``...
+            args, kwargs = self.family.keywords(self.gradlab_fn, args, kwargs)
         if len(args) > self.our_positional and self.numpy_positional:
             extra = dict(zip(self.numpy_positional[self.our_positional:],
                              args[self.our_positional:]))
@@ -121,7 +125,7 @@ class CallSignature:
             raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r}")
         if _is_default(value, self.numpy_defaults[key]):
             return True
-        supported = sorted(k for k in self.ours if k in self.numpy_defaults)
+        supported = sorted(k for k in self.ours if k in self.numpy_defaults and k != "out")
         raise NoRuleError(
             f"{self.name}(..., {key}=...) is not supported on traced values (at "
             f"{user_location()}): gradlab's rule for {self.name} takes "

@@ -55,6 +55,13 @@ class Family:
         return stack(outs), 0
 
     @staticmethod
+    def keywords(prim, args, kwargs):
+        """``(args, kwargs)`` with numpy keywords the primitive's rule does not take but
+        that can be honoured by other means translated; the rest are left for the entry's
+        check, which names them (``core/arguments.py``)."""
+        return args, kwargs
+
+    @staticmethod
     def shape(prim, avals, params):
         """Shape rule by running ``impl`` on zero-stride stand-ins (no real memory)."""
         stand_ins = [np.broadcast_to(np.zeros((), a.dtype), a.shape) for a in avals]
@@ -64,6 +71,10 @@ class Family:
     @staticmethod
     def examples(prim, rng):
         return []
+
+
+_UFUNC_KEYWORDS = frozenset(("dtype", "order", "subok", "casting"))
+_CASTING = ("no", "equiv", "safe", "same_kind", "unsafe")
 
 
 class Elementwise(Family):
@@ -98,6 +109,40 @@ class Elementwise(Family):
 
         unbroadcasting_vjp.__name__ = f"{prim.name}_vjp{i}"
         return unbroadcasting_vjp
+
+    @staticmethod
+    def keywords(prim, args, kwargs):
+        """A ufunc's ``order=``/``subok=`` (layout only: the values are the same) are
+        dropped; ``dtype=`` casts the operands first (differentiably, numpy's ``casting=``
+        rule checked), as numpy computes in that dtype."""
+        if not kwargs.keys() & _UFUNC_KEYWORDS:
+            return args, kwargs
+        kwargs = dict(kwargs)
+        if kwargs.get("order", "K") in ("K", "A", "C", "F"):
+            kwargs.pop("order", None)
+        if type(kwargs.get("subok", True)) is bool:
+            kwargs.pop("subok", None)
+        casting = kwargs.get("casting", "same_kind")
+        if casting not in _CASTING:
+            return args, kwargs  # what is left is refused by name at the entry
+        kwargs.pop("casting", None)
+        dtype = kwargs.get("dtype")
+        if dtype is None:
+            return args, kwargs  # ``casting=`` governs only a cast to ``dtype`` or ``out``
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            return args, kwargs
+        if dtype.kind not in "fc":
+            return args, kwargs  # not a differentiable dtype
+        from .misc import convert, dtype_of
+
+        del kwargs["dtype"]
+        for a in args:
+            if not np.can_cast(dtype_of(a), dtype, casting):
+                raise TypeError(f"Cannot cast ufunc {prim.name!r} input from "
+                                f"{dtype_of(a)!r} to {dtype!r} with casting rule {casting!r}")
+        return tuple(convert(a, dtype) for a in args), kwargs
 
     @staticmethod
     def wrap_jvp(prim, i, rule):

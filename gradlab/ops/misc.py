@@ -28,7 +28,12 @@ def _astype_impl(x, *, dtype):
 
 
 def _astype_vjp(g, ans, x, *, dtype):
-    return astype(g, dtype=np.result_type(x.dtype if hasattr(x, "dtype") else x))
+    into = np.result_type(x.dtype if hasattr(x, "dtype") else x)
+    if into.kind != "c" and dtype_of(g).kind == "c":  # a real value's cotangent is real
+        from .complex import real
+
+        g = real(g)
+    return astype(g, dtype=into)
 
 
 astype = Primitive(
