@@ -78,6 +78,24 @@ class BatchTrace(Trace):
         return x.val if isinstance(x, BatchTracer) and x._trace is self else x
 
     def process(self, prim, args, params):
+        if len(args) == 2:  # binary ops dominate: unrolled
+            a, b = args
+            if type(a) is BatchTracer and a._trace is self:
+                a, da = a.val, a.bdim
+            else:
+                da = None
+            if type(b) is BatchTracer and b._trace is self:
+                b, db = b.val, b.bdim
+            else:
+                db = None
+            if da is None and db is None:
+                return bind(prim, a, b, **params)
+            vals, dims = [a, b], [da, db]
+            rule = prim.batch_rule or prim.family.batch
+            out, out_dim = rule(prim, vals, dims, params)
+            if type(out_dim) is int and out_dim >= 0 and type(out) not in _SEQUENCES:
+                return _batch_tracer(self, out, out_dim)
+            return self._box(out, out_dim)
         vals, dims = [], []
         batched = False
         for a in args:
