@@ -112,9 +112,6 @@ GAPS = {
     "prngkey": ("gl.random has key() but not JAX's PRNGKey(), which nearly every JAX program "
                 "calls: AttributeError after porting `from jax import random` (no issue lists it)",
                 lambda: gl.random.PRNGKey(0)),
-    "lax_scan": ("no gradlab.lax (scan, fori_loop, cond): JAX programs' loops do not port "
-                 "(no issue lists it)",
-                 lambda: importlib.import_module("gradlab.lax").scan),
     "ufunc_methods": ("ufunc methods on traced values (np.logaddexp.reduce, np.add.reduce, "
                       "np.multiply.outer, np.maximum.accumulate): NoRuleError (no issue lists "
                       "them; jnp ufuncs have them)",
@@ -155,7 +152,6 @@ PROGRAM_GAPS = {"recursion": ("recursion", None), "hmm_em": ("recursion", None),
                 "stats_models": ("stats", None), "gp_cholesky": ("scipy_linalg", None),
                 "kalman_filter": ("mvn_frozen", None), "bernoulli_glm": ("discrete_stats", None),
                 "ordered_params": ("ordereddict", None), "jax_mlp": ("prngkey", None),
-                "jax_rnn_scan": ("lax_scan", None),
                 "hmm_logaddexp": ("ufunc_methods", None)}
 
 
