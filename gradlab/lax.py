@@ -17,6 +17,9 @@ Where the eager reading differs from JAX:
   predicate (or index) both (all) branches run and each example's result is selected
   with ``np.where``, as JAX does; a ``while_loop`` whose predicate is batched raises
   ``ConcretizationError`` (JAX runs it until every example stops).
+- Under ``gl.jit`` a ``cond`` predicate is guarded like a Python ``if`` (inputs that take
+  the other branch fall back to eager, with a warning): both branches are never selected
+  there, as that could turn an unselected branch's NaN into a NaN derivative.
 - ``unroll`` (``scan``) and ``batch_size`` (``map``) are accepted and change nothing.
 
 >>> import numpy as np
@@ -35,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .core.errors import ConcretizationError
+from .core.trace import Tracer
 from .core.tree import leaf_paths, tree_flatten, tree_unflatten
 from .intercept import instrument
 from .ops.elementwise import where
@@ -84,23 +88,32 @@ def _same_type(before, after) -> str | None:
     return None
 
 
-def _check_carry(loop: str, init, new) -> None:
-    """Raise JAX's ``TypeError`` when a loop body changed its carry's type."""
+def _carry_checker(loop: str, init) -> Callable[[Any], None]:
+    """A check that raises JAX's ``TypeError`` when a loop body changed its carry's type
+    (the input carry is flattened once; paths are worked out only for the message)."""
     leaves_in, td_in = tree_flatten(init)
-    leaves_out, td_out = tree_flatten(new)
-    if td_in != td_out:
-        raise TypeError(
-            f"{loop} body function carry input and carry output must have the same pytree "
-            f"structure, but they differ: the input carry is {_structure(td_in)} and the "
-            f"carry output is {_structure(td_out)}")
-    for path, a, b in zip(leaf_paths(init), leaves_in, leaves_out):
-        why = _same_type(a, b)
-        if why:
+
+    def check(new) -> None:
+        leaves_out, td_out = tree_flatten(new)
+        if td_in != td_out:
             raise TypeError(
-                f"{loop} body function carry input and carry output must have equal types "
-                f"(e.g. shapes and dtypes of arrays), but they differ: the input carry "
-                f"component carry{path} has type {_leaf_type(a)} but the corresponding output "
-                f"carry component has type {_leaf_type(b)}, so {why}")
+                f"{loop} body function carry input and carry output must have the same "
+                f"pytree structure, but they differ: the input carry is {_structure(td_in)} "
+                f"and the carry output is {_structure(td_out)}")
+        for i, (a, b) in enumerate(zip(leaves_in, leaves_out)):
+            if a is b or (getattr(a, "shape", None) == getattr(b, "shape", False)
+                          and getattr(a, "dtype", None) == getattr(b, "dtype", False)):
+                continue  # the common case: the same array type again
+            why = _same_type(a, b)
+            if why:
+                raise TypeError(
+                    f"{loop} body function carry input and carry output must have equal "
+                    f"types (e.g. shapes and dtypes of arrays), but they differ: the input "
+                    f"carry component carry{leaf_paths(init)[i]} has type {_leaf_type(a)} but "
+                    f"the corresponding output carry component has type {_leaf_type(b)}, so "
+                    f"{why}")
+
+    return check
 
 
 # --- scan ------------------------------------------------------------------------------
@@ -136,7 +149,14 @@ def _stack_leaves(outputs: list, length: int):
             raise TypeError(f"scan body function output ys must keep one pytree structure; "
                             f"got {_structure(td)} and {_structure(other)}")
     columns = zip(*(leaves for leaves, _ in flat)) if td.num_leaves else []
-    return tree_unflatten(td, [stack(list(col)) for col in columns])
+    return tree_unflatten(td, [_stack(col) for col in columns])
+
+
+def _stack(column):
+    """``np.stack`` of one leaf's values: numpy's own when none of them is traced."""
+    if builtins.any(isinstance(v, Tracer) for v in column):
+        return stack(list(column))
+    return np.stack(column)
 
 
 def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
@@ -166,7 +186,7 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
     n = _scan_length(xs_leaves, length)
     if n == 0:
         return init, _empty_ys(body, init, xs_leaves, xs_td)
-    carry, outputs = init, []
+    carry, outputs, check = init, [], _carry_checker("scan", init)
     for i in (range(n - 1, -1, -1) if reverse else range(n)):
         x = tree_unflatten(xs_td, [leaf[i] for leaf in xs_leaves])
         out = body(carry, x)
@@ -174,7 +194,7 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
             raise TypeError("scan body function must return a pair (carry, y), got "
                             f"{type(out).__name__}")
         new_carry, y = out
-        _check_carry("scan", init, new_carry)
+        check(new_carry)
         carry = new_carry
         outputs.append(y)
     if reverse:
@@ -263,11 +283,10 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     (0.625, 0.125)
     """
     test, body = instrument(cond_fun), instrument(body_fun)
-    val = init_val
+    val, check = init_val, _carry_checker("while_loop", init_val)
     while _concrete_bool(test(val), "while_loop"):
-        new = body(val)
-        _check_carry("while_loop", init_val, new)
-        val = new
+        val = body(val)
+        check(val)
     return val
 
 
@@ -287,11 +306,10 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
     (8.0, 12.0)
     """
     body = instrument(body_fun)
-    val = init_val
+    val, check = init_val, _carry_checker("fori_loop", init_val)
     for i in range(int(lower), int(upper)):
-        new = body(i, val)
-        _check_carry("fori_loop", init_val, new)
-        val = new
+        val = body(i, val)
+        check(val)
     return val
 
 

@@ -292,3 +292,30 @@ def test_dynamic_update_slice_is_functional_and_differentiable():
     assert gx.tolist() == [[0.0, 0.0, 0.0], [3.0, 0.0, 0.0], [6.0, 7.0, 8.0]]
     assert gu.tolist() == [[2.0, 8.0], [24.0, 40.0]]
     gl.check_grads(f, RS.randn(3, 3), RS.randn(2, 2), modes=("fwd", "rev"), order=2)
+
+
+# ---- jit and eval_shape ------------------------------------------------------------
+
+@pytest.mark.filterwarnings("error")  # a fallback to eager would warn
+def test_jit_of_a_program_with_scan_cond_and_fori_loop_equals_eager():
+    def f(x):
+        y = lax.cond(np.sum(x) > 0, np.sin, lambda v: v ** 3, x)
+        _, ys = lax.scan(lambda c, r: (c * r + 1.0, c), 1.0, y)
+        return np.sum(lax.fori_loop(0, 3, lambda i, a: a * y + 1.0, ys))
+
+    compiled = gl.jit(gl.value_and_grad(f))
+    for x in (np.array([0.3, 0.2]), np.array([0.5, 0.1])):  # the same branch: one capture
+        value, g = compiled(x)
+        eager_value, eager_g = gl.value_and_grad(f)(x)
+        assert np.isclose(value, eager_value, rtol=1e-14)
+        np.testing.assert_allclose(g, eager_g, rtol=1e-12)
+    assert compiled.cache_size() == 1
+
+
+def test_eval_shape_sees_through_scan_and_a_cond_on_abstract_values():
+    x = gl.ShapeDtypeStruct((5, 2), np.float32)
+    carry, ys = gl.eval_shape(lambda x: lax.scan(lambda c, r: (c + r, c * r),
+                                                 np.zeros(2, np.float32), x), x)
+    assert (carry.shape, ys.shape, ys.dtype) == ((2,), (5, 2), np.float32)
+    out = gl.eval_shape(lambda x: lax.cond(np.sum(x) > 0, np.sin, lambda v: v[::-1], x), x)
+    assert (out.shape, out.dtype) == ((5, 2), np.float32)
