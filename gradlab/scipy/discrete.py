@@ -19,6 +19,9 @@ are regularised incomplete beta functions of ``p``: a traced ``n`` there raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import scipy.stats as st
 
@@ -63,7 +66,7 @@ def _nbinom_logcdf(j, n, p):
     return where(cdf > 0.5, log1p(-betainc(j + 1.0, n, 1.0 - p)), log(cdf))
 
 
-DISCRETE = {
+DISCRETE: dict[str, tuple[Any, ...]] = {
     # name: (shape names, support (lo, hi(shapes)), valid(shapes), {method: standard form})
     "bernoulli": (("p",), (0, lambda p: 1), lambda p: _both(p >= 0, p <= 1), {
         "logpmf": lambda j, p: xlogy(j, p) + xlog1py(1.0 - j, -p),
@@ -107,7 +110,8 @@ def _tail(std, method, lo, hi, j, shapes):
     return where(inside, value, where(j < lo, below, above))
 
 
-def discrete_method(dist, method, shapes, support, valid, std):
+def discrete_method(dist: str, method: str, shapes: tuple, support: tuple, valid: Callable,
+                    std: dict) -> Callable:
     """``scipy.stats.<dist>.<method>(k, *shapes, loc=0)`` from the standard forms."""
     names, defaults = shapes + ("loc",), {"loc": 0}
     lo, hi_of = support
@@ -206,7 +210,7 @@ _MULTINOMIAL = {"logpmf": multinomial_logpmf, "pmf": multinomial_pmf}
 
 
 @implements(st.multinomial)
-def multinomial_freeze(n: Array, p: Array, seed=None) -> _stats.FrozenDistribution:
+def multinomial_freeze(n: Array, p: Array, seed: Any = None) -> _stats.FrozenDistribution:
     """``scipy.stats.multinomial(n, p)`` with traced parameters."""
     return _stats.FrozenDistribution("multinomial", _MULTINOMIAL, (n, p), {})
 
