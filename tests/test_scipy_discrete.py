@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.stats as st
+from scipy.special import digamma
 
 import gradlab as gl
 from gradlab.scipy import discrete
@@ -58,7 +59,6 @@ def test_mass_derivatives_match_closed_forms():
     g = gl.grad(lambda p: st.geom.logpmf(4, p))(0.25)  # 3 log(1-p) + log p
     assert g == pytest.approx(-3 / 0.75 + 1 / 0.25, rel=1e-14)
     n, p, j = 2.5, 0.3, 3.0  # nbinom: d/dn = psi(n + k) - psi(n) + log p
-    from scipy.special import digamma
     gn, gp = gl.grad(lambda n, p: st.nbinom.logpmf(j, n, p), argnum=(0, 1))(n, p)
     assert gn == pytest.approx(digamma(n + j) - digamma(n) + np.log(p), rel=1e-13)
     assert gp == pytest.approx(n / p - j / (1 - p), rel=1e-13)
