@@ -56,6 +56,7 @@ _LAZY = {
     # Models and training. ``gl.train`` is the training function; its module, with
     # ``minibatches`` and ``TrainResult``, is ``gradlab.training``.
     "distributed": (".distributed", None),
+    "lax": (".lax", None),  # JAX's control flow: scan, fori_loop, while_loop, cond
     "misc": (".misc", None),  # autograd's misc: flatten, optimizers
     "nn": (".nn", None),
     "optim": (".optim", None),

@@ -82,9 +82,6 @@ GAPS = {
                    "(frozen norm works; no issue lists it)",
                    lambda: gl.grad(lambda m: scipy.stats.multivariate_normal(
                        m, np.eye(2)).logpdf(np.zeros(2)))(np.ones(2))),
-    "discrete_stats": ("scipy.stats discrete logpmf beyond poisson (bernoulli, binom, nbinom, "
-                       "multinomial): NoRuleError; jax.scipy.stats has them (no issue lists it)",
-                       lambda: gl.grad(lambda p: scipy.stats.bernoulli.logpmf(1, p))(0.3)),
     "misc_optimizers": ("no autograd.misc.optimizers twin (adam/sgd/rmsprop(grad, x0, callback, "
                         "num_iters, step_size)): most autograd examples train with it; porting "
                         "needs gradlab.misc.optimizers (and gradlab.misc.flatten)",
@@ -107,9 +104,6 @@ GAPS = {
     "prngkey": ("gl.random has key() but not JAX's PRNGKey(), which nearly every JAX program "
                 "calls: AttributeError after porting `from jax import random` (no issue lists it)",
                 lambda: gl.random.PRNGKey(0)),
-    "lax_scan": ("no gradlab.lax (scan, fori_loop, cond): JAX programs' loops do not port "
-                 "(no issue lists it)",
-                 lambda: importlib.import_module("gradlab.lax").scan),
     "ufunc_methods": ("ufunc methods on traced values (np.logaddexp.reduce, np.add.reduce, "
                       "np.multiply.outer, np.maximum.accumulate): NoRuleError (no issue lists "
                       "them; jnp ufuncs have them)",
@@ -148,9 +142,8 @@ PROGRAM_GAPS = {"recursion": ("recursion", None), "hmm_em": ("recursion", None),
                 "callbacks": ("callback", None), "ensemble": ("list_mean", None),
                 "gp_column": ("size1", {"grad", "hessian", "float32"}),
                 "stats_models": ("stats", None), "gp_cholesky": ("scipy_linalg", None),
-                "kalman_filter": ("mvn_frozen", None), "bernoulli_glm": ("discrete_stats", None),
+                "kalman_filter": ("mvn_frozen", None),
                 "ordered_params": ("ordereddict", None), "jax_mlp": ("prngkey", None),
-                "jax_rnn_scan": ("lax_scan", None),
                 "hmm_logaddexp": ("ufunc_methods", None)}
 
 

@@ -251,7 +251,8 @@ def _poisson_method(method, impl):
 
 def _poisson_examples(rng):
     k = np.array([0, 1, 3, 6])
-    return [((k, rng.uniform(1.0, 4.0)), {}), ((k, rng.uniform(1.0, 4.0, size=4), -1), {})]
+    return [((k, np.float64(rng.uniform(1.0, 4.0))), {}),
+            ((k, rng.uniform(1.0, 4.0, size=4), -1), {})]
 
 
 _POISSON_METHODS = {}
@@ -312,3 +313,7 @@ def _frozen_dirichlet_method(name):
 
 for _method in _DIRICHLET:
     implements(getattr(_frozen_dirichlet, _method))(_frozen_dirichlet_method(_method))
+
+
+# The discrete distributions beyond poisson, declared with this module.
+from . import discrete  # noqa: E402, F401  (bernoulli, binom, nbinom, geom, multinomial)
