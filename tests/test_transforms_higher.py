@@ -185,3 +185,14 @@ def test_transform_docstring_examples_run(module):
     mod = importlib.import_module(f"gradlab.transforms.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("transform", ["jacfwd", "jacrev", "hessian"])
+def test_keyword_arguments_pass_through_undifferentiated(transform):
+    def f(x, *, k=1.0):
+        return np.sum(np.sin(x) * k)
+
+    x = np.array([0.3, -0.7])
+    got = getattr(gl, transform)(f)(x, k=2.0)
+    expected = np.diag(-2.0 * np.sin(x)) if transform == "hessian" else 2.0 * np.cos(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -73,8 +73,8 @@ def jacrev(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     """
 
     @functools.wraps(fun)
-    def jac(*args):
-        out, _, backward = _vjp(fun, args, argnum, False, retain=True)
+    def jac(*args, **kwargs):  # keyword arguments are passed through, not differentiated
+        out, _, backward = _vjp(_with_kwargs(fun, kwargs), args, argnum, False, retain=True)
         out_leaves, out_tree = tree_flatten(out)
         blocks = []
         for k, o in enumerate(out_leaves):
@@ -105,8 +105,8 @@ def jacfwd(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     from ..ops.shape import moveaxis, reshape
 
     @functools.wraps(fun)
-    def jac(*args):
-        f = instrument(fun)  # the user's function, behind gradlab's of_leaves below
+    def jac(*args, **kwargs):  # keyword arguments are passed through, not differentiated
+        f = instrument(_with_kwargs(fun, kwargs))  # behind gradlab's of_leaves below
         leaves, tree = tree_flatten(args[argnum])
         leaves = [x if isinstance(x, Tracer) or hasattr(x, "__array_function__")
                   else np.asarray(x) for x in leaves]  # CuPy arrays stay on their device
