@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 
 from .rules import PerOperand
+from .sparse import CotangentSum, IndexedCotangent
 from .trace import Trace, Tracer, bind, restore_warnings, shape_error, warnings_at_user_line
 
 # A node is a list ``[prim, args, params, parents, ans, is_complex, ct]``: how a value
@@ -225,8 +226,10 @@ class ReverseTrace(Trace):
                 if isinstance(out, Var) and out._trace is self and ct is not None:
                     node = out.node
                     node[6] = ct if node[6] is None else node[6] + ct
-            self._walk(retain)
-            return [x.node[6] for x in inputs]
+            cts = self._walk(retain)
+            if cts is None:
+                return [x.node[6] for x in inputs]
+            return [cts.take(x.node[6]) for x in inputs]  # dense, and no longer the walk's
         except BaseException:  # a rule's error cut the walk short: no cotangent stays behind
             for node in self.tape:
                 if node is not None:
@@ -237,15 +240,22 @@ class ReverseTrace(Trace):
                 node[6] = None
 
     def _walk(self, retain):
+        """Visit the tape newest first; return the walk's ``CotangentSum`` if an indexed
+        cotangent appeared in it (its inputs' cotangents must then be ``take``n)."""
         tape = self.tape
+        cts = None  # a CotangentSum once a rule has made an indexed cotangent (sparse.py)
         for n in range(len(tape) - 1, -1, -1):
             node = tape[n]
             g = node[6]
             if g is not None:
                 node[6] = None
+                if cts is not None:
+                    g = cts.take(g)  # rules read a dense g, which the walk no longer owns
                 prim, args, params, parents, ans, complex_out, _ = node
                 vjps = prim.vjps
-                joint = vjps.joint if type(vjps) is PerOperand else None
+                joint = sparse = None
+                if type(vjps) is PerOperand:
+                    joint, sparse = vjps.joint, vjps.sparse
                 if joint is not None:  # one call for every operand that needs a cotangent
                     vjps = joint([p is not None for p in parents], g, ans, *args, **params)
                 for i, parent in enumerate(parents):
@@ -255,15 +265,22 @@ class ReverseTrace(Trace):
                         ct = vjps[i]
                         if ct is None:
                             continue
-                    else:
+                    elif sparse is None or (ct := sparse(i, g, ans, *args, **params)) is None:
                         rule = vjps[i]
                         if rule is None:
                             continue
                         ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+                    elif cts is None:  # the first indexed cotangent of this walk
+                        cts = CotangentSum()
                     if complex_out and not parent[5]:
+                        if type(ct) is IndexedCotangent:
+                            ct = ct.dense()
                         ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
                     prev = parent[6]
-                    parent[6] = ct if prev is None else prev + ct
+                    if cts is not None:
+                        parent[6] = cts.add(prev, ct)
+                    else:
+                        parent[6] = ct if prev is None else prev + ct
                 # Locals outlive the iteration: drop this node's result and cotangents
                 # now, not when the next node (maybe a recomputed checkpoint) is done.
                 g = ans = args = ct = prev = None
@@ -275,6 +292,7 @@ class ReverseTrace(Trace):
                 node[3].clear()
         if not retain:
             tape.clear()
+        return cts
 
 
 def _is_complex(x) -> bool:
