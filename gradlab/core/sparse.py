@@ -83,8 +83,8 @@ class CotangentSum:
                 prev.add_into(buf)
             elif owned.get(id(prev)) is prev:
                 buf = prev
-                if np.result_type(buf.dtype, ct.dtype) != buf.dtype:  # promotes: a new one
-                    del owned[id(buf)]
+                if ct.dtype != buf.dtype and np.result_type(buf.dtype, ct.dtype) != buf.dtype:
+                    del owned[id(buf)]  # promotes: a new buffer of the wider dtype
                     buf = buf.astype(np.result_type(buf.dtype, ct.dtype))
             elif type(prev) is np.ndarray and prev.shape == ct.shape:
                 buf = prev.astype(np.result_type(prev.dtype, ct.dtype), copy=True)

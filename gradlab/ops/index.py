@@ -140,10 +140,14 @@ def _getitem_sparse_vjp(i, g, ans, x, *arrays, idx):
         return None
     if not all(type(a) is np.ndarray for a in arrays):
         return None
-    g_dtype = np.result_type(g)  # the dense rule's dtype (_copy_for_update), and values
-    dtype = np.result_type(x.dtype, g_dtype) if g_dtype.kind == "c" else x.dtype  # cast
-    return IndexedCotangent(x.shape, dtype, fill(idx, arrays),  # to it, as it casts them
-                            np.asarray(g).astype(dtype, copy=False))
+    dtype = x.dtype
+    g_dtype = getattr(g, "dtype", None)
+    if g_dtype != dtype:  # the dense rule's dtype (_copy_for_update), and g cast to it
+        g_dtype = np.result_type(g)
+        if g_dtype.kind == "c":
+            dtype = np.result_type(dtype, g_dtype)
+        g = np.asarray(g).astype(dtype, copy=False)
+    return IndexedCotangent(x.shape, dtype, fill(idx, arrays), g)
 
 
 _PLAIN_SCALARS = (float, int, complex)
