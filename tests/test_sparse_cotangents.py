@@ -263,3 +263,12 @@ def test_indexed_cotangent_dense_and_sum():
     summed = sums.add(seed, a)
     assert summed is not seed and seed.tolist() == [1.0] * 4
     np.testing.assert_array_equal(summed, [1.0, 4.0, 1.0, 5.0])
+
+
+def test_numpy_integer_indices_are_basic_and_booleans_are_not():
+    from gradlab.core.sparse import is_basic_index
+
+    assert is_basic_index((np.int64(3), slice(None), None, Ellipsis))
+    assert not is_basic_index((True,)) and not is_basic_index(np.array([0, 0]))
+    g = gl.grad(lambda x: sum(x[i] * x[i] for i in np.arange(3)) + np.sum(x[True]))(X)
+    np.testing.assert_allclose(g, np.r_[2 * X[:3], 0, 0, 0] + 1.0, rtol=1e-15)

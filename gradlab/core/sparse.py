@@ -24,10 +24,12 @@ import numpy as np
 
 
 def is_basic_index(idx) -> bool:
-    """Whether ``idx`` is a basic index (ints, slices, ``None``, ``...``): it selects each
-    element at most once, so ``buf[idx] += v`` adds every value (no ``np.add.at``)."""
+    """Whether ``idx`` is a basic index (integer scalars, slices, ``None``, ``...``): it
+    selects each element at most once, so ``buf[idx] += v`` adds every value (no
+    ``np.add.at``, several times slower for one element)."""
     parts = idx if type(idx) is tuple else (idx,)
-    return all(p is None or p is Ellipsis or type(p) in (int, slice) for p in parts)
+    return all(p is None or p is Ellipsis or type(p) in (int, slice)
+               or isinstance(p, np.integer) for p in parts)
 
 
 class IndexedCotangent:
