@@ -272,3 +272,19 @@ def test_numpy_integer_indices_are_basic_and_booleans_are_not():
     assert not is_basic_index((True,)) and not is_basic_index(np.array([0, 0]))
     g = gl.grad(lambda x: sum(x[i] * x[i] for i in np.arange(3)) + np.sum(x[True]))(X)
     np.testing.assert_allclose(g, np.r_[2 * X[:3], 0, 0, 0] + 1.0, rtol=1e-15)
+
+
+def test_grad_of_vmap_and_jacobian_of_element_reads():
+    def per_row(m):
+        return gl.vmap(lambda row: row[0] * row[2] + row[[1, 1]].sum())(m)
+
+    g = gl.grad(lambda m: np.sum(per_row(m) ** 2))(M)
+    r = M[:, 0] * M[:, 2] + 2 * M[:, 1]
+    want = np.stack([2 * r * M[:, 2], 4 * r, 2 * r * M[:, 0]], axis=1)
+    np.testing.assert_allclose(g, want, rtol=1e-13)
+    jac = gl.jacobian(lambda x: np.array([x[i] * x[i - 1] for i in range(6)]))(X)
+    want = np.zeros((6, 6))
+    for i in range(6):
+        want[i, i] += X[i - 1]
+        want[i, i - 1] += X[i]
+    np.testing.assert_allclose(jac, want, rtol=1e-14)
