@@ -253,11 +253,14 @@ class ReverseTrace(Trace):
                     g = cts.take(g)  # rules read a dense g, which the walk no longer owns
                 prim, args, params, parents, ans, complex_out, _ = node
                 vjps = prim.vjps
-                joint = sparse = None
-                if type(vjps) is PerOperand:
-                    joint, sparse = vjps.joint, vjps.sparse
-                if joint is not None:  # one call for every operand that needs a cotangent
+                if type(vjps) is not PerOperand:
+                    joint = None
+                elif (joint := vjps.joint) is not None:  # one call for all operands' cotangents
                     vjps = joint([p is not None for p in parents], g, ans, *args, **params)
+                elif vjps.sparse is not None:  # x[idx]: its indexed cotangent where it has one
+                    joint = vjps = _indexed_or_dense(vjps, parents, g, ans, args, params)
+                    if cts is None and IndexedCotangent in map(type, vjps):
+                        cts = CotangentSum()  # the first indexed cotangent of this walk
                 for i, parent in enumerate(parents):
                     if parent is None:
                         continue
@@ -265,22 +268,19 @@ class ReverseTrace(Trace):
                         ct = vjps[i]
                         if ct is None:
                             continue
-                    elif sparse is None or (ct := sparse(i, g, ans, *args, **params)) is None:
+                    else:
                         rule = vjps[i]
                         if rule is None:
                             continue
                         ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
-                    elif cts is None:  # the first indexed cotangent of this walk
-                        cts = CotangentSum()
                     if complex_out and not parent[5]:
                         if type(ct) is IndexedCotangent:
                             ct = ct.dense()
                         ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
                     prev = parent[6]
-                    if cts is not None:
-                        parent[6] = cts.add(prev, ct)
-                    else:
-                        parent[6] = ct if prev is None else prev + ct
+                    # An empty slot takes any cotangent as it is (indexed ones too).
+                    parent[6] = (ct if prev is None else prev + ct if cts is None
+                                 else cts.add(prev, ct))
                 # Locals outlive the iteration: drop this node's result and cotangents
                 # now, not when the next node (maybe a recomputed checkpoint) is done.
                 g = ans = args = ct = prev = None
@@ -293,6 +293,20 @@ class ReverseTrace(Trace):
         if not retain:
             tape.clear()
         return cts
+
+
+def _indexed_or_dense(vjps: PerOperand, parents, g, ans, args, params) -> list:
+    """Each operand's cotangent (``None`` where it has no node): ``vjps.sparse``'s indexed
+    one where that rule gives one, the dense rule's elsewhere."""
+    cts = []
+    for i, parent in enumerate(parents):
+        ct = None
+        if parent is not None:
+            ct = vjps.sparse(i, g, ans, *args, **params)
+            if ct is None:
+                ct = vjps.fn(i, g, ans, *args, **params)
+        cts.append(ct)
+    return cts
 
 
 def _is_complex(x) -> bool:
