@@ -5,10 +5,11 @@ L: ``value_and_grad`` through ``np.stack`` of n traced scalars (a list of n para
 primitive whose backward hands every operand's rule all n operands costs O(n^2) (5 s
 at n = 8k before joint rules).
 
-L2: a loop that reads one array element by element, ``s = s + x[i] * w[i]``, and
-``np.array([x[i] * w[i] ...])``. As a dense array the size of ``x`` (what JAX and
-PyTorch build), each ``x[i]``'s cotangent makes the backward pass O(n^2); the walk's
-indexed cotangents (``gradlab/core/sparse.py``) keep it O(n).
+L2: loops that read one array (n rows of 4) row by row, ``s = s + np.sum(x[i] ** 2) *
+w[i]``, and element by element, ``np.array([x[i, 0] * w[i] ...])``. As a dense array
+the size of ``x`` (what JAX and PyTorch build), each read's cotangent makes the
+backward pass O(n^2) (13 s for n = 16k rows of 8 before); the walk's indexed cotangents
+(``gradlab/core/sparse.py``) keep it O(n).
 
 The target is linear growth: the 16k case at most 20 times the 1k case (16 times is
 exactly linear). gradlab only: the question is its own scaling.
@@ -45,19 +46,31 @@ def stacked_floor(x, w):
 
 
 def element_reads(x, w):
-    """The user's function, plain numpy: ``x`` is one array, read element by element."""
+    """The user's function, plain numpy: ``x`` (n rows of 4) is one array, read row by
+    row and element by element."""
     s = 0.0
     for i in range(x.shape[0]):
-        s = s + x[i] * w[i]
-    return s + np.sum(np.array([x[i] * w[i] for i in range(x.shape[0])]) ** 2)
+        s = s + np.sum(x[i] ** 2) * w[i]
+    return s + np.sum(np.array([x[i, 0] * w[i] for i in range(x.shape[0])]) ** 2)
 
 
 def element_reads_floor(x, w):
-    return np.dot(x, w) + np.sum((x * w) ** 2), w + 2 * x * w * w
+    grad = 2 * x * w[:, None]
+    grad[:, 0] += 2 * x[:, 0] * w * w
+    return np.sum(x * x, axis=1) @ w + np.sum((x[:, 0] * w) ** 2), grad
 
 
-# key: (the function, its closed form, whether x goes in as a list of scalars)
-CASES = {"L": (stacked, stacked_floor, True), "L2": (element_reads, element_reads_floor, False)}
+# key: (the function, its closed form, the width of x's rows (1: a vector), whether x
+# goes in as a list of scalars)
+CASES = {"L": (stacked, stacked_floor, 1, True),
+         "L2": (element_reads, element_reads_floor, 4, False)}
+
+
+def case_data(key: str, n: int, rng) -> tuple:
+    """``(x, w)`` for case ``key`` at size ``n``."""
+    width = CASES[key][2]
+    x = rng.standard_normal((n, width))
+    return (x[:, 0] if width == 1 else x), rng.standard_normal(n)
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -69,11 +82,10 @@ def time_sizes(key: str = "L", repeats: int = REPEATS) -> dict:
     result is right (``{"error": ...}`` where the call raised)."""
     import gradlab as gl
 
-    fun, floor, as_list = CASES[key]
+    fun, floor, _, as_list = CASES[key]
     results = {}
     for n in SIZES:
-        rng = np.random.default_rng(n)
-        x, w = rng.standard_normal(n), rng.standard_normal(n)
+        x, w = case_data(key, n, np.random.default_rng(n))
         step = gl.value_and_grad(fun)
         try:
             best = None
@@ -104,7 +116,7 @@ def _run_child(key: str, timeout: int = 600) -> dict:
 
 TITLES = {
     "L": "value_and_grad of np.stack of n traced scalars, n = 1k / 4k / 16k: linear cost",
-    "L2": "value_and_grad of a loop over x[i] of one traced array, n = 1k / 4k / 16k: "
+    "L2": "value_and_grad of loops over x[i] of one traced array, n = 1k / 4k / 16k rows: "
           "linear cost",
 }
 
