@@ -288,3 +288,16 @@ def test_grad_of_vmap_and_jacobian_of_element_reads():
         want[i, i] += X[i - 1]
         want[i, i - 1] += X[i]
     np.testing.assert_allclose(jac, want, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
+def test_python_scalar_seeds_of_element_reads(dense_only, dtype):
+    x = (X[:3] * (1 + 1j if np.dtype(dtype).kind == "c" else 1)).astype(dtype)
+    _, vjp_fn = gl.vjp(lambda x: (x[1], x[[2, 2]]), x)
+    (fast,) = vjp_fn((2.0, np.array([1.0, 3.0], np.float64)))
+    dense_only()
+    _, vjp_fn = gl.vjp(lambda x: (x[1], x[[2, 2]]), x)
+    (dense,) = vjp_fn((2.0, np.array([1.0, 3.0], np.float64)))
+    assert fast.dtype == dense.dtype == dtype
+    np.testing.assert_array_equal(fast, [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(fast, dense)

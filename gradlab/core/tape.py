@@ -210,7 +210,8 @@ class ReverseTrace(Trace):
         Walks the tape newest first. Unless ``retain``, each node is released once
         visited, so activations are freed as the walk passes them. Cotangents
         accumulate with ``+``, which is numpy's own add for plain arrays and gradlab's
-        for the tracers of an enclosing transform.
+        for the tracers of an enclosing transform; plain cotangents of ``x[idx]`` are
+        scattered into a buffer the walk owns instead (``sparse.py``).
         """
         token = warnings_at_user_line()  # a rule's RuntimeWarning points at the user's line
         try:

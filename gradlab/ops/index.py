@@ -142,8 +142,8 @@ def _getitem_sparse_vjp(i, g, ans, x, *arrays, idx):
         return None
     dtype = x.dtype
     g_dtype = getattr(g, "dtype", None)
-    if g_dtype != dtype:  # the dense rule's dtype (_copy_for_update), and g cast to it
-        g_dtype = np.result_type(g)
+    if g_dtype is None or g_dtype != dtype:  # the dense rule's dtype (_copy_for_update),
+        g_dtype = np.result_type(g)          # and g cast to it as that rule casts it
         if g_dtype.kind == "c":
             dtype = np.result_type(dtype, g_dtype)
         g = np.asarray(g).astype(dtype, copy=False)
