@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .workloads import chain, hessian, loop, mlp, per_example
+from .workloads import chain, hessian, loop, mlp, per_example, variadic
 from .workloads import memory_child as memory
 
 EPS = 1e-6
@@ -112,8 +112,18 @@ def check_memory_floors():
             assert_close(f"G {mode} d/dW{j}", grads[j], numeric_grad(loss_of_layer, (Ws[j],), 0))
 
 
+def check_variadic_floors():
+    for key, (plain, floor, _, _) in variadic.CASES.items():
+        def floor_x(x_, w_, floor=floor):
+            value, grad = floor(x_, w_)
+            return value, (grad,)
+
+        x, w = variadic.case_data(key, 7, np.random.default_rng(2))
+        check_value_and_grad(key, plain, floor_x, (x, w), (0,))
+
+
 CHECKS = (check_mlp_floors, check_loop_floor, check_per_example_floors, check_hessian_floors,
-          check_chain_floor, check_memory_floors)
+          check_chain_floor, check_memory_floors, check_variadic_floors)
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ G      activation memory with and without checkpoint   :mod:`.memory`
 H, I   import time; first call of a new function       :mod:`.startup`
 J      gl.jit capture + compile of a 1000-op function  :mod:`.graph`
 K      compiled tape vs reference, random DAGs         :mod:`.graph`
-L      backward of np.stack of 1k/4k/16k pieces        :mod:`.variadic`
+L, L2  backward of np.stack; of x[i] loops; 1k-16k     :mod:`.variadic`
 =====  ==============================================  ====================
 """
 

@@ -1,12 +1,18 @@
-"""Workload L: ``value_and_grad`` through ``np.stack`` of n traced pieces, n = 1k/4k/16k.
+"""Workloads L and L2: linear-cost backward passes over n traced pieces, n = 1k/4k/16k.
 
-The user's function builds an array from n traced scalars (a list of n parameters,
-``np.stack([x * w ...])``), as a loop that collects per-step results does. The pieces
-are separate arguments, not ``x[i]`` of one array: each ``x[i]`` has a dense cotangent
-the size of ``x`` (as in JAX and PyTorch), which is O(n^2) on its own. A variadic
+L: ``value_and_grad`` through ``np.stack`` of n traced scalars (a list of n parameters,
+``np.stack([x * w ...])``), as a loop that collects per-step results does. A variadic
 primitive whose backward hands every operand's rule all n operands costs O(n^2) (5 s
-at n = 8k before joint rules); the target is linear growth: the 16k case at most 20
-times the 1k case (16 times is exactly linear). gradlab only: the question is its own scaling.
+at n = 8k before joint rules).
+
+L2: loops that read one array (n rows of 4) row by row, ``s = s + np.sum(x[i] ** 2) *
+w[i]``, and element by element, ``np.array([x[i, 0] * w[i] ...])``. As a dense array
+the size of ``x`` (what JAX and PyTorch build), each read's cotangent makes the
+backward pass O(n^2) (13 s for n = 16k rows of 8 before); the walk's indexed cotangents
+(``gradlab/core/sparse.py``) keep it O(n).
+
+The target is linear growth: the 16k case at most 20 times the 1k case (16 times is
+exactly linear). gradlab only: the question is its own scaling.
 
 The sizes run in a fresh interpreter that imports only gradlab (``python -m
 benchmarks.workloads.variadic``): in the benchmark's own process the peers' imports
@@ -39,45 +45,80 @@ def stacked_floor(x, w):
     return np.sum((x * w) ** 2), 2 * x * w * w
 
 
+def element_reads(x, w):
+    """The user's function, plain numpy: ``x`` (n rows of 4) is one array, read row by
+    row and element by element."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sum(x[i] ** 2) * w[i]
+    return s + np.sum(np.array([x[i, 0] * w[i] for i in range(x.shape[0])]) ** 2)
+
+
+def element_reads_floor(x, w):
+    grad = 2 * x * w[:, None]
+    grad[:, 0] += 2 * x[:, 0] * w * w
+    return np.sum(x * x, axis=1) @ w + np.sum((x[:, 0] * w) ** 2), grad
+
+
+# key: (the function, its closed form, the width of x's rows (1: a vector), whether x
+# goes in as a list of scalars)
+CASES = {"L": (stacked, stacked_floor, 1, True),
+         "L2": (element_reads, element_reads_floor, 4, False)}
+
+
+def case_data(key: str, n: int, rng) -> tuple:
+    """``(x, w)`` for case ``key`` at size ``n``."""
+    width = CASES[key][2]
+    x = rng.standard_normal((n, width))
+    return (x[:, 0] if width == 1 else x), rng.standard_normal(n)
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPEATS = 3
 
 
-def time_sizes(repeats: int = REPEATS) -> dict:
-    """Per size: the best of ``repeats`` timed calls and whether the result is right
-    (``{"error": ...}`` where the call raised)."""
+def time_sizes(key: str = "L", repeats: int = REPEATS) -> dict:
+    """Per size: the best of ``repeats`` timed calls of case ``key`` and whether the
+    result is right (``{"error": ...}`` where the call raised)."""
     import gradlab as gl
 
+    fun, floor, _, as_list = CASES[key]
     results = {}
     for n in SIZES:
-        rng = np.random.default_rng(n)
-        x, w = rng.standard_normal(n), rng.standard_normal(n)
-        step = gl.value_and_grad(stacked)
+        x, w = case_data(key, n, np.random.default_rng(n))
+        step = gl.value_and_grad(fun)
         try:
             best = None
             for _ in range(repeats):
                 start = time.perf_counter()
-                value, grad = step(list(x), w)
+                value, grad = step(list(x) if as_list else x, w)
                 took = time.perf_counter() - start
                 best = took if best is None else min(best, took)
         except Exception as exc:  # noqa: BLE001 - a failing row is reported, not raised
             results[n] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
             continue
-        ref_value, ref_grad = stacked_floor(x, w)
+        ref_value, ref_grad = floor(x, w)
         _, wrong = compare([np.asarray(ref_value), ref_grad],
                            [np.asarray(value), np.array(grad)], rtol=1e-9)
         results[n] = {"seconds": best, "wrong": wrong}
     return results
 
 
-def _run_child(timeout: int = 600) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.workloads.variadic"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+def _run_child(key: str, timeout: int = 600) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.workloads.variadic", key],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     try:
         return {int(n): r for n, r in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
     except (IndexError, ValueError):
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {n: {"error": f"child exited {proc.returncode}: {tail[:200]}"} for n in SIZES}
+
+
+TITLES = {
+    "L": "value_and_grad of np.stack of n traced scalars, n = 1k / 4k / 16k: linear cost",
+    "L2": "value_and_grad of loops over x[i] of one traced array, n = 1k / 4k / 16k rows: "
+          "linear cost",
+}
 
 
 @dataclass
@@ -89,11 +130,11 @@ class StackScaling:
 
     @property
     def title(self):
-        return "value_and_grad of np.stack of n traced scalars, n = 1k / 4k / 16k: linear cost"
+        return TITLES[self.key]
 
     def run(self, config: Config) -> Table:
         rows, seconds = [], {}
-        for n, result in _run_child().items():
+        for n, result in _run_child(self.key).items():
             if "error" in result:
                 rows.append([f"{n:,}", "-", "-", result["error"]])
                 continue
@@ -116,8 +157,8 @@ class StackScaling:
 
 
 def workloads():
-    return [StackScaling()]
+    return [StackScaling("L"), StackScaling("L2")]
 
 
 if __name__ == "__main__":
-    print(json.dumps(time_sizes()))
+    print(json.dumps(time_sizes(sys.argv[1] if len(sys.argv) > 1 else "L")))

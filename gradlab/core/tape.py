@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 
 from .rules import PerOperand
+from .sparse import CotangentSum, IndexedCotangent
 from .trace import Trace, Tracer, bind, restore_warnings, shape_error, warnings_at_user_line
 
 # A node is a list ``[prim, args, params, parents, ans, is_complex, ct]``: how a value
@@ -209,7 +210,8 @@ class ReverseTrace(Trace):
         Walks the tape newest first. Unless ``retain``, each node is released once
         visited, so activations are freed as the walk passes them. Cotangents
         accumulate with ``+``, which is numpy's own add for plain arrays and gradlab's
-        for the tracers of an enclosing transform.
+        for the tracers of an enclosing transform; plain cotangents of ``x[idx]`` are
+        scattered into a buffer the walk owns instead (``sparse.py``).
         """
         token = warnings_at_user_line()  # a rule's RuntimeWarning points at the user's line
         try:
@@ -225,8 +227,10 @@ class ReverseTrace(Trace):
                 if isinstance(out, Var) and out._trace is self and ct is not None:
                     node = out.node
                     node[6] = ct if node[6] is None else node[6] + ct
-            self._walk(retain)
-            return [x.node[6] for x in inputs]
+            cts = self._walk(retain)
+            if cts is None:
+                return [x.node[6] for x in inputs]
+            return [cts.take(x.node[6]) for x in inputs]  # dense, and no longer the walk's
         except BaseException:  # a rule's error cut the walk short: no cotangent stays behind
             for node in self.tape:
                 if node is not None:
@@ -237,17 +241,27 @@ class ReverseTrace(Trace):
                 node[6] = None
 
     def _walk(self, retain):
+        """Visit the tape newest first; return the walk's ``CotangentSum`` if an indexed
+        cotangent appeared in it (its inputs' cotangents must then be ``take``n)."""
         tape = self.tape
+        cts = None  # a CotangentSum once a rule has made an indexed cotangent (sparse.py)
         for n in range(len(tape) - 1, -1, -1):
             node = tape[n]
             g = node[6]
             if g is not None:
                 node[6] = None
+                if cts is not None:
+                    g = cts.take(g)  # rules read a dense g, which the walk no longer owns
                 prim, args, params, parents, ans, complex_out, _ = node
                 vjps = prim.vjps
-                joint = vjps.joint if type(vjps) is PerOperand else None
-                if joint is not None:  # one call for every operand that needs a cotangent
+                if type(vjps) is not PerOperand:
+                    joint = None
+                elif (joint := vjps.joint) is not None:  # one call for all operands' cotangents
                     vjps = joint([p is not None for p in parents], g, ans, *args, **params)
+                elif vjps.sparse is not None:  # x[idx]: its indexed cotangent where it has one
+                    joint = vjps = _indexed_or_dense(vjps, parents, g, ans, args, params)
+                    if cts is None and IndexedCotangent in map(type, vjps):
+                        cts = CotangentSum()  # the first indexed cotangent of this walk
                 for i, parent in enumerate(parents):
                     if parent is None:
                         continue
@@ -261,9 +275,13 @@ class ReverseTrace(Trace):
                             continue
                         ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
                     if complex_out and not parent[5]:
+                        if type(ct) is IndexedCotangent:
+                            ct = ct.dense()
                         ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
                     prev = parent[6]
-                    parent[6] = ct if prev is None else prev + ct
+                    # An empty slot takes any cotangent as it is (indexed ones too).
+                    parent[6] = (ct if prev is None else prev + ct if cts is None
+                                 else cts.add(prev, ct))
                 # Locals outlive the iteration: drop this node's result and cotangents
                 # now, not when the next node (maybe a recomputed checkpoint) is done.
                 g = ans = args = ct = prev = None
@@ -275,6 +293,21 @@ class ReverseTrace(Trace):
                 node[3].clear()
         if not retain:
             tape.clear()
+        return cts
+
+
+def _indexed_or_dense(vjps: PerOperand, parents, g, ans, args, params) -> list:
+    """Each operand's cotangent (``None`` where it has no node): ``vjps.sparse``'s indexed
+    one where that rule gives one, the dense rule's elsewhere."""
+    cts = []
+    for i, parent in enumerate(parents):
+        ct = None
+        if parent is not None:
+            ct = vjps.sparse(i, g, ans, *args, **params)
+            if ct is None:
+                ct = vjps.fn(i, g, ans, *args, **params)
+        cts.append(ct)
+    return cts
 
 
 def _is_complex(x) -> bool:

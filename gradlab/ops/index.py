@@ -21,6 +21,7 @@ from ..core.errors import ConcretizationError, InPlaceMutationError, user_locati
 from ..core.primitive import VARIADIC, Primitive, implements
 from ..core.rules import PerOperand
 from ..core.shapes import ShapeDtypeStruct
+from ..core.sparse import IndexedCotangent, is_basic_index
 from ..core.trace import Tracer
 from ..devices.array_module import get_array_module
 from .families import Structural, unbroadcast
@@ -56,11 +57,6 @@ def _zeros_like(x):
     return get_array_module(x).zeros(np.shape(x), dtype)
 
 
-def _is_basic(idx):
-    parts = idx if type(idx) is tuple else (idx,)
-    return all(p is None or p is Ellipsis or type(p) in (int, slice) for p in parts)
-
-
 def _getitem_impl(x, *arrays, idx):
     return x[fill(idx, arrays)]
 
@@ -68,7 +64,7 @@ def _getitem_impl(x, *arrays, idx):
 def _index_add_impl(x, v, *arrays, idx):
     idx = fill(idx, arrays)
     out = _copy_for_update(x, v)
-    if _is_basic(idx):
+    if is_basic_index(idx):
         out[idx] += v  # a basic index selects each element at most once
     else:
         np.add.at(out, idx, v)  # repeated indices accumulate
@@ -134,6 +130,29 @@ def _getitem_vjp(i, g, ans, x, *arrays, idx):
     return index_add_p(_zeros_like(x), g, *arrays, idx=idx)
 
 
+def _getitem_sparse_vjp(i, g, ans, x, *arrays, idx):
+    """``x``'s cotangent as an ``IndexedCotangent`` for the lowest-level backward walk,
+    where ``g``, ``x`` and the index are plain numpy values (``None`` elsewhere: above the
+    lowest level the dense rule's gradlab ops keep the cotangent differentiable)."""
+    if i != 0 or type(x) is not np.ndarray or x.ndim == 0 or x.dtype.kind not in "fc":
+        return None
+    if not (type(g) is np.ndarray or type(g) in _PLAIN_SCALARS or isinstance(g, np.generic)):
+        return None
+    if not all(type(a) is np.ndarray for a in arrays):
+        return None
+    dtype = x.dtype
+    g_dtype = getattr(g, "dtype", None)
+    if g_dtype is None or g_dtype != dtype:  # the dense rule's dtype (_copy_for_update),
+        g_dtype = np.result_type(g)          # and g cast to it as that rule casts it
+        if g_dtype.kind == "c":
+            dtype = np.result_type(dtype, g_dtype)
+        g = np.asarray(g).astype(dtype, copy=False)
+    return IndexedCotangent(x.shape, dtype, fill(idx, arrays), g)
+
+
+_PLAIN_SCALARS = (float, int, complex)
+
+
 def _getitem_jvp(i, t, ans, x, *arrays, idx):
     return getitem_p(t, *arrays, idx=idx)
 
@@ -149,7 +168,8 @@ def _batch(name):
 
 getitem_p = Primitive(
     "getitem", _getitem_impl, family=Structural, nin=VARIADIC, params=("idx",),
-    vjp=PerOperand(_getitem_vjp), jvp=PerOperand(_getitem_jvp), batch=_batch("batch_gather"),
+    vjp=PerOperand(_getitem_vjp, sparse=_getitem_sparse_vjp),
+    jvp=PerOperand(_getitem_jvp), batch=_batch("batch_gather"),
     shape=_getitem_shape,
     examples=lambda rng: [((rng.normal(size=(4, 3)),), {"idx": (slice(1, 3), 0)}),
                           ((rng.normal(size=(4, 3)),), {"idx": (np.array([0, 2, 0]),)}),
