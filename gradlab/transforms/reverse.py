@@ -68,12 +68,23 @@ def _lower(trace, x):
 
 
 def _split_args(args, argnums):
+    key = (argnums, len(args)) if type(argnums) in (int, tuple) else None
+    split = _SPLITS.get(key)
+    if split is not None:
+        return split
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
     for n in nums:
         if not -len(args) <= n < len(args):
             raise ValueError(f"argnum {n} is out of range for {len(args)} arguments")
-    return single, tuple(n % len(args) for n in nums)
+    split = single, tuple(n % len(args) for n in nums)
+    if key is not None and len(_SPLITS) < 256:
+        _SPLITS[key] = split
+    return split
+
+
+_SPLITS: dict = {}  # (argnums, number of arguments) -> _split_args' answer
+_FLOAT_SCALARS = frozenset((np.float64, np.float32, np.float16))
 
 
 def _reverse(fun, args, argnums, has_aux, retain):
@@ -82,9 +93,8 @@ def _reverse(fun, args, argnums, has_aux, retain):
     ``backward(cotangent_leaves)`` takes the output's cotangents as a flat list.
     """
     single, nums = _split_args(args, argnums)
-    if all(type(args[n]) is np.ndarray for n in nums):
-        leaves, treedef = [args[n] for n in nums], None  # arrays: no pytree to walk
-    else:
+    leaves, treedef = [args[n] for n in nums], None
+    if not _all_arrays(leaves):  # arrays need no pytree walk
         leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
         if not all(getattr(x, "dtype", None) is not None and x.dtype.kind in "fc"
                    for x in leaves):
@@ -166,8 +176,17 @@ def make_vjp(fun: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Call
     return maker
 
 
+def _all_arrays(xs) -> bool:
+    for x in xs:
+        if type(x) is not np.ndarray:
+            return False
+    return True
+
+
 def _scalar_seed(out, name):
     """The cotangent 1 of a scalar output (or of a size-1 array, as autograd accepts)."""
+    if type(out) in _FLOAT_SCALARS:  # np.sum's result: the common case, decided at once
+        return np.ones((), out.dtype)
     if isinstance(out, (tuple, list, dict)):
         raise TypeError(
             f"{name} requires a scalar output, but the function returned a "
