@@ -186,7 +186,7 @@ def _all_arrays(xs) -> bool:
 def _scalar_seed(out, name):
     """The cotangent 1 of a scalar output (or of a size-1 array, as autograd accepts)."""
     if type(out) in _FLOAT_SCALARS:  # np.sum's result: the common case, decided at once
-        return np.ones((), out.dtype)
+        return np.array(1, out.dtype)  # np.ones((), dtype) costs four times as much
     if isinstance(out, (tuple, list, dict)):
         raise TypeError(
             f"{name} requires a scalar output, but the function returned a "
@@ -202,7 +202,10 @@ def _scalar_seed(out, name):
             "vector-Jacobian product, or gradlab.elementwise_grad for a sum of gradients.")
     if dtype.kind not in "fc" and not is_float_dtype(dtype):
         raise TypeError(f"{name} requires a float output, got {dtype}")
-    return get_array_module(out).ones(shape, dtype)  # on the output's device (CuPy's)
+    xp = get_array_module(out)
+    if xp is np and not shape:
+        return np.array(1, dtype)  # np.ones((), dtype) costs four times as much
+    return xp.ones(shape, dtype)  # on the output's device (CuPy's)
 
 
 @accepts_argnums
