@@ -24,8 +24,9 @@ from .trace import Trace, Tracer, bind, restore_warnings, shape_error, warnings_
 # the node (``None`` outside a walk): a slot in the node itself, so the walk needs no
 # dictionary keyed by node. The value itself lives on the ``Var``: once user code drops
 # an intermediate that no rule reads, it is freed, as in PyTorch. ``args`` and
-# ``parents`` are lists so that the backward walk can empty them (releasing what they
-# hold) once a node is visited.
+# ``parents`` are tuples (a tuple of arrays leaves the garbage collector's lists after its
+# first collection: the collector walks fewer objects on a long tape); the backward walk
+# replaces them with ``()`` once a node is visited, releasing what they hold.
 PRIM, ARGS, PARAMS, PARENTS, ANS, IS_COMPLEX, CT = range(7)
 
 
@@ -98,9 +99,15 @@ class ReverseTrace(Trace):
             a, b = args
             pa = a.node if type(a) is Var and a._trace is self else None
             pb = b.node if type(b) is Var and b._trace is self else None
-            parents = [pa, pb]
-            vals = [a if pa is None else a.value, b if pb is None else b.value]
+            parents = (pa, pb)
+            vals = (a if pa is None else a.value, b if pb is None else b.value)
             traced = pa is not None or pb is not None
+        elif len(args) == 1:  # unary ops and their parameters: reshapes, reductions
+            a = args[0]
+            if type(a) is Var and a._trace is self:
+                parents, vals, traced = (a.node,), (a.value,), True
+            else:
+                parents, vals, traced = (None,), args, False
         else:
             parents = []
             vals = []
@@ -159,12 +166,12 @@ class ReverseTrace(Trace):
             return out  # nothing to differentiate, or no derivative flows (comparisons)
         saves = prim.saves
         if saves is None or saves[1] is None:
-            vals = [a, b]
+            vals = (a, b)
         else:
             reads = saves[1]
-            vals = [a if reads[0] else None, b if reads[1] else None]
+            vals = (a if reads[0] else None, b if reads[1] else None)
         dtype = getattr(out, "dtype", None)
-        node = [prim, vals, _NO_PARAMS, [pa, pb],
+        node = [prim, vals, _NO_PARAMS, (pa, pb),
                 out if saves is None or saves[0] else None,
                 dtype.kind == "c" if dtype is not None else isinstance(out, complex), None]
         self.tape.append(node)
@@ -194,9 +201,9 @@ class ReverseTrace(Trace):
             if reads is None:
                 args = vals
             elif len(reads) == 1:  # a unary op that reads only its result
-                args = [None]
+                args = (None,)
             else:
-                args = [v if keep else None for v, keep in zip(vals, reads)]
+                args = tuple([v if keep else None for v, keep in zip(vals, reads)])
             ans = out if reads_ans else None
         dtype = getattr(out, "dtype", None)  # inline: once per recorded op
         node = [prim, args, params, parents, ans,
@@ -289,8 +296,7 @@ class ReverseTrace(Trace):
                 # The output Vars the caller holds reach every node through its parents:
                 # empty a visited node so the activations it holds really are freed now.
                 tape[n] = None
-                node[1].clear()
-                node[3].clear()
+                node[1] = node[3] = ()
         if not retain:
             tape.clear()
         return cts
