@@ -140,15 +140,21 @@ def _scan_length(xs_leaves, length) -> int:
     return sizes[0]
 
 
-def _stack_leaves(outputs: list, length: int):
-    """``ys``: the per-step outputs, each leaf stacked along a new leading axis."""
-    flat = [tree_flatten(y) for y in outputs]
+def _leaf_columns(trees: Sequence[Any], mismatch: str):
+    """``(treedef, columns)``: the trees' shared structure and, per leaf position, the
+    leaves of every tree; a TypeError starting with ``mismatch`` where two differ."""
+    flat = [tree_flatten(t) for t in trees]
     td = flat[0][1]
     for _, other in flat[1:]:
         if other != td:
-            raise TypeError(f"scan body function output ys must keep one pytree structure; "
-                            f"got {_structure(td)} and {_structure(other)}")
-    columns = zip(*(leaves for leaves, _ in flat)) if td.num_leaves else []
+            raise TypeError(f"{mismatch}; got {_structure(td)} and {_structure(other)}")
+    return td, list(zip(*(leaves for leaves, _ in flat))) if td.num_leaves else []
+
+
+def _stack_leaves(outputs: list, length: int):
+    """``ys``: the per-step outputs, each leaf stacked along a new leading axis."""
+    td, columns = _leaf_columns(outputs, "scan body function output ys must keep one "
+                                         "pytree structure")
     return tree_unflatten(td, [_stack(col) for col in columns])
 
 
@@ -326,13 +332,8 @@ def _concrete_or_none(pred):
 
 def _select_trees(which, trees: Sequence[Any], what: str):
     """Per example: the tree ``trees[which]`` (``which`` an int index), by ``np.where``."""
-    flat = [tree_flatten(t) for t in trees]
-    td = flat[0][1]
-    for _, other in flat[1:]:
-        if other != td:
-            raise TypeError(f"{what} must have identical types (pytree structures); got "
-                            f"{_structure(td)} and {_structure(other)}")
-    columns = list(zip(*(leaves for leaves, _ in flat))) if td.num_leaves else []
+    td, columns = _leaf_columns(trees, f"{what} must have identical types (pytree "
+                                       "structures)")
     out = []
     for col in columns:
         value = col[-1]
