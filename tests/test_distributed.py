@@ -166,3 +166,29 @@ def test_killed_driver_resumes_from_its_checkpoint_bit_for_bit(tmp_path):
     assert np.array_equal(final["w"], reference.params["w"])
     assert np.array_equal(final["b"], reference.params["b"])
     assert np.array_equal(final["loss"], reference.history["loss"])
+
+
+def test_a_local_ray_that_times_out_at_startup_is_started_once_more(monkeypatch):
+    import ray
+
+    from gradlab.distributed import cluster
+
+    calls, shutdowns = [], []
+
+    def fake_init(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise Exception("The current node timed out during startup. This could happen ...")
+        return "context"
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", fake_init)
+    monkeypatch.setattr(ray, "shutdown", lambda: shutdowns.append(1))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert cluster.init(num_cpus=1) == "context"
+    assert len(calls) == 2 and shutdowns == [1]
+
+    calls.clear()
+    monkeypatch.setattr(ray, "init", lambda **kw: (_ for _ in ()).throw(ValueError("bad")))
+    with pytest.raises(ValueError, match="bad"):  # any other error is raised at once
+        cluster.init(num_cpus=1)

@@ -44,7 +44,19 @@ def init(address: str | None = None, *, num_cpus: int | None = None, **ray_kwarg
     paths = [p for p in sys.path if p and os.path.isdir(p)]
     env = ray_kwargs.pop("runtime_env", None) or {}
     env.setdefault("env_vars", {}).setdefault("PYTHONPATH", os.pathsep.join(paths))
-    return ray.init(num_cpus=num_cpus, runtime_env=env, **ray_kwargs)
+    for attempt in range(STARTUP_ATTEMPTS):
+        try:
+            return ray.init(num_cpus=num_cpus, runtime_env=env, **ray_kwargs)
+        except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception for this
+            # A busy machine can keep a local node from answering within Ray's startup
+            # deadline ("timed out during startup"); a second start usually succeeds.
+            if "timed out during startup" not in str(exc) or attempt + 1 == STARTUP_ATTEMPTS:
+                raise
+            ray.shutdown()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+STARTUP_ATTEMPTS = 2  # tries to start a local Ray before its startup error is raised
 
 
 def shutdown() -> None:
