@@ -101,3 +101,21 @@ def test_vmap_of_reductions_matches_loop(f):
     if np.issubdtype(want.dtype, np.floating):
         h = gl.grad(lambda a: np.sum(f(a) ** 2))
         np.testing.assert_allclose(gl.vmap(h)(xs), np.stack([h(x) for x in xs]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int64, np.complex128])
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, True), ((0, 2), False)])
+def test_mean_is_one_node_whose_value_is_numpys_bit_for_bit(dtype, axis, keepdims):
+    x = (RNG.normal(size=(3, 5, 2)) * 7).astype(dtype)
+    expected = np.mean(x, axis=axis, keepdims=keepdims)
+    graph = gl.capture(lambda a: np.mean(a, axis=axis, keepdims=keepdims), x)
+    out = graph(x)
+    assert out.dtype == expected.dtype and np.array_equal(out, expected)
+    names = [e.primitive.name for e in graph.eqns]
+    # float16 is averaged in float32 (as numpy does) and converted back
+    assert names == (["mean"] if dtype != np.float16 else ["astype", "mean", "astype"])
+    if np.dtype(dtype).kind in "fc":
+        g = gl.grad(lambda a: np.real(np.sum(np.mean(a, axis=axis, keepdims=keepdims))))(x)
+        count = x.size // np.size(expected)
+        np.testing.assert_allclose(g, np.full(x.shape, 1.0 / count), rtol=1e-3)
+        assert g.dtype == x.dtype

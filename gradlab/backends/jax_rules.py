@@ -56,7 +56,7 @@ for _name in (
         "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "multiply",
         "negative", "not_equal", "positive", "power", "rad2deg", "real", "remainder", "rint",
         "round", "sign", "signbit", "sin", "sinc", "sinh", "sqrt", "subtract", "tan", "tanh",
-        "trunc", "where", "sum", "prod", "max", "min", "all", "any", "argmax", "argmin",
+        "trunc", "where", "sum", "mean", "prod", "max", "min", "all", "any", "argmax", "argmin",
         "count_nonzero", "cumsum", "cumprod", "broadcast_to", "transpose", "matmul"):
     RULES[_name] = _same_name(_name)
 del _name

@@ -178,6 +178,8 @@ def _reduction(fn):
 
 
 RULES["sum"] = _reduction(torch.sum)
+RULES["mean"] = _reduction(lambda x, dim, keepdim: torch.mean(
+    x if x.is_floating_point() or x.is_complex() else x.double(), dim=dim, keepdim=keepdim))
 RULES["max"] = _reduction(torch.amax)
 RULES["min"] = _reduction(torch.amin)
 RULES["all"] = _reduction(lambda x, dim, keepdim: torch.all(x.bool(), dim=dim, keepdim=keepdim))

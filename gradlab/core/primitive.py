@@ -123,14 +123,14 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == self.nin:  # the common case: operands only
+        if len(args) == self.nin and "out" not in kwargs:  # operands, parameters by keyword
             for a in args:
                 if isinstance(a, Tracer):
-                    return bind(self, *args)
+                    return bind(self, *args, **kwargs)
             try:  # bind's no-transform fast path, inlined: rules call primitives a lot
-                return self.impl(*args)
+                return self.impl(*args, **kwargs)
             except (ValueError, TypeError) as exc:
-                error = shape_error(self, args, {}, exc)
+                error = shape_error(self, args, kwargs, exc)
                 if error is exc:
                     raise
                 raise error from exc

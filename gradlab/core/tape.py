@@ -16,22 +16,24 @@ from .rules import PerOperand
 from .sparse import CotangentSum, IndexedCotangent
 from .trace import Trace, Tracer, bind, restore_warnings, shape_error, warnings_at_user_line
 
-# A node is a list ``[prim, args, params, parents, ans, is_complex, ct]``: how a value
+# A node is a list ``[prim, args, params, ans, is_complex, ct, *parents]``: how a value
 # was computed, holding only what the backward walk needs of it. ``args`` are the
 # operands (values of the level below) and ``ans`` the result, each kept only where the
-# primitive's VJP rules read it (``Primitive.saves``); ``parents`` lists the operands'
-# nodes (``None`` for constants). ``ct`` is the cotangent a backward walk accumulates for
-# the node (``None`` outside a walk): a slot in the node itself, so the walk needs no
-# dictionary keyed by node. The value itself lives on the ``Var``: once user code drops
-# an intermediate that no rule reads, it is freed, as in PyTorch. ``args`` and
-# ``parents`` are tuples (a tuple of arrays leaves the garbage collector's lists after its
-# first collection: the collector walks fewer objects on a long tape); the backward walk
-# replaces them with ``()`` once a node is visited, releasing what they hold.
-PRIM, ARGS, PARAMS, PARENTS, ANS, IS_COMPLEX, CT = range(7)
+# primitive's VJP rules read it (``Primitive.saves``); the parents, from index 6 on, are
+# the operands' nodes (``None`` for constants). ``ct`` is the cotangent a backward walk
+# accumulates for the node (``None`` outside a walk): a slot in the node itself, so the
+# walk needs no dictionary keyed by node. The value itself lives on the ``Var``: once
+# user code drops an intermediate that no rule reads, it is freed, as in PyTorch.
+# The parents sit in the node itself, not in a tuple of their own, and ``args`` is a
+# tuple (a tuple of arrays leaves the garbage collector's lists after its first
+# collection): a long tape is then one collected object per op, and the collector's full
+# passes over it cost half what they did. The backward walk empties a node once it is
+# visited (``args`` becomes ``()`` and ``ans`` ``None``), releasing the arrays it holds.
+PRIM, ARGS, PARAMS, ANS, IS_COMPLEX, CT, PARENTS = range(7)  # parents: node[PARENTS:]
 
 
 def input_node(is_complex: bool) -> list:
-    return [None, None, None, [], None, is_complex, None]
+    return [None, None, None, None, is_complex, None]
 
 
 _new = object.__new__
@@ -171,9 +173,9 @@ class ReverseTrace(Trace):
             reads = saves[1]
             vals = (a if reads[0] else None, b if reads[1] else None)
         dtype = getattr(out, "dtype", None)
-        node = [prim, vals, _NO_PARAMS, (pa, pb),
-                out if saves is None or saves[0] else None,
-                dtype.kind == "c" if dtype is not None else isinstance(out, complex), None]
+        node = [prim, vals, _NO_PARAMS, out if saves is None or saves[0] else None,
+                dtype.kind == "c" if dtype is not None else isinstance(out, complex), None,
+                pa, pb]
         self.tape.append(node)
         v = _new(Var)
         v._trace = self
@@ -206,8 +208,9 @@ class ReverseTrace(Trace):
                 args = tuple([v if keep else None for v, keep in zip(vals, reads)])
             ans = out if reads_ans else None
         dtype = getattr(out, "dtype", None)  # inline: once per recorded op
-        node = [prim, args, params, parents, ans,
-                dtype.kind == "c" if dtype is not None else isinstance(out, complex), None]
+        node = [prim, args, params, ans,
+                dtype.kind == "c" if dtype is not None else isinstance(out, complex), None,
+                *parents]
         self.tape.append(node)
         return _var(self, out, node)
 
@@ -233,19 +236,19 @@ class ReverseTrace(Trace):
             for out, ct in zip(outputs, cotangents):
                 if isinstance(out, Var) and out._trace is self and ct is not None:
                     node = out.node
-                    node[6] = ct if node[6] is None else node[6] + ct
+                    node[5] = ct if node[5] is None else node[5] + ct
             cts = self._walk(retain)
             if cts is None:
-                return [x.node[6] for x in inputs]
-            return [cts.take(x.node[6]) for x in inputs]  # dense, and no longer the walk's
+                return [x.node[5] for x in inputs]
+            return [cts.take(x.node[5]) for x in inputs]  # dense, and no longer the walk's
         except BaseException:  # a rule's error cut the walk short: no cotangent stays behind
             for node in self.tape:
                 if node is not None:
-                    node[6] = None
+                    node[5] = None
             raise
         finally:
             for node in self.inputs:
-                node[6] = None
+                node[5] = None
 
     def _walk(self, retain):
         """Visit the tape newest first; return the walk's ``CotangentSum`` if an indexed
@@ -254,12 +257,20 @@ class ReverseTrace(Trace):
         cts = None  # a CotangentSum once a rule has made an indexed cotangent (sparse.py)
         for n in range(len(tape) - 1, -1, -1):
             node = tape[n]
-            g = node[6]
+            g = node[5]
             if g is not None:
-                node[6] = None
+                node[5] = None
                 if cts is not None:
                     g = cts.take(g)  # rules read a dense g, which the walk no longer owns
-                prim, args, params, parents, ans, complex_out, _ = node
+                if len(node) == 8:  # a binary op's node (most of every tape): one unpack
+                    prim, args, params, ans, complex_out, _, pa, pb = node
+                    parents = (pa, pb)
+                elif len(node) == 7:  # a unary op's
+                    prim, args, params, ans, complex_out, _, pa = node
+                    parents = (pa,)
+                else:
+                    prim, args, params, ans, complex_out = node[:5]
+                    parents = node[6:]
                 vjps = prim.vjps
                 if type(vjps) is not PerOperand:
                     joint = None
@@ -281,13 +292,13 @@ class ReverseTrace(Trace):
                         if rule is None:
                             continue
                         ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
-                    if complex_out and not parent[5]:
+                    if complex_out and not parent[4]:
                         if type(ct) is IndexedCotangent:
                             ct = ct.dense()
                         ct = _real_part(ct)  # a real value's cotangent is real (docs/complex.md)
-                    prev = parent[6]
+                    prev = parent[5]
                     # An empty slot takes any cotangent as it is (indexed ones too).
-                    parent[6] = (ct if prev is None else prev + ct if cts is None
+                    parent[5] = (ct if prev is None else prev + ct if cts is None
                                  else cts.add(prev, ct))
                 # Locals outlive the iteration: drop this node's result and cotangents
                 # now, not when the next node (maybe a recomputed checkpoint) is done.
@@ -296,7 +307,8 @@ class ReverseTrace(Trace):
                 # The output Vars the caller holds reach every node through its parents:
                 # empty a visited node so the activations it holds really are freed now.
                 tape[n] = None
-                node[1] = node[3] = ()
+                node[1] = ()
+                node[3] = None
         if not retain:
             tape.clear()
         return cts

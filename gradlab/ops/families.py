@@ -275,8 +275,13 @@ def _unbroadcast_impl(x, *, shape):
     return np.reshape(out, shape)
 
 
+# numpy scalars whose buffer an ndarray can view (ml_dtypes' and object scalars: not all do)
+_VIEWABLE_SCALARS = frozenset((np.float64, np.float32, np.float16, np.complex128,
+                               np.complex64, np.int64, np.bool_))
+
+
 def _broadcast_to_impl(x, *, shape):
-    if type(x) is np.ndarray and x.ndim == 0:
+    if (type(x) is np.ndarray and x.ndim == 0) or type(x) in _VIEWABLE_SCALARS:
         # A scalar's read-only view with zero strides, as np.broadcast_to makes, at a
         # tenth of its cost: every full reduction's cotangent comes through here.
         shape = tuple(shape)
