@@ -136,9 +136,9 @@ def search_ops(query: str = "") -> list[tuple[str, str, str]]:
     True
     """
     from .core.primitive import NUMPY_TABLE, Primitive
+    from .intercept.lazy_rules import load_all
 
-    if importlib.util.find_spec("scipy") is not None:
-        importlib.import_module("gradlab.scipy").load_all()  # declared lazily otherwise
+    load_all()  # SciPy's and numpy.polynomial's rules are declared on first use otherwise
     rows = []
     for original, entry in NUMPY_TABLE.items():
         impl = getattr(entry, "__gradlab__", entry)

@@ -26,11 +26,9 @@ def table() -> str:
     import gradlab.random  # noqa: F401
     from gradlab.backends.translate import BACKEND_MODULES
     from gradlab.core.primitive import PRIMITIVES
+    from gradlab.intercept.lazy_rules import load_all
 
-    if importlib.util.find_spec("scipy") is not None:
-        import gradlab.scipy
-
-        gradlab.scipy.load_all()  # SciPy's rules are declared on first use otherwise
+    load_all()  # SciPy's and numpy.polynomial's rules are declared on first use otherwise
     tables = {name: importlib.import_module(module).RULES
               for name, module in BACKEND_MODULES.items()}
     names = sorted(n for n, p in PRIMITIVES.items() if p.declared_in.startswith("gradlab."))

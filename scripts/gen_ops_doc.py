@@ -51,11 +51,9 @@ differences (order 2, forward and reverse), in float32, and under `vmap`.
 
 def _load_registry():
     import gradlab  # noqa: F401  (declares every primitive)
+    from gradlab.intercept.lazy_rules import load_all
 
-    try:
-        importlib.import_module("gradlab.scipy").load_all()  # declared lazily otherwise
-    except ImportError:
-        pass
+    load_all()  # SciPy's and numpy.polynomial's rules are declared on first use otherwise
     from gradlab.core.primitive import NUMPY_TABLE, Primitive
     from gradlab.ops.constants import PASS_THROUGH
 

@@ -142,8 +142,8 @@ def test_flatten_round_trip_and_gradients_both_ways():
 @pytest.mark.parametrize("name", [
     "gradlab.transforms.implicit", "gradlab.transforms.flatten", "gradlab.ops.linalg_eig",
     "gradlab.ops.linalg_tensor", "gradlab.ops.functional", "gradlab.ops.polynomial",
-    "gradlab.scipy.incomplete", "gradlab.scipy.bessel", "gradlab.scipy.distributions",
-    "gradlab.scipy.integrate"])
+    "gradlab.ops.series", "gradlab.scipy.incomplete", "gradlab.scipy.bessel",
+    "gradlab.scipy.distributions", "gradlab.scipy.integrate"])
 def test_new_module_docstring_examples(name):
     import doctest
     import importlib

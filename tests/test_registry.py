@@ -8,8 +8,6 @@ loop. Sample inputs come from the declaration (``examples=``) or its family.
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -22,12 +20,10 @@ import gradlab.random  # noqa: F401
 import gradlab.soft  # noqa: F401
 from gradlab.core.primitive import COMPOSITIONS, PRIMITIVES, VARIADIC
 from gradlab.core.shapes import ShapeDtypeStruct
+from gradlab.intercept.lazy_rules import load_all
 from gradlab.ops.families import Elementwise
 
-if importlib.util.find_spec("scipy") is not None:
-    import gradlab.scipy
-
-    gradlab.scipy.load_all()  # SciPy's rules are declared lazily otherwise
+load_all()  # SciPy's and numpy.polynomial's rules are declared on first use otherwise
 
 
 def _examples(prim):

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -36,9 +35,10 @@ class DeviceUnavailableError(RuntimeError):
     """A device was named whose library or hardware is not present."""
 
 
-@dataclass(frozen=True)
-class DeviceSpec:
-    """A registered device: its array module, its array type, and the two copies."""
+class DeviceSpec(NamedTuple):
+    """A registered device: its array module, its array type, and the two copies.
+    (Named tuples, not dataclasses, here: a frozen dataclass costs ~1 ms of ``import
+    gradlab``.)"""
 
     name: str
     module: object
@@ -144,12 +144,18 @@ def device(name: str) -> Device:
     return Device(name)
 
 
-@dataclass(frozen=True)
 class Placed:
-    """A pytree leaf pinned to a device: ``to_device`` puts it there, whatever it is asked."""
+    """A pytree leaf pinned to a device: ``to_device`` puts it there, whatever it is asked.
+    (A leaf, so not a tuple: pytree functions would walk into one.)"""
 
-    value: object
-    device: str
+    __slots__ = ("value", "device")
+
+    def __init__(self, value: object, device: str):
+        self.value = value
+        self.device = device
+
+    def __repr__(self):
+        return f"Placed(value={self.value!r}, device={self.device!r})"
 
 
 class _OnCpu:

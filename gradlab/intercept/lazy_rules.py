@@ -1,16 +1,18 @@
-"""Rule modules declared on first use, one per SciPy subpackage.
+"""Rule modules declared on first use: ``numpy.polynomial``'s, and one per SciPy subpackage.
 
-``import gradlab`` does not import SciPy, and a program that only calls
-``scipy.special`` must not pay for ``scipy.stats``/``scipy.signal`` (about a second
-of imports). The first time the call-site resolver (or a tracer's ufunc protocol)
-meets a SciPy callable it has no entry for, it asks ``load_rules_for``, which imports
-the gradlab module for that callable's subpackage once; the resolver then looks the
-callable up again.
+``import gradlab`` imports neither SciPy nor ``numpy.polynomial`` (numpy loads that
+only when asked). A program that only calls ``scipy.special`` must not pay for
+``scipy.stats``/``scipy.signal`` (about a second of imports). The first time the
+call-site resolver (or a tracer's protocol) meets a callable of one of these packages
+that it has no entry for, it asks ``load_rules_for``, which imports the gradlab module
+for that callable's package once; the resolver then looks the callable up again.
+``load_all()`` imports every one (the registry test and the generated lists use it).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import threading
 
@@ -20,6 +22,8 @@ from ..scipy import SUBMODULES  # the one list of SciPy rule modules
 
 # scipy subpackage -> the gradlab module declaring its rules
 RULE_MODULES = {name: f"gradlab.scipy.{name}" for name in SUBMODULES}
+# numpy subpackage numpy loads on demand -> the gradlab module declaring its rules
+NUMPY_RULE_MODULES = {"numpy.polynomial": "gradlab.ops.series"}
 _loaded: set[str] = set()
 _LOADING = threading.RLock()
 
@@ -36,20 +40,41 @@ def _scipy_subpackage(fn) -> str | None:
     return None
 
 
-def load_rules_for(fn) -> bool:
-    """Declare the rules of ``fn``'s SciPy subpackage if not yet done; True if this did it.
+def _rule_module(fn) -> str | None:
+    """The gradlab module declaring ``fn``'s rule, if it is one declared on first use."""
+    if "numpy.polynomial" in sys.modules:  # a Polynomial object's class names its module
+        module = getattr(fn, "__module__", None)
+        if type(module) is str and module.startswith("numpy.polynomial"):
+            return NUMPY_RULE_MODULES["numpy.polynomial"]
+    if "scipy" in sys.modules:
+        sub = _scipy_subpackage(fn)
+        if sub is not None:
+            return RULE_MODULES.get(sub)
+    return None
 
-    A SciPy callable outside the subpackages gradlab covers loads nothing.
-    """
-    if "scipy" not in sys.modules:
-        return False
-    sub = _scipy_subpackage(fn)
-    if sub is None:
-        return False
-    module = RULE_MODULES.get(sub)
-    with _LOADING:  # another thread meeting SciPy meanwhile waits for these rules
-        if module is None or module in _loaded:
+
+def load_all() -> None:
+    """Import every rule module declared on first use (SciPy's where SciPy is installed)."""
+    modules = list(NUMPY_RULE_MODULES.values())
+    if importlib.util.find_spec("scipy") is not None:
+        modules += RULE_MODULES.values()
+    for module in modules:
+        _load(module)
+
+
+def _load(module: str) -> bool:
+    with _LOADING:  # another thread meeting the package meanwhile waits for these rules
+        if module in _loaded:
             return False
         importlib.import_module(module)
         _loaded.add(module)
     return True
+
+
+def load_rules_for(fn) -> bool:
+    """Declare the rules of ``fn``'s package if not yet done; True if this did it.
+
+    A callable of a package gradlab does not cover loads nothing.
+    """
+    module = _rule_module(fn)
+    return module is not None and _load(module)

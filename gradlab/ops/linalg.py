@@ -28,7 +28,16 @@ def _array(x):
     return x if hasattr(x, "swapaxes") else np.asarray(x)
 
 
+def _matrices(a, b, g) -> bool:
+    """Whether a matmul's operands and cotangent are plain 2-D arrays (no broadcasting:
+    each operand's cotangent is one product, with nothing to sum away)."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and type(g) is np.ndarray
+            and a.ndim == 2 and b.ndim == 2)
+
+
 def _matmul_vjp_a(g, ans, a, b):
+    if _matrices(a, b, g):  # the common case, decided at once
+        return g @ b.T
     na, nb = ndim_of(a), ndim_of(b)
     if na == 1 and nb <= 2:  # vector . vector, vector @ matrix: one op each
         return g * b if nb == 1 else matmul(b, g)
@@ -47,6 +56,8 @@ def _matmul_vjp_a(g, ans, a, b):
 
 
 def _matmul_vjp_b(g, ans, a, b):
+    if _matrices(a, b, g):
+        return a.T @ g
     na, nb = ndim_of(a), ndim_of(b)
     if nb == 1 and na <= 2:  # vector . vector, matrix @ vector: one op each
         return g * a if na == 1 else matmul(g, a)
