@@ -45,14 +45,13 @@ class Family:
     @staticmethod
     def batch(prim, args, dims, params):
         """Vectorise by a Python loop over the batch: correct, slow; families do better."""
-        from .shape import moveaxis, stack
-
         size = next(shape_of(a)[d] for a, d in zip(args, dims) if d is not None)
         outs = []
         for b in range(size):
-            sliced = [a if d is None else moveaxis(a, d, 0)[b] for a, d in zip(args, dims)]
+            sliced = [a if d is None else _shape_ops.moveaxis(a, d, 0)[b]
+                      for a, d in zip(args, dims)]
             outs.append(prim(*sliced, **params))
-        return stack(outs), 0
+        return _shape_ops.stack(outs), 0
 
     @staticmethod
     def keywords(prim, args, kwargs):
@@ -135,8 +134,7 @@ class Elementwise(Family):
             return args, kwargs
         if dtype.kind not in "fc":
             return args, kwargs  # not a differentiable dtype
-        from .misc import convert, dtype_of
-
+        convert, dtype_of = _misc_ops.convert, _misc_ops.dtype_of
         del kwargs["dtype"]
         for a in args:
             if not np.can_cast(dtype_of(a), dtype, casting):
@@ -192,8 +190,7 @@ class Elementwise(Family):
                     break
             if aligned:
                 return bind(prim, *args, **params), d0
-        from .shape import moveaxis
-
+        moveaxis = _shape_ops.moveaxis
         rank = max(ranks)
         aligned = []
         for a, d, r in zip(args, dims, ranks):
@@ -230,10 +227,8 @@ class Reduction(Family):
 
     @staticmethod
     def batch(prim, args, dims, params):
-        from .shape import moveaxis
-
         (x,), (d,) = args, dims
-        x = moveaxis(x, d, 0) if d != 0 else x
+        x = _shape_ops.moveaxis(x, d, 0) if d != 0 else x
         axes = normalize_axes(params.get("axis"), ndim_of(x) - 1)
         params = dict(params, axis=tuple(a + 1 for a in axes))
         return prim(x, **params), 0
@@ -329,35 +324,35 @@ def unbroadcast(g, shape):
 
 
 def _batch_broadcast_to(args, dims, params):
-    from .shape import moveaxis
-
     (x,), (d,) = args, dims
-    x = moveaxis(x, d, 0)
+    x = _shape_ops.moveaxis(x, d, 0)
     shape = tuple(params["shape"])
     size = shape_of(x)[0]
     pad = len(shape) - (ndim_of(x) - 1)
-    from .shape import reshape
-
-    x = reshape(x, (size,) + (1,) * pad + shape_of(x)[1:])
+    x = _shape_ops.reshape(x, (size,) + (1,) * pad + shape_of(x)[1:])
     return broadcast_to_p(x, shape=(size,) + shape), 0
 
 
 def _batch_unbroadcast(args, dims, params):
-    from .shape import moveaxis
-
     (x,), (d,) = args, dims
-    x = moveaxis(x, d, 0)
+    x = _shape_ops.moveaxis(x, d, 0)
     size = shape_of(x)[0]
     shape = tuple(params["shape"])
     per = shape_of(x)[1:]
     lead = len(per) - len(shape)
     axes = tuple(range(1, 1 + lead)) + tuple(
         1 + lead + i for i, n in enumerate(shape) if n == 1 and per[lead + i] != 1)
-    from .reduce import sum as sum_
-    from .shape import reshape
+    from .reduce import sum as sum_  # reduce imports elementwise, which imports this
 
     out = sum_(x, axis=axes, keepdims=True) if axes else x
-    return reshape(out, (size,) + shape), 0
+    return _shape_ops.reshape(out, (size,) + shape), 0
 
 
 Primitive.default_family = Elementwise
+
+# The ops the batching rules above call: their modules import this one (for its
+# families), so they are imported here, after everything they need from it is defined,
+# and looked up when a rule runs. Not inside each rule: a function-level import costs
+# about a microsecond, paid on every batched op.
+from . import misc as _misc_ops  # noqa: E402
+from . import shape as _shape_ops  # noqa: E402
