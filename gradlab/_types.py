@@ -8,10 +8,14 @@ classes) of arrays; a ``Key`` is a ``gradlab.random`` key.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-from numpy.typing import DTypeLike
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+else:  # annotations are strings at run time: numpy.typing (~1 ms of import) is not needed
+    DTypeLike = Any
 
 __all__ = ["Array", "DTypeLike", "Key", "PyTree", "Shape"]
 

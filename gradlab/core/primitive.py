@@ -34,6 +34,24 @@ NUMPY_TABLE: dict[Callable, Callable] = {}
 TABLE_LISTENERS: list[Callable] = []
 # gradlab callable -> the composition's metadata (for docs and the registry test).
 COMPOSITIONS: dict[str, "Composition"] = {}
+# Declare rules on first use: each loader takes a callable that has no entry and returns
+# True if it declared new rules (``gradlab.intercept.lazy_rules`` appends SciPy's and
+# numpy.polynomial's loader here; core never imports it).
+RULE_LOADERS: list[Callable] = []
+
+
+def table_entry(fn) -> Callable | None:
+    """The entry for numpy/scipy callable ``fn``, declaring its package's rules first if
+    they are declared on first use; None if it has no rule."""
+    try:
+        entry = NUMPY_TABLE.get(fn)
+    except TypeError:  # unhashable: a callable object (a Polynomial), never a key itself
+        entry = None
+    if entry is None:
+        for load in RULE_LOADERS:
+            if load(fn):  # new rules: look again (each package's rules load once)
+                return table_entry(fn)
+    return entry
 
 
 # Instruments a user's rule like traced code, so a rule that calls ``np.sum`` on the

@@ -18,6 +18,7 @@ import threading
 
 import numpy as np
 
+from ..core.primitive import RULE_LOADERS
 from ..scipy import SUBMODULES  # the one list of SciPy rule modules
 
 # scipy subpackage -> the gradlab module declaring its rules
@@ -78,3 +79,6 @@ def load_rules_for(fn) -> bool:
     """
     module = _rule_module(fn)
     return module is not None and _load(module)
+
+
+RULE_LOADERS.append(load_rules_for)

@@ -26,11 +26,11 @@ from ..core.errors import (
     no_rule_error,
     user_location,
 )
-from ..core.primitive import NUMPY_TABLE, RULE_INSTRUMENTERS, TABLE_LISTENERS
+from ..core.primitive import NUMPY_TABLE, RULE_INSTRUMENTERS, TABLE_LISTENERS, table_entry
 from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
+from . import lazy_rules  # noqa: F401 - registers its rule loader into core
 from .inplace import attach as _attach_in_place_helpers
-from .lazy_rules import load_rules_for
 from .source import RESOLVER, NoSourceError, compile_instrumented
 
 MAX_USER_ENTRIES = 4096
@@ -156,14 +156,9 @@ def _remember(fn, out):
 
 
 def _resolve_new(fn):
-    try:
-        entry = NUMPY_TABLE.get(fn)
-    except TypeError:  # unhashable (a dead weakref, a callable with __eq__ only): not numpy's
-        entry = None
+    entry = table_entry(fn)  # SciPy's and numpy.polynomial's rules declared on first use
     if entry is not None:
         return entry
-    if load_rules_for(fn):  # SciPy's rules are declared on first use
-        return _resolve_new(fn)
     t = type(fn)
     call = getattr(t, "__call__", None)  # noqa: B004 - a callable object with a rule for
     if type(call) is FunctionType:       # its class's __call__ (np.vectorize, Polynomial)

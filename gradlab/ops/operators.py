@@ -16,7 +16,7 @@ from ..core.errors import (
     no_rule_error,
     user_location,
 )
-from ..core.primitive import NUMPY_TABLE
+from ..core.primitive import NUMPY_TABLE, table_entry
 from ..core.trace import Tracer, bind
 from . import elementwise as E
 from . import index as I
@@ -78,19 +78,6 @@ def _len(self):
     return self.shape[0]
 
 
-def _table_entry(fn):
-    """The gradlab callable the interception table holds for numpy/scipy ``fn``, or None."""
-    entry = NUMPY_TABLE.get(fn)
-    if entry is None:
-        from ..intercept.lazy_rules import load_rules_for
-
-        if load_rules_for(fn):  # a SciPy function: SciPy's rules are declared on first use
-            entry = NUMPY_TABLE.get(fn)
-    # the entry itself, not its primitive: it checks keywords against numpy's
-    # signature and stacks lists of traced values (core/arguments.py)
-    return entry
-
-
 def _numpy_method(np_fn):
     """``x.sum(...)`` as ``np.sum(x, ...)``: the same positional order and keywords."""
     def method(self, *args, **kwargs):
@@ -106,7 +93,7 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "__call__":
         entry = NUMPY_TABLE.get(ufunc)
         if entry is None:
-            entry = _table_entry(ufunc)
+            entry = table_entry(ufunc)
         if entry is not None:
             # ``ndarray * tracer`` in a rule goes straight to gradlab's function; keywords
             # (``where=``, ``dtype=``) go through the entry, which checks them by name
@@ -158,11 +145,11 @@ def _array_function(self, func, types, args, kwargs):
     """numpy's function protocol (NEP 18): a numpy function called on a traced value from
     code the call-site rewrite did not reach (a library's wrapper, a callback through
     ``map``, ``exec``'d code) reaches the same table entry as rewritten code does."""
-    gradlab_fn = _table_entry(func)
-    if gradlab_fn is not None:
-        return gradlab_fn(*args, **kwargs)
     if func in PASS_THROUGH:  # reads only shapes and dtypes: numpy's own code, undispatched
         return func._implementation(*args, **kwargs)
+    gradlab_fn = table_entry(func)
+    if gradlab_fn is not None:
+        return gradlab_fn(*args, **kwargs)
     raise no_rule_error(func)
 
 

@@ -18,6 +18,7 @@ from ..core.rules import PerOperand
 from ..core.trace import Trace, Tracer, bind, new_trace
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..intercept import instrument
+from ..ops.elementwise import add
 from .argnums import accepts_argnums
 from .dtypes import cast_like
 
@@ -62,8 +63,6 @@ class JVPTrace(Trace):
         rules = prim.jvps if prim.jvps is not None else prim.jvp_rules()
         if rules is None or not prim.differentiable:
             return out
-        from ..ops.elementwise import add
-
         if type(rules) is PerOperand and rules.joint is not None:
             tangent = rules.joint(tangents, out, *primals, **params)  # one call, O(n)
             return out if tangent is None else JVPTracer(self, out, tangent)

@@ -23,6 +23,7 @@ from ..core.trace import Tracer
 from ..core.tree import tree_flatten, tree_map, tree_unflatten
 from ..devices.array_module import get_array_module, on_device_of
 from ..intercept import instrument
+from ..ops.shape import moveaxis, reshape
 from ..precision.dtypes import is_float_dtype
 from .argnums import accepts_argnums
 from .batching import vmap
@@ -55,8 +56,6 @@ def _basis(shape, dtype):
 
 def _unstack(oshape, lead, rows):
     """Rows ``lead + in_shape`` (``lead`` is ``(n,)`` or ``()``) as ``oshape + in_shape``."""
-    from ..ops.shape import reshape
-
     return reshape(rows, oshape + np.shape(rows)[len(lead):])
 
 
@@ -102,8 +101,6 @@ def jacfwd(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     >>> gl.jacfwd(lambda x: np.sin(x))(np.array([0.0, 0.0])).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    from ..ops.shape import moveaxis, reshape
-
     @functools.wraps(fun)
     def jac(*args, **kwargs):  # keyword arguments are passed through, not differentiated
         f = instrument(_with_kwargs(fun, kwargs))  # behind gradlab's of_leaves below
@@ -224,8 +221,6 @@ def tensor_jacobian_product(fun: Callable[..., Any], argnum: int = 0) -> Callabl
     >>> tjp(np.zeros(2), np.array([2.0, 3.0])).tolist()
     [2.0, 3.0]
     """
-    from ..ops.shape import reshape
-
     @functools.wraps(fun)
     def product(*args):
         args, tensor = args[:-1], args[-1]
