@@ -141,12 +141,12 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **kwargs):
-        if len(args) == self.nin and "out" not in kwargs:  # operands, parameters by keyword
-            for a in args:
+        if len(args) == self.nin and (not kwargs or "out" not in kwargs):  # the common case:
+            for a in args:                                      # operands, keyword params
                 if isinstance(a, Tracer):
-                    return bind(self, *args, **kwargs)
+                    return bind(self, *args, **kwargs) if kwargs else bind(self, *args)
             try:  # bind's no-transform fast path, inlined: rules call primitives a lot
-                return self.impl(*args, **kwargs)
+                return self.impl(*args, **kwargs) if kwargs else self.impl(*args)
             except (ValueError, TypeError) as exc:
                 error = shape_error(self, args, kwargs, exc)
                 if error is exc:
