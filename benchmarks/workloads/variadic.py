@@ -17,7 +17,10 @@ exactly linear). gradlab only: the question is its own scaling.
 The sizes run in a fresh interpreter that imports only gradlab (``python -m
 benchmarks.workloads.variadic``): in the benchmark's own process the peers' imports
 (torch, jax) leave millions of objects that every full garbage collection walks, which
-times the collector over their heap, not gradlab's scaling.
+times the collector over their heap, not gradlab's scaling. Each size is the best of the
+same number of calls, timed in CPU seconds of the process (garbage collection
+included): the question is how gradlab's own work grows, which wall time on a shared
+machine blurs (a second-long call is the likelier to lose the CPU to another process).
 """
 
 from __future__ import annotations
@@ -74,15 +77,12 @@ def case_data(key: str, n: int, rng) -> tuple:
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-REPEATS = 3  # at least; a size is called until it has run ``SECONDS``, up to ``MAX_REPEATS``
-SECONDS, MAX_REPEATS = 1.0, 15
+REPEATS = 5  # calls per size, the best of which counts
 
 
 def time_sizes(key: str = "L", repeats: int = REPEATS) -> dict:
-    """Per size: the best of at least ``repeats`` timed calls of case ``key`` (more for
-    the small sizes, whose one call is short, so that the 1k baseline of the ratio is as
-    steady as the 16k case) and whether the result is right (``{"error": ...}`` where the
-    call raised)."""
+    """Per size: the best CPU time of ``repeats`` calls of case ``key`` and whether the
+    result is right (``{"error": ...}`` where the call raised)."""
     import gradlab as gl
 
     fun, floor, _, as_list = CASES[key]
@@ -91,13 +91,12 @@ def time_sizes(key: str = "L", repeats: int = REPEATS) -> dict:
         x, w = case_data(key, n, np.random.default_rng(n))
         step = gl.value_and_grad(fun)
         try:
-            best, spent, calls = None, 0.0, 0
-            while calls < repeats or (spent < SECONDS and calls < MAX_REPEATS):
-                start = time.perf_counter()
+            best = None
+            for _ in range(repeats):
+                start = time.process_time()
                 value, grad = step(list(x) if as_list else x, w)
-                took = time.perf_counter() - start
+                took = time.process_time() - start
                 best = took if best is None else min(best, took)
-                spent, calls = spent + took, calls + 1
         except Exception as exc:  # noqa: BLE001 - a failing row is reported, not raised
             results[n] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
             continue
@@ -127,8 +126,8 @@ TITLES = {
 
 @dataclass
 class StackScaling:
-    """The sizes timed in a fresh interpreter (best of 3 to 15 calls each), and 16k / 1k
-    against 20."""
+    """The sizes timed in a fresh interpreter (the best CPU time of 5 calls each), and
+    16k / 1k against 20."""
 
     key: str = "L"
     target: float = 20.0
@@ -154,10 +153,11 @@ class StackScaling:
         summary = Summary(self.key, "-" if ratio is None else f"{ratio:.1f}x",
                           f"16k <= {self.target:.0f}x 1k",
                           None if ratio is None else ratio <= self.target)
-        return Table(self.key, self.title, ["n", "gradlab", "vs 1k", "result"], rows,
+        return Table(self.key, self.title, ["n", "gradlab (CPU)", "vs 1k", "result"], rows,
                      notes=["16x is exactly linear; quadratic would be 256x",
-                            "each size: best of 3 to 15 calls (about 1 s), in a fresh "
-                            "interpreter that imports only gradlab"],
+                            "each size: the best CPU time (the process's, garbage "
+                            "collection included) of 5 calls, in a fresh interpreter that "
+                            "imports only gradlab"],
                      summary=[summary])
 
 
