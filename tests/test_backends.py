@@ -16,6 +16,9 @@ import gradlab as gl
 import gradlab.nn  # noqa: F401  (their primitives are translated too)
 import gradlab.random  # noqa: F401
 from gradlab.core.primitive import PRIMITIVES
+from gradlab.intercept.lazy_rules import load_all
+
+load_all()  # numpy.fft's and SciPy's primitives are declared on first use otherwise
 
 torch = pytest.importorskip("torch", reason="torch is not installed: pip install 'gradlab[torch]'")
 jax = pytest.importorskip("jax", reason="jax is not installed: pip install 'gradlab[jax]'")

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import gradlab as gl
 from gradlab.graph import GuardError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def mlp(params, x):
@@ -95,6 +101,26 @@ def branchy(x):
     if np.sum(x) > 0:
         return np.exp(x)
     return -x
+
+
+def test_from_json_in_a_fresh_interpreter_declares_lazily_loaded_primitives(tmp_path):
+    # numpy.fft's and SciPy's rules are declared on first use: a graph saved with them
+    # loads in an interpreter that has not used them yet.
+    pytest.importorskip("scipy")
+    import scipy.special
+
+    x = np.array([0.5, 1.5, 2.0, 3.0])
+    graph = gl.capture(lambda v: np.fft.rfft(v).real + scipy.special.gammaln(v[:3]), x)
+    path = tmp_path / "graph.json"
+    path.write_text(graph.to_json())
+    code = ("import sys, json, numpy as np, gradlab as gl\n"
+            "assert 'gradlab.ops.fft' not in sys.modules\n"
+            f"g = gl.Graph.from_json(open({str(path)!r}).read())\n"
+            "print(json.dumps(g(np.array([0.5, 1.5, 2.0, 3.0])).tolist()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr
+    np.testing.assert_allclose(json.loads(out.stdout), graph(x), rtol=1e-12)
 
 
 def test_guard_failure_raises_naming_the_line():

@@ -17,6 +17,9 @@ import gradlab as gl
 from gradlab.core.arguments import CallSignature
 from gradlab.core.errors import NoRuleError
 from gradlab.core.primitive import NUMPY_TABLE
+from gradlab.intercept.lazy_rules import load_all  # noqa: E402
+
+load_all()  # numpy.fft's and SciPy's primitives are declared on first use otherwise
 
 RNG = np.random.default_rng(11)
 X = RNG.normal(size=(3, 4))

@@ -13,6 +13,9 @@ import pytest
 import gradlab as gl
 from gradlab.core.primitive import PRIMITIVES, VARIADIC
 from gradlab.core.rules import PerOperand
+from gradlab.intercept.lazy_rules import load_all  # noqa: E402
+
+load_all()  # numpy.fft's and SciPy's primitives are declared on first use otherwise
 
 N = 300
 

@@ -21,6 +21,7 @@ import numpy as np
 from ..core.primitive import PRIMITIVES
 from ..core.shapes import ShapeDtypeStruct
 from ..core.tree import TreeDef
+from ..intercept.lazy_rules import load_all
 from .ir import Eqn, Graph, Guard
 
 VERSION = 1
@@ -148,6 +149,9 @@ def graph_from_json(text: str) -> Graph:
     g.consts = {c["id"]: decode(c["value"]) for c in doc["consts"]}
     for e in doc["eqns"]:
         prim = PRIMITIVES.get(e["primitive"])
+        if prim is None:  # SciPy's, numpy.fft's: declared on first use, maybe not yet
+            load_all()
+            prim = PRIMITIVES.get(e["primitive"])
         if prim is None:
             raise KeyError(f"from_json: no primitive named {e['primitive']!r} is declared")
         g.eqns.append(Eqn(prim, e["inputs"], {k: decode(p) for k, p in e["params"].items()},

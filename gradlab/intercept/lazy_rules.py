@@ -1,7 +1,8 @@
-"""Rule modules declared on first use: ``numpy.polynomial``'s, and one per SciPy subpackage.
+"""Rule modules declared on first use: ``numpy.fft``'s, ``numpy.polynomial``'s, and one per
+SciPy subpackage.
 
-``import gradlab`` imports neither SciPy nor ``numpy.polynomial`` (numpy loads that
-only when asked). A program that only calls ``scipy.special`` must not pay for
+``import gradlab`` imports neither SciPy nor ``numpy.fft``/``numpy.polynomial`` (numpy
+loads those only when asked). A program that only calls ``scipy.special`` must not pay for
 ``scipy.stats``/``scipy.signal`` (about a second of imports). The first time the
 call-site resolver (or a tracer's protocol) meets a callable of one of these packages
 that it has no entry for, it asks ``load_rules_for``, which imports the gradlab module
@@ -24,7 +25,7 @@ from ..scipy import SUBMODULES  # the one list of SciPy rule modules
 # scipy subpackage -> the gradlab module declaring its rules
 RULE_MODULES = {name: f"gradlab.scipy.{name}" for name in SUBMODULES}
 # numpy subpackage numpy loads on demand -> the gradlab module declaring its rules
-NUMPY_RULE_MODULES = {"numpy.polynomial": "gradlab.ops.series"}
+NUMPY_RULE_MODULES = {"numpy.polynomial": "gradlab.ops.series", "numpy.fft": "gradlab.ops.fft"}
 _loaded: set[str] = set()
 _LOADING = threading.RLock()
 
@@ -43,10 +44,11 @@ def _scipy_subpackage(fn) -> str | None:
 
 def _rule_module(fn) -> str | None:
     """The gradlab module declaring ``fn``'s rule, if it is one declared on first use."""
-    if "numpy.polynomial" in sys.modules:  # a Polynomial object's class names its module
-        module = getattr(fn, "__module__", None)
-        if type(module) is str and module.startswith("numpy.polynomial"):
-            return NUMPY_RULE_MODULES["numpy.polynomial"]
+    module = getattr(fn, "__module__", None)  # a Polynomial object's class names its module
+    if type(module) is str and module.startswith("numpy."):
+        for package, rules in NUMPY_RULE_MODULES.items():
+            if module.startswith(package) and package in sys.modules:
+                return rules
     if "scipy" in sys.modules:
         sub = _scipy_subpackage(fn)
         if sub is not None:

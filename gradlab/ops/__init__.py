@@ -1,7 +1,9 @@
 """Declarations of gradlab's primitives and compositions, one module per kind of op.
 
-Importing this package registers everything: the interception table is derived
-from what the modules below declare.
+Importing this package registers everything but ``fft`` and ``series`` (the rules of
+``numpy.fft`` and ``numpy.polynomial``, subpackages numpy itself loads only when asked):
+those are declared on first use (``gradlab/intercept/lazy_rules.py``). The interception
+table is derived from what the modules declare.
 """
 
 from . import (  # noqa: F401
@@ -11,7 +13,6 @@ from . import (  # noqa: F401
     contract,
     cumulative,
     elementwise,
-    fft,
     functional,
     index,
     linalg,

@@ -42,7 +42,7 @@ CONSTRUCTORS = frozenset({
     np.tril_indices_from, np.triu_indices_from, np.mask_indices, np.unravel_index,
     np.ravel_multi_index, np.ix_, np.hamming, np.hanning, np.bartlett, np.blackman, np.kaiser,
     np.broadcast_shapes, np.promote_types, np.can_cast, np.min_scalar_type, np.issubdtype,
-    np.isdtype, np.iterable, np.mintypecode, np.common_type, np.fft.fftfreq, np.fft.rfftfreq})
+    np.isdtype, np.iterable, np.mintypecode, np.common_type})  # fftfreq: ops/fft.py
 # Called as written even with traced arguments: they read only a shape or dtype.
 PASS_THROUGH = frozenset({np.shape, np.ndim, np.size, np.isscalar, np.iscomplexobj,
                           np.isrealobj, np.result_type}) | CONSTRUCTORS

@@ -356,3 +356,20 @@ def fftshift(x, axes=None):
 def ifftshift(x, axes=None):
     """``np.fft.ifftshift``: the inverse of ``fftshift``."""
     return _shift(x, axes, -1)
+
+
+def _freq_examples(rng):
+    return [((8,), {"d": rng.uniform(0.5, 2.0)}), ((7,), {"d": rng.uniform(0.5, 2.0)})]
+
+
+@implements(np.fft.fftfreq, examples=_freq_examples)
+def fftfreq(n, d=1.0, device=None):
+    """``np.fft.fftfreq``: a constant of ``n`` divided by the sample spacing ``d`` (which
+    may be traced). Without a traced ``d`` this is numpy's own call."""
+    return np.fft.fftfreq(n, device=device) / d
+
+
+@implements(np.fft.rfftfreq, examples=_freq_examples)
+def rfftfreq(n, d=1.0, device=None):
+    """``np.fft.rfftfreq``: a constant of ``n`` divided by the sample spacing ``d``."""
+    return np.fft.rfftfreq(n, device=device) / d

@@ -158,8 +158,16 @@ def _getitem_jvp(i, t, ans, x, *arrays, idx):
 
 
 def _batch(name):
+    """The batching rule ``name`` of ``index_batch``, imported on its first use (it imports
+    this module; and ``import gradlab`` need not pay for it), then called directly."""
+    found = []
+
     def rule(prim, args, dims, params):
-        return getattr(index_batch, name)(prim, args, dims, params)
+        if not found:
+            from . import index_batch
+
+            found.append(getattr(index_batch, name))
+        return found[0](prim, args, dims, params)
 
     return rule
 
@@ -397,7 +405,3 @@ IN_PLACE = {
 }
 for _fn, _instead in IN_PLACE.items():
     implements(_fn)(_in_place(_fn.__name__, _instead))
-
-# The batching rules (``index_batch`` imports this module's primitives): imported once
-# everything they need is defined, not inside each batched call (~1 µs apiece).
-from . import index_batch  # noqa: E402
