@@ -105,3 +105,15 @@ def test_vmap_of_shape_ops_matches_loop(k):
     np.testing.assert_allclose(gl.vmap(f)(xs), want)
     h = gl.grad(lambda a: np.sum(np.sin(f(a))))
     np.testing.assert_allclose(gl.vmap(h)(xs), np.stack([h(x) for x in xs]))
+
+
+@pytest.mark.parametrize("scalar", [np.array(2.0), np.float64(2.0), np.float32(2.0)])
+def test_broadcast_of_a_scalar_is_a_read_only_view_and_refuses_negative_sizes(scalar):
+    from gradlab.ops.families import broadcast_to_p
+
+    out = broadcast_to_p(scalar, shape=(2, 3))
+    assert out.tolist() == [[2.0] * 3] * 2 and out.dtype == scalar.dtype
+    assert out.strides == (0, 0) and not out.flags.writeable
+    for bad in [(-1,), (2, -1)]:  # ndarray itself would read -1 as "infer the size"
+        with pytest.raises(ValueError, match="non-negative"):
+            broadcast_to_p(scalar, shape=bad)

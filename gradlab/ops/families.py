@@ -280,7 +280,7 @@ def _broadcast_to_impl(x, *, shape):
         # A scalar's read-only view with zero strides, as np.broadcast_to makes, at a
         # tenth of its cost: every full reduction's cotangent comes through here.
         shape = tuple(shape)
-        if all(type(n) is int and n >= 0 for n in shape):
+        if not shape or min(shape) >= 0:  # (ndarray would read a -1 as "infer it")
             out = np.ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
             out.flags.writeable = False
             return out

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..core.primitive import Primitive, implements
-from ..core.shapes import normalize_axes, shape_of
+from ..core.shapes import ndim_of, normalize_axes, shape_of
 from ..devices.array_module import get_array_module
 from ..precision.dtypes import PLAIN_DTYPES, computes_in_float32_composition, float32_sum
 from .cumulative import cumprod_p
@@ -31,7 +31,7 @@ REDUCE_PARAMS = ("axis", "dtype", "out", "keepdims")
 
 def restore_axes(g, x_shape, axis, keepdims):
     """Reshape a reduction's output (or cotangent) so it broadcasts against the input."""
-    if keepdims or np.ndim(g) == 0:
+    if keepdims or ndim_of(g) == 0:
         return g  # a 0-d cotangent broadcasts against the input as it is
     axes = normalize_axes(axis, len(x_shape))
     shape = tuple(1 if i in axes else n for i, n in enumerate(x_shape))
@@ -40,7 +40,7 @@ def restore_axes(g, x_shape, axis, keepdims):
 
 def spread(g, x, axis, keepdims):
     """Broadcast a reduction's cotangent back over the reduced axes of ``x``."""
-    shape = np.shape(x)
+    shape = shape_of(x)
     return broadcast_to_p(restore_axes(g, shape, axis, keepdims), shape=shape)
 
 
@@ -237,7 +237,8 @@ def _mean_impl(x, *, axis=None, keepdims=False, dtype=None):
     if type(x) is np.ndarray and x.dtype == np.float64 and dtype is None:
         # np.mean's own steps for float64 (a sum, then one division), without its
         # Python wrapper (~4 µs): the same bits. Other dtypes round as np.mean does.
-        return np.add.reduce(x, axis=axis, keepdims=keepdims) / _count(x, axis)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims) / (
+            x.size if axis is None else _count(x, axis))
     return np.mean(x, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
