@@ -46,12 +46,22 @@ def table_entry(fn) -> Callable | None:
     try:
         entry = NUMPY_TABLE.get(fn)
     except TypeError:  # unhashable: a callable object (a Polynomial), never a key itself
-        entry = None
-    if entry is None:
-        for load in RULE_LOADERS:
-            if load(fn):  # new rules: look again (each package's rules load once)
-                return table_entry(fn)
-    return entry
+        return _loaded_entry(fn)
+    return entry if entry is not None else _loaded_entry(fn)
+
+
+def _loaded_entry(fn) -> Callable | None:
+    """``fn``'s entry once the loaders have declared its package's rules. Looked up again
+    whatever they answer: another thread may have been declaring them meanwhile (a loader
+    waits for it, then has nothing new to declare itself)."""
+    if not RULE_LOADERS:
+        return None
+    for load in RULE_LOADERS:
+        load(fn)
+    try:
+        return NUMPY_TABLE.get(fn)
+    except TypeError:
+        return None
 
 
 # Instruments a user's rule like traced code, so a rule that calls ``np.sum`` on the
