@@ -118,3 +118,33 @@ def test_matches_hips_autograd():
     ours = gl.grad(lambda x: np.sum(np.abs(np.fft.rfft(x * np.arange(6))) ** 1.5))(x)
     theirs = ag.grad(lambda x: anp.sum(anp.abs(anp.fft.rfft(x * anp.arange(6))) ** 1.5))(x)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["fftfreq", "rfftfreq"])
+def test_frequencies_are_differentiable_in_the_spacing(name):
+    freq = getattr(np.fft, name)
+    d = 0.5
+    value, g = gl.value_and_grad(lambda d: np.sum(freq(8, d) ** 2))(d)
+    ref = np.sum(freq(8) ** 2)  # sum (k / (n d))^2 = ref / d^2
+    np.testing.assert_allclose(value, ref / d ** 2, rtol=1e-12)
+    np.testing.assert_allclose(g, -2 * ref / d ** 3, rtol=1e-12)
+    gl.check_grads(lambda d: freq(7, d), np.float64(1.3))
+    assert freq(8, 0.25).tolist() == getattr(np.fft, name)(8, 0.25).tolist()
+
+
+def test_fft_rules_declared_on_first_use_from_several_threads():
+    # a fresh interpreter: numpy.fft's rules load on the first traced call, once, even
+    # when threads meet them together
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading, numpy as np, gradlab as gl\n"
+        "assert 'gradlab.ops.fft' not in sys.modules\n"
+        "x = np.linspace(0.1, 1.0, 8); out = [None] * 4\n"
+        "def run(i): out[i] = gl.grad(lambda v: np.sum(np.abs(np.fft.fft(v)) ** 2))(x)\n"
+        "ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+        "assert all(np.allclose(o, 16 * x) for o in out), out\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

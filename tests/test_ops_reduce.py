@@ -119,3 +119,19 @@ def test_mean_is_one_node_whose_value_is_numpys_bit_for_bit(dtype, axis, keepdim
         count = x.size // np.size(expected)
         np.testing.assert_allclose(g, np.full(x.shape, 1.0 / count), rtol=1e-3)
         assert g.dtype == x.dtype
+
+
+def test_mean_primitive_under_vmap_jacfwd_a_callback_and_float32():
+    x = RNG.normal(size=(4, 3))
+    per_row = gl.vmap(gl.grad(lambda r: np.mean(np.tile(r, 2) ** 2)))(x)
+    np.testing.assert_allclose(per_row, 2 * x / 3, rtol=1e-12)
+    jac = gl.jacfwd(lambda a: np.mean(a, axis=0))(x)
+    np.testing.assert_allclose(jac.reshape(3, 12), np.kron(np.full((1, 4), 0.25), np.eye(3)),
+                               rtol=1e-12)
+    g = gl.grad(lambda a: sum(map(lambda r: np.mean(r * r), a)))(x)  # through map
+    np.testing.assert_allclose(g, 2 * x / 3, rtol=1e-12)
+    x32 = x.astype(np.float32)
+    g32 = gl.grad(lambda a: np.mean(np.linalg.solve(np.eye(4, dtype=np.float32) * 2, a)))(x32)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, np.full_like(x32, 0.5 / 12), rtol=1e-6)
+    gl.check_grads(lambda a: np.mean(np.tanh(a), axis=1, keepdims=True), x, order=2)
