@@ -241,3 +241,37 @@ def test_complex_inv_solve_det_slogdet():
     gl.check_grads(lambda a, b: np.linalg.solve(a, b) * np.linalg.det(np.linalg.inv(a)), c, b)
     gl.check_grads(lambda a: np.linalg.slogdet(a)[1], c)
     gl.check_grads(lambda a: np.linalg.slogdet(a)[0], c)
+
+
+# --- declared on first use ------------------------------------------------------------
+
+_FIRST_USE = {
+    # library code (not rewritten) reaches the rules through numpy's function protocol
+    "protocol": "exec(compile('def lib_norm(v):\\n    return np.linalg.norm(v)\\n',"
+                " '<frozen lib>', 'exec'), ns)\n"
+                "np.testing.assert_allclose(gl.grad(lambda v: ns['lib_norm'](v))(x), x / 5)\n",
+    "rewrite": "a = np.array([[2.0, 1.0], [1.0, 3.0]])\n"
+               "np.testing.assert_allclose(gl.grad(np.linalg.det)(a), 5 * np.linalg.inv(a).T)\n",
+    # importing one module by hand, then meeting a function of another
+    "attribute": "assert gl.ops.linalg_eig.eigvals_p.name == 'eigvals'\n"
+                 "t = np.eye(4).reshape(4, 2, 2) * 2.0\n"
+                 "g = gl.grad(lambda t: np.sum(np.linalg.tensorinv(t, ind=1)))(t)\n"
+                 "np.testing.assert_allclose(g, -0.25 * np.ones((4, 2, 2)))\n",
+}
+
+
+@pytest.mark.parametrize("path", sorted(_FIRST_USE))
+def test_linalg_rules_declared_on_first_use(path):
+    # a fresh interpreter: import gradlab declares none of numpy.linalg's decompositions
+    # and solvers; the first use by any path declares them all
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, gradlab as gl\n"
+            "lazy = ['gradlab.ops.linalg_' + m for m in ('solve', 'decomp', 'eig', 'tensor')]\n"
+            "assert not any(m in sys.modules for m in lazy)\n"
+            "ns = {'np': np}; x = np.array([3.0, 4.0])\n"
+            + _FIRST_USE[path] +
+            "assert all(m in sys.modules for m in lazy)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

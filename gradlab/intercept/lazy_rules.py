@@ -1,12 +1,13 @@
-"""Rule modules declared on first use: ``numpy.fft``'s, ``numpy.polynomial``'s, and one per
-SciPy subpackage.
+"""Rule modules declared on first use: ``numpy.linalg``'s, ``numpy.fft``'s,
+``numpy.polynomial``'s, and one per SciPy subpackage.
 
 ``import gradlab`` imports neither SciPy nor ``numpy.fft``/``numpy.polynomial`` (numpy
-loads those only when asked). A program that only calls ``scipy.special`` must not pay for
-``scipy.stats``/``scipy.signal`` (about a second of imports). The first time the
-call-site resolver (or a tracer's protocol) meets a callable of one of these packages
-that it has no entry for, it asks ``load_rules_for``, which imports the gradlab module
-for that callable's package once; the resolver then looks the callable up again.
+loads those only when asked), nor the rules of ``numpy.linalg``'s decompositions and
+solvers, which most programs never call. A program that only calls ``scipy.special``
+must not pay for ``scipy.stats``/``scipy.signal`` (about a second of imports). The first
+time the call-site resolver (or a tracer's protocol) meets a callable of one of these
+packages that it has no entry for, it asks ``load_rules_for``, which imports the gradlab
+modules for that callable's package once; the resolver then looks the callable up again.
 ``load_all()`` imports every one (the registry test and the generated lists use it).
 """
 
@@ -15,19 +16,25 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-import threading
 
 import numpy as np
 
 from ..core.primitive import RULE_LOADERS
+from ..core.threads import RLock
 from ..scipy import SUBMODULES  # the one list of SciPy rule modules
 
 # scipy subpackage -> the gradlab module declaring its rules
-RULE_MODULES = {name: f"gradlab.scipy.{name}" for name in SUBMODULES}
-# numpy subpackage numpy loads on demand -> the gradlab module declaring its rules
-NUMPY_RULE_MODULES = {"numpy.polynomial": "gradlab.ops.series", "numpy.fft": "gradlab.ops.fft"}
+RULE_MODULES = {name: (f"gradlab.scipy.{name}",) for name in SUBMODULES}
+# numpy subpackage -> the gradlab modules declaring its rules (``np.linalg.matmul`` and the
+# other array-API aliases of core functions are declared with those, at import)
+NUMPY_RULE_MODULES = {
+    "numpy.polynomial": ("gradlab.ops.series",),
+    "numpy.fft": ("gradlab.ops.fft",),
+    "numpy.linalg": ("gradlab.ops.linalg_solve", "gradlab.ops.linalg_decomp",
+                     "gradlab.ops.linalg_eig", "gradlab.ops.linalg_tensor"),
+}
 _loaded: set[str] = set()
-_LOADING = threading.RLock()
+_LOADING = RLock()
 
 
 def _scipy_subpackage(fn) -> str | None:
@@ -42,8 +49,8 @@ def _scipy_subpackage(fn) -> str | None:
     return None
 
 
-def _rule_module(fn) -> str | None:
-    """The gradlab module declaring ``fn``'s rule, if it is one declared on first use."""
+def _rule_modules(fn) -> tuple[str, ...] | None:
+    """The gradlab modules declaring ``fn``'s rule, if it is one declared on first use."""
     module = getattr(fn, "__module__", None)  # a Polynomial object's class names its module
     if type(module) is str and module.startswith("numpy."):
         for package, rules in NUMPY_RULE_MODULES.items():
@@ -58,20 +65,21 @@ def _rule_module(fn) -> str | None:
 
 def load_all() -> None:
     """Import every rule module declared on first use (SciPy's where SciPy is installed)."""
-    modules = list(NUMPY_RULE_MODULES.values())
+    groups = list(NUMPY_RULE_MODULES.values())
     if importlib.util.find_spec("scipy") is not None:
-        modules += RULE_MODULES.values()
-    for module in modules:
-        _load(module)
+        groups += RULE_MODULES.values()
+    for modules in groups:
+        _load(modules)
 
 
-def _load(module: str) -> bool:
+def _load(modules: tuple[str, ...]) -> bool:
+    """Import ``modules`` unless done; True if this call imported any."""
     with _LOADING:  # another thread meeting the package meanwhile waits for these rules
-        if module in _loaded:
-            return False
-        importlib.import_module(module)
-        _loaded.add(module)
-    return True
+        new = [module for module in modules if module not in _loaded]
+        for module in new:
+            importlib.import_module(module)
+            _loaded.add(module)
+    return bool(new)
 
 
 def load_rules_for(fn) -> bool:
@@ -79,8 +87,8 @@ def load_rules_for(fn) -> bool:
 
     A callable of a package gradlab does not cover loads nothing.
     """
-    module = _rule_module(fn)
-    return module is not None and _load(module)
+    modules = _rule_modules(fn)
+    return modules is not None and _load(modules)
 
 
 RULE_LOADERS.append(load_rules_for)

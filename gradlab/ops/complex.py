@@ -1,4 +1,5 @@
-"""Complex numbers: ``real``, ``imag``, ``conj``, ``angle`` (``abs`` is in elementwise.py).
+"""Complex numbers: ``real``, ``imag``, ``conj``, ``angle``, ``real_if_close`` (``abs`` is in
+elementwise.py).
 
 gradlab follows HIPS autograd's convention (docs/complex.md): for a real-valued
 ``f`` of complex ``z = x + iy``, ``grad(f)(z) = df/dx - i df/dy``, and a VJP rule
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..core.primitive import Primitive, implements
 from ..core.tape import register_real_part
-from ..core.trace import Tracer
+from ..core.trace import Tracer, concrete
 from ..devices.array_module import get_array_module
 from .families import Elementwise
 
@@ -111,3 +112,17 @@ Tracer.imag = property(imag)
 Tracer.conj = conj
 Tracer.conjugate = conj
 register_real_part(real)  # the backward walk's real part of a complex cotangent
+
+
+@implements(np.real_if_close, examples=lambda rng: [
+    ((rng.normal(size=3) + 1e-18j,), {}), ((rng.normal(size=3) + 0.5j,), {})])
+def real_if_close(a, tol=100):
+    """``np.real_if_close``: the real part when every imaginary part is nearly zero.
+
+    "Nearly" is ``tol`` machine epsilons; the choice reads the value, so not under ``vmap``.
+    """
+    if not is_complex(a):
+        return a
+    value = np.asarray(concrete(a, "np.real_if_close"))
+    limit = tol * np.finfo(value.dtype).eps if tol > 1 else tol
+    return real(a) if np.all(np.abs(value.imag) < limit) else a

@@ -1,6 +1,6 @@
 """``np.linalg.tensorinv`` and ``tensorsolve`` (reshapes around ``inv``/``solve``),
 ``vector_norm``, ``matrix_norm`` and ``cond`` (compositions of ``norm`` and singular
-values), and ``np.real_if_close``.
+values).
 
 >>> import numpy as np, gradlab as gl
 >>> a = np.eye(4).reshape(4, 2, 2) * 2.0
@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.primitive import implements
-from ..core.trace import concrete
-from .complex import is_complex, real
 from .linalg_decomp import norm, svdvals_p
 from .linalg_solve import inv_p, solve_p, well_conditioned
 from .shape import reshape, transpose
@@ -55,20 +53,6 @@ def tensorsolve(a, b, axes=None):
             "prod(a.shape[:b.ndim])")
     x = solve_p(reshape(a, (n, n)), reshape(b, (n,)))
     return reshape(x, solution_shape)
-
-
-@implements(np.real_if_close, examples=lambda rng: [
-    ((rng.normal(size=3) + 1e-18j,), {}), ((rng.normal(size=3) + 0.5j,), {})])
-def real_if_close(a, tol=100):
-    """``np.real_if_close``: the real part when every imaginary part is nearly zero.
-
-    "Nearly" is ``tol`` machine epsilons; the choice reads the value, so not under ``vmap``.
-    """
-    if not is_complex(a):
-        return a
-    value = np.asarray(concrete(a, "np.real_if_close"))
-    limit = tol * np.finfo(value.dtype).eps if tol > 1 else tol
-    return real(a) if np.all(np.abs(value.imag) < limit) else a
 
 
 # --- numpy 2's vector_norm / matrix_norm, and cond ------------------------------------------

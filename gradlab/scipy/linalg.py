@@ -19,12 +19,12 @@ import numpy as np
 import scipy.linalg as sl
 
 from .._types import Array
-from ..core.primitive import NUMPY_TABLE, implements
+from ..core.primitive import implements, table_entry
 
 
 def _np(fn):
     """gradlab's version of the numpy function ``fn`` (the interception table's entry)."""
-    return NUMPY_TABLE[fn]
+    return table_entry(fn)  # numpy.linalg's rules may not be declared yet
 
 
 def _square(rng, n=3):
