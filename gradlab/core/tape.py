@@ -10,10 +10,9 @@ themselves recorded by the enclosing level: that is all higher order needs.
 
 from __future__ import annotations
 
-import threading
-
 from .rules import PerOperand
 from .sparse import CotangentSum, IndexedCotangent
+from .threads import Lock
 from .trace import Trace, Tracer, bind, restore_warnings, shape_error, warnings_at_user_line
 
 # A node is a list ``[prim, args, params, ans, is_complex, ct, *parents]``: how a value
@@ -84,7 +83,7 @@ class ReverseTrace(Trace):
         super().__init__()
         self.tape: list[list] = []  # nodes, in creation order
         self.inputs: list[list] = []  # the input nodes (their cotangent slots are reset)
-        self._walking = threading.Lock()  # one walk at a time: the nodes hold its state
+        self._walking = Lock()  # one walk at a time: the nodes hold its state
 
     def new_input(self, value) -> Var:
         node = input_node(_is_complex(value))

@@ -14,17 +14,17 @@ True
 from __future__ import annotations
 
 import sys
-import threading
 from typing import Any
 
 import numpy as np
 
 from .._types import Array
+from ..core.threads import Lock
 from ..core.trace import Tracer
 
 # array type -> its module (numpy, cupy, a registered device's); filled on first sight
 _MODULE_OF: dict = {np.ndarray: np, float: np, int: np, complex: np, bool: np}
-_LOCK = threading.Lock()
+_LOCK = Lock()
 
 
 def register_array_type(array_type: type, module: Any) -> None:

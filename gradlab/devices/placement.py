@@ -20,12 +20,12 @@ machines without a GPU).
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from .._types import Array, PyTree
+from ..core.threads import local
 from ..core.trace import Tracer
 from ..core.tree import tree_map
 from .array_module import get_array_module, register_array_type
@@ -49,7 +49,7 @@ class DeviceSpec(NamedTuple):
 
 _DEVICES: dict[str, DeviceSpec] = {}
 _LOADERS: dict[str, Callable[[], DeviceSpec]] = {}
-_STATE = threading.local()
+_STATE = local()
 
 
 def register_device(name: str, module: Any, array_type: type, put: Callable,

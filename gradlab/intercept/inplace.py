@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import operator
 import sys
-import threading
 
 import numpy as np
 
 from ..core.errors import InPlaceMutationError, user_location
+from ..core.threads import local
 from ..core.trace import Tracer, seq_has_tracer
 
 # The tag the rewrite passes (the ``ast`` operator's class name): Python's in-place
@@ -55,7 +55,7 @@ _SYMBOLS = {"Add": "+", "Sub": "-", "Mult": "*", "Div": "/", "FloorDiv": "//", "
             "BitXor": "^", "BitAnd": "&"}
 
 _resolve = None  # set by ``attach`` (resolve.py imports this module)
-_pending = threading.local()  # out_binding -> out_value: the call's own value
+_pending = local()  # out_binding -> out_value: the call's own value
 
 
 _SEQUENCES = (list, tuple)

@@ -23,16 +23,16 @@ As a context, a policy is what ``gl.train`` uses when it is not given one, and w
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 
 import numpy as np
 
 from .._types import DTypeLike, PyTree
+from ..core.threads import local
 from ..core.tree import tree_map
 from .dtypes import is_float_dtype, resolve_dtype
 
-_STATE = threading.local()
+_STATE = local()
 
 
 def _stack():

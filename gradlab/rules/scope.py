@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextvars
 import sys
-import threading
 from collections.abc import Callable, Collection, Sequence
 from types import FrameType
 from typing import Any
@@ -46,6 +45,7 @@ from ..core.primitive import VARIADIC, Primitive
 from ..core.rules import PerOperand
 from ..core.shapes import shape_of
 from ..core.tape import ReverseTrace, Var
+from ..core.threads import Lock
 from ..core.trace import Trace, Tracer, new_trace
 from ..ops.families import Elementwise, Family, broadcast_to_p, unbroadcast
 from ..transforms.forward import JVPTrace, JVPTracer
@@ -201,7 +201,7 @@ class _Hooks:
       derivatives (a surrogate's own formula is not ruled by the scope it serves).
     """
 
-    lock = threading.Lock()
+    lock = Lock()
     live = 0
     originals: list = []
 

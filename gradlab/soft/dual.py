@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -31,9 +30,10 @@ import numpy as np
 
 from .._types import Array
 from ..core.errors import ConcretizationError, user_frame
+from ..core.threads import local
 from ..core.trace import concrete
 
-_LOCAL = threading.local()
+_LOCAL = local()
 
 # What each surrogate's gradient means (docs/soft.md states each in one paragraph).
 CONTRACTS = ("surrogate", "exact-selected-path", "hard-forward-soft-backward")
