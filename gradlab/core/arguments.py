@@ -146,14 +146,15 @@ def _stacked(value):
     return value
 
 
-def preparer(original, gradlab_fn):
-    """``prepare(args, kwargs)`` for calls of ``original`` that reach ``gradlab_fn``; reads
-    the signatures on its first use (most entries are never called with keywords)."""
-    cell = []
+_SIGNATURES: dict = {}  # (numpy function, gradlab's) -> CallSignature, read on first need
 
-    def prepare(args, kwargs):
-        if not cell:
-            cell.append(CallSignature(original, gradlab_fn))
-        return cell[0].prepare(args, kwargs)
 
-    return prepare
+def prepare(original, gradlab_fn, args, kwargs):
+    """``(args, kwargs)`` of a call of ``original`` that reaches ``gradlab_fn``, checked and
+    converted; the signatures are read on the first call that needs them (most entries
+    are never called with keywords or lists)."""
+    key = (original, gradlab_fn)
+    signature = _SIGNATURES.get(key)
+    if signature is None:
+        signature = _SIGNATURES[key] = CallSignature(original, gradlab_fn)
+    return signature.prepare(args, kwargs)

@@ -22,7 +22,7 @@ import functools
 import sys
 from typing import Callable
 
-from .arguments import preparer
+from .arguments import prepare
 from .errors import out_refused
 from .trace import Tracer, bind, seq_has_tracer, shape_error
 
@@ -128,13 +128,12 @@ class Primitive:
                               for i, r in enumerate(self.jvps))
         # What the VJP rules read, so the tape keeps only that: ``saves=("ans",)`` (tanh,
         # exp), ``saves=(0, 1)`` (matmul: operands, not its result), ``("operands",)`` (all
-        # of a variadic primitive's operands); None keeps everything.
-        if saves is None:
-            self.saves = None
-        elif "operands" in saves or nin is VARIADIC or all(i in saves for i in range(nin)):
-            self.saves = ("ans" in saves, None)  # None: every operand
+        # of a variadic primitive's operands); None keeps everything. A function returning
+        # that (``elementwise.unary`` reads its derivative's code) runs on first use.
+        if callable(saves):
+            self._saves_from = saves  # ``__getattr__`` sets ``self.saves`` when first read
         else:
-            self.saves = ("ans" in saves, tuple(i in saves for i in range(nin)))
+            self.saves = self._saves(saves)
         self.batch_rule = batch
         self.shape_rule = shape
         self.examples = examples
@@ -149,6 +148,22 @@ class Primitive:
 
     def __repr__(self):
         return f"<primitive {self.name}>"
+
+    def _saves(self, saves):
+        """``saves`` as the tape reads it: ``(keeps ans, which operands or None for all)``."""
+        nin = self.nin
+        if saves is None:
+            return None
+        if "operands" in saves or nin is VARIADIC or all(i in saves for i in range(nin)):
+            return ("ans" in saves, None)  # None: every operand
+        return ("ans" in saves, tuple(i in saves for i in range(nin)))
+
+    def __getattr__(self, name):  # only for attributes not set: ``saves`` declared lazily
+        saves_from = self.__dict__.get("_saves_from")
+        if name != "saves" or saves_from is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.saves = self._saves(saves_from())
+        return self.saves
 
     def __call__(self, *args, **kwargs):
         if len(args) == self.nin and (not kwargs or "out" not in kwargs):  # the common case:
@@ -256,10 +271,9 @@ _SEQUENCES = frozenset((list, tuple))
 def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
     """What traced code calls in place of ``original``: numpy itself unless a tracer is in.
 
-    Keywords and list arguments go through ``arguments.preparer``: checked against
+    Keywords and list arguments go through ``arguments.prepare``: checked against
     numpy's signature, lists of traced values stacked where numpy takes an array.
     """
-    prepare = preparer(original, gradlab_fn)
     if isinstance(gradlab_fn, Primitive):
         # Primitives take arrays as operands: a flat scan finds the common case.
         prim, nin = gradlab_fn, gradlab_fn.nin
@@ -268,23 +282,23 @@ def _entry(original: Callable, gradlab_fn: Callable) -> Callable:
             for a in args:
                 if isinstance(a, Tracer):
                     if kwargs or len(args) != nin:
-                        args, kwargs = prepare(args, kwargs)
+                        args, kwargs = prepare(original, prim, args, kwargs)
                         return prim(*args, **kwargs)
                     if nin == 1:  # one operand: its own level processes it, no scan needed
                         return a._trace.process(prim, args, _NO_PARAMS)
                     for b in args:
                         if type(b) in (list, tuple):  # np.add(x, [a, b])
-                            return prim(*prepare(args, kwargs)[0])
+                            return prim(*prepare(original, prim, args, kwargs)[0])
                     return bind(prim, *args)
             if _has_tracer(args, kwargs):  # in a keyword, or a list of traced values
-                args, kwargs = prepare(args, kwargs)
-                return gradlab_fn(*args, **kwargs)
+                args, kwargs = prepare(original, prim, args, kwargs)
+                return prim(*args, **kwargs)
             return original(*args, **kwargs)
     else:
         def entry(*args, **kwargs):
             if _has_tracer(args, kwargs):
                 if kwargs or not _SEQUENCES.isdisjoint(map(type, args)):
-                    args, kwargs = prepare(args, kwargs)
+                    args, kwargs = prepare(original, gradlab_fn, args, kwargs)
                 return gradlab_fn(*args, **kwargs)
             return original(*args, **kwargs)
 

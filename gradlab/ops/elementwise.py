@@ -30,18 +30,19 @@ def unary(name, impl, derivative=None, numpy=(), domain=(-2.0, 2.0), doc="", ove
     divide once instead of taking a reciprocal and multiplying: ``log``'s is ``g / x``).
 
     What the tape keeps follows from the derivative's code: ``tanh``'s reads only its
-    result, ``sin``'s only its operand, so the other is not held for the backward pass.
+    result, ``sin``'s only its operand, so the other is not held for the backward pass
+    (read when the primitive is first recorded, not at import).
     """
     if over is not None:
         return Primitive(
             name, impl, family=Elementwise, numpy=numpy, domain=domain, doc=doc,
             vjp=lambda g, ans, x: g / over(ans, x), jvp=lambda t, ans, x: t / over(ans, x),
-            saves=_reads(over))
+            saves=lambda: _reads(over))
     return Primitive(
         name, impl, family=Elementwise, numpy=numpy, domain=domain, doc=doc,
         vjp=lambda g, ans, x: g * derivative(ans, x),
         jvp=lambda t, ans, x: t * derivative(ans, x),
-        saves=_reads(derivative))
+        saves=lambda: _reads(derivative))
 
 
 def _reads(derivative) -> tuple:
