@@ -10,7 +10,6 @@
 
 from . import ops  # noqa: F401  (declares every primitive; must precede interception)
 from ._version import __version__
-from .check import check_grads
 from .core.errors import (
     ConcretizationError,
     InPlaceMutationError,
@@ -32,13 +31,14 @@ from .core.tree import (
 )
 from .ops.index import at, put_along_axis
 from .ops.misc import stop_gradient
-from .transforms.forward import deriv, jvp, make_jvp
 from .transforms.reverse import elementwise_grad, grad, make_vjp, value_and_grad, vjp
 
 # The rest of the API is imported on first use (PEP 562), so that ``import gradlab``
 # costs little more than ``import numpy``: public name -> (module, attribute or None for
 # the module itself).
 _LAZY = {
+    "check_grads": (".check", "check_grads"),
+    **{name: (".transforms.forward", name) for name in ("deriv", "jvp", "make_jvp")},
     "vmap": (".transforms.batching", "vmap"),
     "checkpoint": (".transforms.checkpoint", "checkpoint"),
     "checkpoint_policies": (".transforms.checkpoint", "checkpoint_policies"),
@@ -101,8 +101,8 @@ def __dir__():
 __all__ = [
     "__version__",
     "ConcretizationError", "InPlaceMutationError", "NoRuleError", "Primitive", "ShapeDtypeStruct",
-    "ShapeError", "TracerConversionError", "Var", "at", "check_grads", "deriv", "elementwise_grad",
-    "grad", "implements", "jvp", "make_jvp", "make_vjp", "primitive",
+    "ShapeError", "TracerConversionError", "Var", "at", "elementwise_grad",
+    "grad", "implements", "make_vjp", "primitive",
     "put_along_axis", "register_dataclass", "register_pytree", "stop_gradient", "tree_flatten",
     "tree_leaves", "tree_map", "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
     # ``gl.compile`` (graphs) stays out of ``import *``: it would shadow the builtin.

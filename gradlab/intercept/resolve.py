@@ -31,8 +31,10 @@ from ..core.trace import Tracer
 from ..ops.constants import PASS_THROUGH  # the documented list of constant functions
 from . import lazy_rules  # noqa: F401 - registers its rule loader into core
 from .inplace import attach as _attach_in_place_helpers
-from .source import RESOLVER, NoSourceError, compile_instrumented
 
+# The name instrumented code calls the resolver by (the rewriter, source.py, is imported on
+# the first function it rewrites: ``import gradlab`` does without it).
+RESOLVER = "__gradlab_resolve__"
 MAX_USER_ENTRIES = 4096
 
 # What traced code calls instead of a callable, for callables that hold no user value
@@ -209,6 +211,8 @@ def _instrument_function(fn: FunctionType):
     if new_code is _NO_SOURCE:
         return fn
     if new_code is None:
+        from .source import NoSourceError, compile_instrumented
+
         try:
             new_code = compile_instrumented(fn)
         except NoSourceError:

@@ -22,7 +22,7 @@ import operator
 import sys
 from types import CodeType, FunctionType
 
-RESOLVER = "__gradlab_resolve__"
+from .resolve import RESOLVER
 
 
 class NoSourceError(Exception):
