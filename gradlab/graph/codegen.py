@@ -5,24 +5,26 @@
 >>> run = lower(g)
 >>> print(run.source)
 def graph_run(a0):
-    v1 = f0(a0)
-    v3 = f1(v1, 2.0)
-    return v3
+    v0 = f_tanh(a0)
+    v0 = f_multiply(v0, 2.0)
+    return v0
 >>> run(np.zeros(2)).tolist()
 [0.0, 0.0]
 
-Each equation becomes one line ``v_out = f_n(v_in, ..., key=p_n_key)``: ``f_n`` is the
+Each equation becomes one line ``v = f_name(v, ..., key=p_key)``: ``f_name`` is the
 primitive's numpy ``impl`` (bound as a global of the generated code, like every
-constant and parameter), values are local variables, so a replay runs no
-per-operation Python objects at all: no tracers, no tape nodes, no dictionaries, just
-the numpy calls in order (a few, ``transpose`` and ``reshape``, as the array methods
-that skip numpy's Python wrappers). Guards are ``if`` lines that raise ``GuardError``
-naming the user's line. A large local that no later line reads is deleted (``del``),
-so activations are freed as in eager mode.
+constant and parameter: one global per distinct object), values are local variables,
+so a replay runs no per-operation Python objects at all: no tracers, no tape nodes, no
+dictionaries, just the numpy calls in order (a few, ``transpose`` and ``reshape``, as
+the array methods that skip numpy's Python wrappers). Guards are ``if`` lines that
+raise ``GuardError`` naming the user's line. A value's name is reused once no later
+line reads it, which frees its array as eager code would (a large one, 64 kB or more,
+is deleted with ``del`` at once).
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import linecache
 import math
@@ -98,9 +100,9 @@ INLINE = {"transpose": _inline_transpose, "reshape": _inline_reshape}
 def lower(graph: Graph, free_dead: bool = True, signature=None) -> Lowered:
     """Generate the flat function ``run(*input_leaves) -> output pytree``.
 
-    ``free_dead`` deletes each large value (64 kB or more) after its last use: numpy then
-    reuses its memory, which is faster than holding every activation, as well as
-    smaller. With ``signature`` (one ``(shape, dtype)``
+    ``free_dead`` frees each value after its last use (reusing its name; ``del`` for a
+    large one): numpy then reuses its memory, which is faster than holding every
+    activation, as well as smaller. With ``signature`` (one ``(shape, dtype)``
     per input), the function first checks that its inputs are arrays of exactly those
     shapes and dtypes and returns ``MISS`` otherwise (``jit``'s fast path).
     """
@@ -148,30 +150,91 @@ def _body_lines(graph, names, env, last_use) -> list:
     lines = []
     guards = guards_by_eqn(graph)
     lines += _guard_lines(guards.get(-1, ()), graph, names, env)
+    slots = _Slots(graph, last_use)
+    shared = _Globals(env)
     for n, e in enumerate(graph.eqns):
-        for o in e.outputs:
-            names[o] = f"v{o}"
         args = [names[i] for i in e.inputs]
+        dying = [names[i] for i in set(e.inputs)
+                 if last_use.get(i) == n and names[i].startswith("v")]
+        small = [v for v in dying if not slots.large(v)]
+        slots.release(small)  # an output may take a dying operand's name: y = f(y)
+        for o in e.outputs:
+            names[o] = slots.take(o)
         inline = INLINE.get(e.primitive.name)
         expr = inline(args, e.params, [graph.avals[i] for i in e.inputs]) if inline else None
         if expr is None:
-            env[f"f{n}"] = e.primitive.impl
             for k, p in e.params.items():
                 lit = _literal(p) if p is not None else "None"
-                if lit is None:
-                    env[f"p{n}_{k}"] = p
-                    lit = f"p{n}_{k}"
-                args.append(f"{k}={lit}")
-            expr = f"f{n}({', '.join(args)})"
+                args.append(f"{k}={shared.name(p, f'p_{k}') if lit is None else lit}")
+            expr = f"{shared.name(e.primitive.impl, e.primitive.name)}({', '.join(args)})"
         target = ", ".join(names[o] for o in e.outputs) + ("," if e.multiple and
                                                             len(e.outputs) == 1 else "")
         lines.append(f"    {target} = {expr}")
         lines += _guard_lines(guards.get(n, ()), graph, names, env)
-        dead = [names[i] for i in set(e.inputs) if last_use.get(i) == n
-                and names[i].startswith("v") and _nbytes(graph.avals[i]) >= FREE_BYTES]
+        # A large value is deleted after its last use; a small one (and a small output
+        # nothing reads) is freed when its name is next rebound.
+        unread = [names[o] for o in e.outputs if slots.unread(o)]
+        dead = sorted(v for v in dying + unread if slots.large(v))
         if dead:
-            lines.append(f"    del {', '.join(sorted(dead))}")
+            lines.append(f"    del {', '.join(dead)}")
+        slots.release(dead + [v for v in unread if not slots.large(v)])
     return lines
+
+
+class _Slots:
+    """Local names for the values. With ``last_use`` (``free_dead``), a dead value's name
+    is reused by a later one, so rebinding it frees the array: a replay holds what eager
+    code would, where a 1000-step loop's small intermediates would otherwise all live
+    until it returns. Without, every value keeps its own name ``v<value>``."""
+
+    def __init__(self, graph, last_use):
+        self.avals, self.last_use = graph.avals, last_use
+        self.keep = set(graph.outputs) | {g.value for g in graph.guards}
+        self.free: list[int] = []  # released slot numbers; the lowest is reused first
+        self.count = 0
+        self.nbytes: dict[str, int] = {}  # name -> bytes of the value it now holds
+
+    def take(self, value) -> str:
+        if not self.last_use:
+            slot = value
+        elif self.free:
+            slot = heapq.heappop(self.free)
+        else:
+            slot, self.count = self.count, self.count + 1
+        name = f"v{slot}"
+        self.nbytes[name] = _nbytes(self.avals[value])
+        return name
+
+    def release(self, names) -> None:
+        if self.last_use:
+            for name in names:
+                heapq.heappush(self.free, int(name[1:]))
+
+    def unread(self, value) -> bool:
+        """An output no equation reads and the function does not return."""
+        return bool(self.last_use) and value not in self.last_use and value not in self.keep
+
+    def large(self, name) -> bool:
+        return self.nbytes[name] >= FREE_BYTES
+
+
+class _Globals:
+    """One global name per distinct callable or parameter object (``sin``, ``p_axis``): a
+    1000-step loop's replay reads a few globals, not thousands."""
+
+    def __init__(self, env):
+        self.env, self.by_id = env, {}
+
+    def name(self, obj, hint: str) -> str:
+        name = self.by_id.get(id(obj))
+        if name is None:
+            base = "".join(c if c.isalnum() else "_" for c in hint)
+            name = f"f_{base}" if not base.startswith("p_") else base
+            while name in self.env:
+                name = f"{name}_"
+            self.env[name] = obj  # the env holds obj, so its id stays its own
+            self.by_id[id(obj)] = name
+        return name
 
 
 def _nbytes(aval) -> int:
