@@ -18,9 +18,11 @@ The sizes run in a fresh interpreter that imports only gradlab (``python -m
 benchmarks.workloads.variadic``): in the benchmark's own process the peers' imports
 (torch, jax) leave millions of objects that every full garbage collection walks, which
 times the collector over their heap, not gradlab's scaling. Each size is the best of the
-same number of calls, timed in CPU seconds of the process (garbage collection
+same number of calls (9), timed in CPU seconds of the process (garbage collection
 included): the question is how gradlab's own work grows, which wall time on a shared
 machine blurs (a second-long call is the likelier to lose the CPU to another process).
+On a busy machine single calls vary by half: the best of 9 moves less than the best of
+5 did.
 """
 
 from __future__ import annotations
@@ -77,12 +79,14 @@ def case_data(key: str, n: int, rng) -> tuple:
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-REPEATS = 5  # calls per size, the best of which counts
+REPEATS = 9  # calls per size, the best of which counts
 
 
 def time_sizes(key: str = "L", repeats: int = REPEATS) -> dict:
     """Per size: the best CPU time of ``repeats`` calls of case ``key`` and whether the
-    result is right (``{"error": ...}`` where the call raised)."""
+    result is right (``{"error": ...}`` where the call raised). Sizes run one after
+    the other, smallest first, each from the heap the smaller left: taking turns
+    instead measured the 1k case after a 16k one, slower, which flatters the ratio."""
     import gradlab as gl
 
     fun, floor, _, as_list = CASES[key]
@@ -126,7 +130,7 @@ TITLES = {
 
 @dataclass
 class StackScaling:
-    """The sizes timed in a fresh interpreter (the best CPU time of 5 calls each), and
+    """The sizes timed in a fresh interpreter (the best CPU time of 9 calls each), and
     16k / 1k against 20."""
 
     key: str = "L"
@@ -156,8 +160,8 @@ class StackScaling:
         return Table(self.key, self.title, ["n", "gradlab (CPU)", "vs 1k", "result"], rows,
                      notes=["16x is exactly linear; quadratic would be 256x",
                             "each size: the best CPU time (the process's, garbage "
-                            "collection included) of 5 calls, in a fresh interpreter that "
-                            "imports only gradlab"],
+                            f"collection included) of {REPEATS} calls, in a fresh "
+                            "interpreter that imports only gradlab"],
                      summary=[summary])
 
 
