@@ -156,8 +156,8 @@ def _body_lines(graph, names, env, last_use) -> list:
         args = [names[i] for i in e.inputs]
         dying = [names[i] for i in set(e.inputs)
                  if last_use.get(i) == n and names[i].startswith("v")]
-        small = [v for v in dying if not slots.large(v)]
-        slots.release(small)  # an output may take a dying operand's name: y = f(y)
+        large = [v for v in dying if slots.large(v)]  # sizes read before names are retaken
+        slots.release([v for v in dying if v not in large])  # y = f(y) may reuse y's name
         for o in e.outputs:
             names[o] = slots.take(o)
         inline = INLINE.get(e.primitive.name)
@@ -174,7 +174,7 @@ def _body_lines(graph, names, env, last_use) -> list:
         # A large value is deleted after its last use; a small one (and a small output
         # nothing reads) is freed when its name is next rebound.
         unread = [names[o] for o in e.outputs if slots.unread(o)]
-        dead = sorted(v for v in dying + unread if slots.large(v))
+        dead = sorted(large + [v for v in unread if slots.large(v)])
         if dead:
             lines.append(f"    del {', '.join(dead)}")
         slots.release(dead + [v for v in unread if not slots.large(v)])
