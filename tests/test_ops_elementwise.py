@@ -93,3 +93,26 @@ def test_vmap_of_binary_ufuncs_matches_loop(f):
     np.testing.assert_allclose(gl.vmap(f)(xs, ys), np.stack([f(a, b) for a, b in zip(xs, ys)]))
     h = gl.grad(lambda a, b: np.sum(f(a, b)))
     np.testing.assert_allclose(gl.vmap(h)(xs, ys), np.stack([h(a, b) for a, b in zip(xs, ys)]))
+
+
+@pytest.mark.parametrize("derivative, expected", [
+    (lambda ans, x: ans, ("ans",)),
+    (lambda ans, x: np.cos(x), (0,)),
+    (lambda ans, x: 1.0 - ans * ans + x, ("ans", 0)),
+    (lambda ans, x: 2.0, ()),
+    (lambda ans, x: (lambda: x)(), (0,)),  # read through a closure cell
+    (lambda ans, x: sum(x for _ in range(2)), (0,)),  # through a comprehension's cell
+])
+def test_unary_keeps_what_its_derivative_reads(derivative, expected):
+    # the tape keeps a unary op's result and/or operand as its derivative's code reads them
+    from gradlab.ops.elementwise import _reads
+
+    assert _reads(derivative) == expected
+
+
+def test_unary_primitives_keep_only_what_their_rules_read():
+    # tanh's and exp's derivatives read the result, sin's and log's the operand
+    from gradlab.ops import elementwise as E
+
+    assert E.tanh.saves == E.exp.saves == (True, (False,))
+    assert E.sin.saves == E.log.saves == (False, None)

@@ -128,12 +128,13 @@ class Primitive:
                               for i, r in enumerate(self.jvps))
         # What the VJP rules read, so the tape keeps only that: ``saves=("ans",)`` (tanh,
         # exp), ``saves=(0, 1)`` (matmul: operands, not its result), ``("operands",)`` (all
-        # of a variadic primitive's operands); None keeps everything. A function returning
-        # that (``elementwise.unary`` reads its derivative's code) runs on first use.
-        if callable(saves):
-            self._saves_from = saves  # ``__getattr__`` sets ``self.saves`` when first read
+        # of a variadic primitive's operands); None keeps everything.
+        if saves is None:
+            self.saves = None
+        elif "operands" in saves or nin is VARIADIC or all(i in saves for i in range(nin)):
+            self.saves = ("ans" in saves, None)  # None: every operand
         else:
-            self.saves = self._saves(saves)
+            self.saves = ("ans" in saves, tuple(i in saves for i in range(nin)))
         self.batch_rule = batch
         self.shape_rule = shape
         self.examples = examples
@@ -148,22 +149,6 @@ class Primitive:
 
     def __repr__(self):
         return f"<primitive {self.name}>"
-
-    def _saves(self, saves):
-        """``saves`` as the tape reads it: ``(keeps ans, which operands or None for all)``."""
-        nin = self.nin
-        if saves is None:
-            return None
-        if "operands" in saves or nin is VARIADIC or all(i in saves for i in range(nin)):
-            return ("ans" in saves, None)  # None: every operand
-        return ("ans" in saves, tuple(i in saves for i in range(nin)))
-
-    def __getattr__(self, name):  # only for attributes not set: ``saves`` declared lazily
-        saves_from = self.__dict__.get("_saves_from")
-        if name != "saves" or saves_from is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        self.saves = self._saves(saves_from())
-        return self.saves
 
     def __call__(self, *args, **kwargs):
         if len(args) == self.nin and (not kwargs or "out" not in kwargs):  # the common case:
