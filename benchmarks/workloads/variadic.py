@@ -17,12 +17,12 @@ exactly linear). gradlab only: the question is its own scaling.
 The sizes run in a fresh interpreter that imports only gradlab (``python -m
 benchmarks.workloads.variadic``): in the benchmark's own process the peers' imports
 (torch, jax) leave millions of objects that every full garbage collection walks, which
-times the collector over their heap, not gradlab's scaling. Each size is the best of the
-same number of calls (9), timed in CPU seconds of the process (garbage collection
-included): the question is how gradlab's own work grows, which wall time on a shared
-machine blurs (a second-long call is the likelier to lose the CPU to another process).
-On a busy machine single calls vary by half: the best of 9 moves less than the best of
-5 did.
+times the collector over their heap, not gradlab's scaling. Each size is the best of 9
+samples of equal length (``16k / n`` calls each), timed in CPU seconds of the process
+(garbage collection included): the question is how gradlab's own work grows, which
+wall time on a shared machine blurs (a second-long call is the likelier to lose the CPU
+to another process), and samples of unequal length would meet its busy spells
+unequally.
 """
 
 from __future__ import annotations
@@ -79,27 +79,33 @@ def case_data(key: str, n: int, rng) -> tuple:
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-REPEATS = 9  # calls per size, the best of which counts
+REPEATS = 9  # samples per size (each 16k / n calls), the best of which counts
 
 
 def time_sizes(key: str = "L", repeats: int = REPEATS) -> dict:
-    """Per size: the best CPU time of ``repeats`` calls of case ``key`` and whether the
-    result is right (``{"error": ...}`` where the call raised). Sizes run one after
-    the other, smallest first, each from the heap the smaller left: taking turns
-    instead measured the 1k case after a 16k one, slower, which flatters the ratio."""
+    """Per size: the best CPU time per call over ``repeats`` samples of case ``key``, and
+    whether the result is right (``{"error": ...}`` where the call raised).
+
+    A sample of size ``n`` is ``16k / n`` consecutive calls, so every sample lasts about
+    as long: a one-call sample of the 16k case and a one-call sample of the 1k case (16
+    times shorter) would meet a busy spell of the machine unequally, and the best of a
+    few short ones would be the cleaner. Sizes run in order, smallest first."""
     import gradlab as gl
 
     fun, floor, _, as_list = CASES[key]
     results = {}
     for n in SIZES:
         x, w = case_data(key, n, np.random.default_rng(n))
+        args = (list(x) if as_list else x, w)
         step = gl.value_and_grad(fun)
+        calls = SIZES[-1] // n
         try:
             best = None
             for _ in range(repeats):
                 start = time.process_time()
-                value, grad = step(list(x) if as_list else x, w)
-                took = time.process_time() - start
+                for _ in range(calls):
+                    value, grad = step(*args)
+                took = (time.process_time() - start) / calls
                 best = took if best is None else min(best, took)
         except Exception as exc:  # noqa: BLE001 - a failing row is reported, not raised
             results[n] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
@@ -130,8 +136,8 @@ TITLES = {
 
 @dataclass
 class StackScaling:
-    """The sizes timed in a fresh interpreter (the best CPU time of 9 calls each), and
-    16k / 1k against 20."""
+    """The sizes timed in a fresh interpreter (the best of 9 equal-length samples each),
+    and 16k / 1k against 20."""
 
     key: str = "L"
     target: float = 20.0
@@ -159,9 +165,9 @@ class StackScaling:
                           None if ratio is None else ratio <= self.target)
         return Table(self.key, self.title, ["n", "gradlab (CPU)", "vs 1k", "result"], rows,
                      notes=["16x is exactly linear; quadratic would be 256x",
-                            "each size: the best CPU time (the process's, garbage "
-                            f"collection included) of {REPEATS} calls, in a fresh "
-                            "interpreter that imports only gradlab"],
+                            "each size: the best CPU time per call (the process's, garbage "
+                            f"collection included) of {REPEATS} samples of 16k / n calls, "
+                            "in a fresh interpreter that imports only gradlab"],
                      summary=[summary])
 
 
