@@ -98,12 +98,19 @@ def test_jit_gradient_matches_finite_differences():
     assert np.isclose(np.sum(g1 * v), fd, rtol=1e-6)
 
 
-def test_jit_of_a_long_loop_frees_dead_values():
+def _decay_loop(steps):
+    """``y = y * 0.99 + sin(y)``, ``steps`` times, then summed (benchmark C's program)."""
+
     def loop(y):
-        for _ in range(150):
+        for _ in range(steps):
             y = y * 0.99 + np.sin(y)
         return np.sum(y)
 
+    return loop
+
+
+def test_jit_of_a_long_loop_frees_dead_values():
+    loop = _decay_loop(150)
     jf = gl.jit(gl.value_and_grad(loop))
     y0 = np.linspace(-1, 1, 10_000)  # 80 kB values: large enough to be freed
     v, g = jf(y0)
@@ -210,11 +217,7 @@ def test_static_argnums_bind_constants_that_shape_the_program():
 def test_jit_replay_reuses_names_of_dead_values_and_shares_globals():
     # a 1000-step loop's replay rebinds a few names (freeing each small intermediate as
     # eager code does) and calls a few shared globals, not thousands of each
-    def loop(y):
-        for _ in range(1000):
-            y = y * 0.99 + np.sin(y)
-        return np.sum(y)
-
+    loop = _decay_loop(1000)
     jf = gl.jit(gl.value_and_grad(loop))
     y0 = np.linspace(-1.0, 1.0, 10)
     v, g = jf(y0)
