@@ -170,8 +170,11 @@ def _replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
 
 
 def _located(node, at):
-    """``node``, a node the rewrite creates, at ``at``'s location."""
-    return ast.copy_location(node, at)
+    """``node``, an expression the rewrite creates, at expression ``at``'s location (set
+    directly: ``ast.copy_location`` costs a fifth of a first call's rewrite)."""
+    node.lineno, node.col_offset = at.lineno, at.col_offset
+    node.end_lineno, node.end_col_offset = at.end_lineno, at.end_col_offset
+    return node
 
 
 def _out_call(node: ast.Call, out):
