@@ -166,7 +166,7 @@ def _body_lines(graph, names, env, last_use) -> list:
             for k, p in e.params.items():
                 lit = _literal(p) if p is not None else "None"
                 args.append(f"{k}={shared.name(p, f'p_{k}') if lit is None else lit}")
-            expr = f"{shared.name(e.primitive.impl, e.primitive.name)}({', '.join(args)})"
+            expr = f"{shared.name(e.primitive.impl, f'f_{e.primitive.name}')}({', '.join(args)})"
         target = ", ".join(names[o] for o in e.outputs) + ("," if e.multiple and
                                                             len(e.outputs) == 1 else "")
         lines.append(f"    {target} = {expr}")
@@ -219,17 +219,17 @@ class _Slots:
 
 
 class _Globals:
-    """One global name per distinct callable or parameter object (``sin``, ``p_axis``): a
-    1000-step loop's replay reads a few globals, not thousands."""
+    """One global name per distinct callable or parameter object (``f_sin``, ``p_axis``):
+    a 1000-step loop's replay reads a few globals, not thousands."""
 
     def __init__(self, env):
         self.env, self.by_id = env, {}
 
     def name(self, obj, hint: str) -> str:
+        """``obj``'s global name: ``hint`` made an identifier, then made unique."""
         name = self.by_id.get(id(obj))
         if name is None:
-            base = "".join(c if c.isalnum() else "_" for c in hint)
-            name = f"f_{base}" if not base.startswith("p_") else base
+            name = "".join(c if c.isalnum() else "_" for c in hint)
             while name in self.env:
                 name = f"{name}_"
             self.env[name] = obj  # the env holds obj, so its id stays its own
