@@ -253,6 +253,18 @@ _FIRST_USE = {
     "rewrite": "a = np.array([[2.0, 1.0], [1.0, 3.0]])\n"
                "np.testing.assert_allclose(gl.grad(np.linalg.det)(a), 5 * np.linalg.inv(a).T)\n",
     # importing one module by hand, then meeting a function of another
+    # four threads meeting the rules together, under vmap, in float32
+    "threads": "import threading\n"
+               "a = np.array([[3.0, 1.0], [1.0, 2.0]], np.float32)\n"
+               "b = np.arange(6.0, dtype=np.float32).reshape(3, 2)\n"
+               "f = gl.vmap(gl.grad(lambda b: np.sum(np.linalg.solve(a, b))))\n"
+               "out = [None] * 4\n"
+               "def run(i): out[i] = f(b)\n"
+               "ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]\n"
+               "[t.start() for t in ts]; [t.join() for t in ts]\n"
+               "want = np.tile(np.linalg.inv(a).T.sum(axis=1), (3, 1))\n"
+               "assert all(o.dtype == np.float32 for o in out), [o.dtype for o in out]\n"
+               "assert all(np.allclose(o, want, rtol=1e-5) for o in out), out\n",
     "attribute": "assert gl.ops.linalg_eig.eigvals_p.name == 'eigvals'\n"
                  "t = np.eye(4).reshape(4, 2, 2) * 2.0\n"
                  "g = gl.grad(lambda t: np.sum(np.linalg.tensorinv(t, ind=1)))(t)\n"
