@@ -287,3 +287,30 @@ def test_jit_of_random_programs_mixing_small_and_large_values(seed):
     np.testing.assert_allclose(v, ve, rtol=1e-12)
     for g, ge in zip(gs, ges):
         np.testing.assert_allclose(g, ge, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_jit_reused_names_through_non_ufunc_numpy_under_vmap(dtype):
+    # tile, einsum and linalg.solve (parameters bound as shared globals: reps, the
+    # subscripts), per example under vmap: the replay equals eager, keeps the dtype, and
+    # the float64 gradient matches finite differences
+    a = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 4.0]], dtype)
+
+    def loss(w, x):
+        t = np.tile(x, 2)[:3] * w
+        y = np.linalg.solve(a, np.einsum("i,i->i", t, w))
+        return np.sum(np.tanh(y) ** 2) + np.einsum("i,i", y, t)
+
+    per_example = gl.vmap(gl.grad(loss), in_axes=(None, 0))
+    w = np.array([0.3, -0.2, 0.5], dtype)
+    xs = np.linspace(-1.0, 1.0, 8, dtype=dtype).reshape(4, 2)
+    jitted = gl.jit(per_example)
+    got, eager = jitted(w, xs), per_example(w, xs)
+    assert got.dtype == dtype and got.shape == (4, 3)
+    source = jitted.compiled()[0].source  # captured and replayed, not run eagerly
+    assert "f_solve(" in source and "p_subscripts_2" in source
+    np.testing.assert_allclose(got, eager, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    if dtype == np.float64:
+        eps, v = 1e-6, np.array([0.2, -0.7, 0.4])
+        fd = [(loss(w + eps * v, x) - loss(w - eps * v, x)) / (2 * eps) for x in xs]
+        np.testing.assert_allclose(got @ v, fd, rtol=1e-6)

@@ -229,9 +229,11 @@ class _Globals:
         """``obj``'s global name: ``hint`` made an identifier, then made unique."""
         name = self.by_id.get(id(obj))
         if name is None:
-            name = "".join(c if c.isalnum() else "_" for c in hint)
-            while name in self.env:
-                name = f"{name}_"
+            name = base = "".join(c if c.isalnum() else "_" for c in hint)
+            for k in itertools.count(2):
+                if name not in self.env:
+                    break
+                name = f"{base}_{k}"  # another object with the same hint: p_axis_2
             self.env[name] = obj  # the env holds obj, so its id stays its own
             self.by_id[id(obj)] = name
         return name
