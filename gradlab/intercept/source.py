@@ -59,17 +59,15 @@ class CallSiteRewriter:
 
     def visit(self, tree: ast.AST) -> ast.AST:
         visits = _visit_methods(type(self))
-        nodes, parents = _nodes_and_parents(tree)
-        for i in range(len(nodes) - 1, -1, -1):  # children come after their parents
-            node = nodes[i]
-            visit = visits.get(type(node))
-            if visit is not None:
-                new = visit(self, node)
-                if new is not None and new is not node:
-                    if parents[i] is None:
-                        tree = new
-                    else:
-                        _replace_child(parents[i], node, new)
+        found = _nodes_to_visit(tree, visits)
+        for i in range(len(found) - 1, -1, -1):  # children come after their parents
+            node, parent = found[i]
+            new = visits[type(node)](self, node)
+            if new is not None and new is not node:
+                if parent is None:
+                    tree = new
+                else:
+                    _replace_child(parent, node, new)
         return tree
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
@@ -125,29 +123,41 @@ def _visit_methods(rewriter: type) -> dict:
             if name.startswith("visit_") and hasattr(ast, name[len("visit_"):])}
 
 
-def _nodes_and_parents(root: ast.AST) -> tuple[list, list]:
-    """Every node under ``root`` (parents before children), and each one's parent.
+def _nodes_to_visit(root: ast.AST, visits: dict) -> list:
+    """``(node, parent)`` for every node under ``root`` (``root`` included, its parent
+    None) whose class ``visits`` has a method for, parents before children.
 
-    Left out: the operator and Load/Store markers (shared by many nodes, never
-    rewritten), and fields that hold only names or constants (``_CHILD_FIELDS``).
+    The walk is breadth first and skips what cannot hold a node to visit: the
+    operator and Load/Store markers (shared by many nodes, never rewritten), fields
+    that hold only names or constants (``_LEAF_FIELDS``), and the children of a node
+    that has no other fields (a name, a constant), which are not entered at all.
     """
-    nodes, parents = [root], [None]
-    for node in nodes:  # grows as it goes: breadth first
-        fields = _CHILD_FIELDS.get(type(node))
-        if fields is None:
-            fields = _CHILD_FIELDS[type(node)] = tuple(
-                name for name in type(node)._fields if name not in _LEAF_FIELDS)
+    found = [(root, None)] if type(root) in visits else []
+    known = _CHILD_FIELDS
+    queue = [(root, _child_fields(type(root)))]  # (node, its fields that may hold nodes)
+    for node, fields in queue:  # grows as it goes
         for name in fields:
             value = getattr(node, name, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, ast.AST):
-                        nodes.append(item)
-                        parents.append(node)
-            elif isinstance(value, ast.AST):
-                nodes.append(value)
-                parents.append(node)
-    return nodes, parents
+            for item in (value if type(value) is list else (value,)):
+                if isinstance(item, ast.AST):
+                    kind = type(item)
+                    if kind in visits:
+                        found.append((item, node))
+                    sub = known.get(kind)
+                    if sub is None:
+                        sub = _child_fields(kind)
+                    if sub:
+                        queue.append((item, sub))
+    return found
+
+
+def _child_fields(kind: type) -> tuple:
+    """The fields of node class ``kind`` that may hold nodes (cached per class)."""
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(
+            name for name in kind._fields if name not in _LEAF_FIELDS)
+    return fields
 
 
 # Fields whose value is never a node to visit: markers (``ctx``, ``op``, ``ops``) and
@@ -245,9 +255,17 @@ def _scope_statements(stmts):
     while stack:
         node = stack.pop()
         yield node
-        if not isinstance(node, _NEW_SCOPES):
-            for block in ("body", "orelse", "finalbody", "handlers", "cases"):
-                stack.extend(getattr(node, block, ()))
+        blocks = _BLOCKS.get(type(node))
+        if blocks is None:
+            kind = type(node)
+            blocks = _BLOCKS[kind] = () if issubclass(kind, _NEW_SCOPES) else tuple(
+                b for b in ("body", "orelse", "finalbody", "handlers", "cases")
+                if b in kind._fields)
+        for block in blocks:
+            stack.extend(getattr(node, block))
+
+
+_BLOCKS: dict = {}  # statement class -> its fields that hold statements (none: a scope)
 
 
 def mark_rebindable(target, code: CodeType) -> None:
