@@ -263,3 +263,55 @@ def test_the_flat_rewrite_visits_children_first_and_puts_replacements_in_place()
         f"    acc = acc + {src.RESOLVER}(g)({src.RESOLVER}(h)(x))\n"
         "    return acc")
     compile(tree, "<test>", "exec")  # every node the rewrite made has its location
+
+
+_CALLS_EVERYWHERE = '''
+def f(x, *rest, k=g0(), **kw):
+    @deco(d1())
+    def inner(y=d2(), *, z: ann() = d3()):
+        nonlocal x
+        x += t0(y)
+        return [c1(v) for v in it1() if c2(v)] + {c3(v): c4(v) for v in it2()}
+    with w1() as a, w2(a):
+        b = (c5() if c6() else c7()), lambda q=c8(): c9(q)
+    try:
+        s = f"{c10(x)!r:>{c11()}}" + s1()[c12():c13(): c14()]
+    except e1() as err:
+        s2(*c15(), **c16(), key=c17())
+    finally:
+        while (n := c18()) > c19():
+            break
+        else:
+            c20()
+    match c21():
+        case [p, *_] if c22(p):
+            c23(p)
+    obj.attr[c24()] = c25()
+    obj.method(c26()).chain(c27())(c28())
+    return not c29() and (yield c30()) or await_(c31())
+'''
+
+
+def test_the_rewrite_reaches_a_call_in_every_kind_of_place():
+    """Every call, wherever it sits (defaults, decorators, comprehensions, f-strings,
+    slices, handlers, match guards, chained calls), is routed through the resolver, and
+    names and constants are left as they were."""
+    tree = ast.parse(_CALLS_EVERYWHERE)
+    before = sum(isinstance(n, ast.Call) for n in ast.walk(tree))
+    leaves = _names_and_constants(tree)
+    src.CallSiteRewriter().visit(tree.body[0])
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    wrappers = [n for n in calls if isinstance(n.func, ast.Name) and n.func.id == src.RESOLVER]
+    helpers = [n for n in calls if isinstance(n.func, ast.Attribute)  # ``assigned`` (a[i] = v)
+               and isinstance(n.func.value, ast.Name) and n.func.value.id == src.RESOLVER]
+    routed = [n for n in calls if n not in wrappers and n not in helpers]
+    assert before == 49 and len(routed) == len(wrappers) == before and len(helpers) == 1
+    for call in routed:
+        assert isinstance(call.func, ast.Call) and call.func in wrappers, ast.unparse(call)
+    assert _names_and_constants(tree) - {("name", src.RESOLVER)} == leaves
+    compile(tree, "<test>", "exec")
+
+
+def _names_and_constants(tree):
+    return {("name", n.id) if isinstance(n, ast.Name) else ("constant", repr(n.value))
+            for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.Constant))}
