@@ -561,8 +561,9 @@ def test_dsl_in_a_real_jupyter_kernel():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
     # Read each cell's stdout and error by kind: a loaded machine's kernel may also write
-    # to stderr (a library's warning), which would shift positional indices.
-    stdout = [" ".join(o["text"] for o in c.outputs if o.get("name") == "stdout")
+    # to stderr (a library's warning), which would shift positional indices. A busy
+    # kernel may flush one print in several stream messages: their texts concatenate.
+    stdout = ["".join(o["text"] for o in c.outputs if o.get("name") == "stdout")
               for c in nb.cells]
     errors = [next((o for o in c.outputs if o["output_type"] == "error"), None)
               for c in nb.cells]
