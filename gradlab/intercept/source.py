@@ -133,7 +133,6 @@ def _nodes_to_visit(root: ast.AST, visits: dict) -> list:
     that has no other fields (a name, a constant), which are not entered at all.
     """
     found = [(root, None)] if type(root) in visits else []
-    known = _CHILD_FIELDS
     queue = [(root, _child_fields(type(root)))]  # (node, its fields that may hold nodes)
     for node, fields in queue:  # grows as it goes
         for name in fields:
@@ -143,9 +142,7 @@ def _nodes_to_visit(root: ast.AST, visits: dict) -> list:
                     kind = type(item)
                     if kind in visits:
                         found.append((item, node))
-                    sub = known.get(kind)
-                    if sub is None:
-                        sub = _child_fields(kind)
+                    sub = _child_fields(kind)
                     if sub:
                         queue.append((item, sub))
     return found
