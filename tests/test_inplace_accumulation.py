@@ -7,6 +7,9 @@ What cannot be rebound (an attribute or global ``out=``, a view, an array that a
 name or a list also holds) raises ``InPlaceMutationError``: never a wrong gradient.
 """
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -361,6 +364,64 @@ def test_shape_growth_is_refused_as_numpy_refuses_it():
         gl.grad(f)(X)
     assert str(traced.value) == str(plain.value)
     assert "non-broadcastable output operand with shape (3,)" in str(traced.value)
+
+
+# ---- += in every kind of block ----------------------------------------------------------
+
+A2 = np.array([[2.0, 0.5, 0.0], [0.5, 3.0, 0.2], [0.0, 0.2, 1.5]])
+
+
+def accumulate_in_every_block(x):
+    """A plain array's first ``+=`` inside each kind of statement block, with non-ufunc
+    terms (tile, einsum, linalg.solve): the rewrite must rebind every one (a traced
+    accumulator's later ``+=`` would work without it)."""
+    a, b, c, d, e, f, g, h = (np.zeros(3, dtype=x.dtype) for _ in range(8))
+    if len(x) > 100:
+        a += 100 * x  # not run
+    else:
+        a += np.tile(x, 2)[:3] * 0.5
+    for _ in range(2):
+        b += np.sin(x)
+    else:
+        c += np.einsum("ij,j->i", A2, x)
+    n = 0
+    while n < 1:
+        n += 1
+    else:
+        d += np.linalg.solve(A2, x)
+    try:
+        raise KeyError("handled below")
+    except KeyError:
+        e += np.cos(x)
+    else:
+        e += 100 * x  # not run
+    finally:
+        f += 2.0 * x * x
+    with contextlib.nullcontext():
+        g += 0.1 * np.exp(x)
+    match n:
+        case 1:
+            h += x ** 3 / 3
+        case _:
+            h += 100 * x  # not run
+    return np.sum((a + b + c + d + e + f + g + h) ** 2)
+
+
+def test_accumulation_in_every_kind_of_block_matches_finite_differences():
+    g = gl.grad(accumulate_in_every_block)(X)
+    np.testing.assert_allclose(g, _central_differences(accumulate_in_every_block, X),
+                               rtol=1e-7, atol=1e-8)
+    xs = np.stack([X, 0.5 * X, -X])
+    np.testing.assert_allclose(gl.vmap(gl.grad(accumulate_in_every_block))(xs),
+                               [gl.grad(accumulate_in_every_block)(x) for x in xs],
+                               rtol=1e-13)
+    g32 = gl.grad(accumulate_in_every_block)(X.astype(np.float32))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g, rtol=1e-4)
+    with ThreadPoolExecutor(2) as pool:  # the rewrite and the grad from other threads too
+        others = list(pool.map(gl.grad(accumulate_in_every_block), [X, X]))
+    for other in others:
+        np.testing.assert_array_equal(other, g)
 
 
 # ---- every transform ----------------------------------------------------------------------
